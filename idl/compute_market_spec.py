@@ -1,0 +1,483 @@
+"""The compute-market program's interface: the single source of truth.
+
+Conventions: all amounts are micro-USDC (6 decimals) unless named otherwise;
+prices are micro-USDC per 1,000,000 tokens; times are unix seconds. Fees are
+rounded UP (so no settlement, however small, avoids them) and the provider
+gets the remainder: provider + creator_fee + protocol_fee + refund == gross
+hold, always, to the micro-USDC.
+"""
+
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+
+from idl.authoring import (
+    Acc,
+    Enum,
+    ErrorCode,
+    Field,
+    Instruction,
+    Program,
+    Struct,
+    account_seed,
+    arg_seed,
+    array,
+    const,
+    defined,
+    option,
+    vec,
+)
+
+ADDRESS = "HXs6nArt6sTodCHtza2eRxCMEeAHRfnU5gXR9zPCuGt1"
+SYSTEM = "11111111111111111111111111111111"
+BPF_LOADER_UPGRADEABLE = "BPFLoaderUpgradeab1e11111111111111111111111"
+TOKEN_2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
+
+# PDA seed prefixes (mirrored in program/compute_market/src/seeds.rs).
+SEED_CONFIG = b"config"
+SEED_ESCROW = b"escrow_vault"
+SEED_MODEL = b"model"
+SEED_REVENUE = b"revenue_vault"
+SEED_BUYBACK = b"buyback_vault"
+SEED_PROVIDER = b"provider"
+SEED_OFFER = b"offer"
+SEED_ORDER = b"order"
+SEED_PAYMENT = b"payment"
+
+MAX_SLUG_LEN = 32
+MAX_URI_LEN = 128
+MAX_SWAP_PROGRAMS = 4
+MAX_HARVEST_SOURCES = 20
+MAX_ORDER_TTL_SECS = 7 * 24 * 3600
+HARD_MAX_PROTOCOL_FEE_BPS = 2_000
+HARD_MAX_MODEL_FEE_BPS = 5_000
+
+PK = "pubkey"
+
+
+def _config(writable: bool = False) -> Acc:
+    return Acc("config", writable=writable, seeds=(const(SEED_CONFIG),),
+               docs="Protocol config PDA [\"config\"]")
+
+
+def _usdc_token_program() -> Acc:
+    return Acc("usdc_token_program", docs="Token program owning the USDC mint (config.usdc_token_program)")
+
+
+def _system() -> Acc:
+    return Acc("system_program", address=SYSTEM)
+
+
+ESCROW = Acc("escrow_vault", writable=True, seeds=(const(SEED_ESCROW),),
+             docs="Shared USDC escrow of open orders; authority = config PDA")
+MODEL_SEEDS = ()  # model PDA seeds use the slug arg only at registration
+
+ACCOUNTS = [
+    Struct("Config", (
+        Field("admin", PK),
+        Field("pending_admin", PK, "Proposed admin (two-step change); default = none"),
+        Field("settler", PK, "Gateway key allowed to settle orders and payments"),
+        Field("crank", PK, "Operator key allowed to run buyback, burn and harvest"),
+        Field("treasury_authority", PK, "Owner of the token accounts that receive protocol fees"),
+        Field("usdc_mint", PK),
+        Field("usdc_token_program", PK),
+        Field("escrow_vault", PK),
+        Field("swap_programs", array(PK, MAX_SWAP_PROGRAMS), "Allow-listed swap programs for buyback"),
+        Field("max_buyback_per_call", "u64", "USDC cap per buyback call; 0 = no cap"),
+        Field("buyback_cooldown_secs", "i64", "Minimum seconds between buybacks of one model"),
+        Field("protocol_fee_bps", "u16"),
+        Field("max_protocol_fee_bps", "u16", "Cap fixed at initialisation"),
+        Field("max_model_fee_bps", "u16", "Cap fixed at initialisation"),
+        Field("swap_program_count", "u8"),
+        Field("paused", "bool"),
+        Field("bump", "u8"),
+        Field("escrow_bump", "u8"),
+        Field("reserved", array("u8", 46)),
+    ), "Protocol configuration (one per program), PDA [\"config\"]"),
+    Struct("Model", (
+        Field("creator", PK),
+        Field("mint", PK, "Model token mint; default until tokenized"),
+        Field("revenue_vault", PK, "USDC revenue vault PDA [\"revenue_vault\", model]"),
+        Field("buyback_vault", PK, "Model-token vault PDA [\"buyback_vault\", model]"),
+        Field("token_program", PK, "Token program of the model mint"),
+        Field("slug", array("u8", MAX_SLUG_LEN)),
+        Field("metadata_uri", array("u8", MAX_URI_LEN)),
+        Field("total_volume", "u64", "Gross micro-USDC settled"),
+        Field("total_creator_fees", "u64"),
+        Field("total_protocol_fees", "u64"),
+        Field("total_provider_payouts", "u64"),
+        Field("usdc_spent", "u64", "USDC spent on buybacks"),
+        Field("tokens_bought", "u64", "Model tokens that arrived in the buyback vault"),
+        Field("tokens_burned", "u64"),
+        Field("settlement_count", "u64"),
+        Field("last_buyback_ts", "i64"),
+        Field("created_at", "i64"),
+        Field("fee_bps", "u16", "Creator fee"),
+        Field("slug_len", "u8"),
+        Field("uri_len", "u8"),
+        Field("status", defined("ModelStatus")),
+        Field("token_kind", defined("TokenKind")),
+        Field("bump", "u8"),
+        Field("revenue_vault_bump", "u8"),
+        Field("buyback_vault_bump", "u8"),
+        Field("reserved", array("u8", 47)),
+    ), "A listed model, PDA [\"model\", slug]"),
+    Struct("Provider", (
+        Field("authority", PK),
+        Field("payout", PK, "USDC token account receiving provider payouts"),
+        Field("name", array("u8", 32)),
+        Field("total_earned", "u64"),
+        Field("name_len", "u8"),
+        Field("active", "bool"),
+        Field("bump", "u8"),
+        Field("reserved", array("u8", 13)),
+    ), "An inference provider, PDA [\"provider\", authority]"),
+    Struct("Offer", (
+        Field("model", PK),
+        Field("provider", PK),
+        Field("price_input_per_mtok", "u64"),
+        Field("price_output_per_mtok", "u64"),
+        Field("updated_at", "i64"),
+        Field("active", "bool"),
+        Field("bump", "u8"),
+        Field("reserved", array("u8", 14)),
+    ), "A provider's price for one model, PDA [\"offer\", model, provider]"),
+    Struct("Order", (
+        Field("payer", PK),
+        Field("payer_token", PK, "USDC account the hold came from; refunds go back here"),
+        Field("model", PK),
+        Field("provider", PK),
+        Field("offer", PK),
+        Field("nonce", "u64"),
+        Field("hold", "u64", "Escrowed upper bound"),
+        Field("price_input_per_mtok", "u64", "Offer price snapshot at open"),
+        Field("price_output_per_mtok", "u64"),
+        Field("opened_at", "i64"),
+        Field("expires_at", "i64"),
+        Field("bump", "u8"),
+        Field("reserved", array("u8", 7)),
+    ), "An open order with its escrowed hold, PDA [\"order\", payer, nonce (u64 LE)]"),
+    Struct("PaymentReceipt", (
+        Field("payment_id", array("u8", 32)),
+        Field("model", PK),
+        Field("provider", PK),
+        Field("amount", "u64"),
+        Field("provider_amount", "u64"),
+        Field("creator_fee", "u64"),
+        Field("protocol_fee", "u64"),
+        Field("settled_at", "i64"),
+        Field("bump", "u8"),
+        Field("reserved", array("u8", 7)),
+    ), "Proof that a collected payment was settled once, PDA [\"payment\", payment_id]"),
+]
+
+TYPES: list[Struct | Enum] = [
+    Enum("ModelStatus", ("Pending", "Approved", "Delisted")),
+    Enum("TokenKind", ("None", "Spl", "Token2022")),
+    Struct("ConfigUpdate", (
+        Field("protocol_fee_bps", option("u16")),
+        Field("settler", option(PK)),
+        Field("crank", option(PK)),
+        Field("treasury_authority", option(PK)),
+        Field("swap_programs", option(vec(PK)), f"At most {MAX_SWAP_PROGRAMS}"),
+        Field("max_buyback_per_call", option("u64")),
+        Field("buyback_cooldown_secs", option("i64")),
+        Field("paused", option("bool")),
+        Field("pending_admin", option(PK), "Propose a new admin; it must call accept_admin"),
+    ), "Fields of update_config; None leaves a field unchanged"),
+]
+
+EVENTS = [
+    Struct("ConfigUpdated", (Field("admin", PK), Field("protocol_fee_bps", "u16"), Field("paused", "bool"))),
+    Struct("AdminChanged", (Field("old_admin", PK), Field("new_admin", PK))),
+    Struct("ModelRegistered", (Field("model", PK), Field("creator", PK), Field("slug", "string"),
+                               Field("fee_bps", "u16"))),
+    Struct("ModelStatusChanged", (Field("model", PK), Field("status", defined("ModelStatus")))),
+    Struct("ModelTokenized", (Field("model", PK), Field("mint", PK), Field("token_kind", defined("TokenKind")),
+                              Field("buyback_vault", PK))),
+    Struct("ProviderRegistered", (Field("provider", PK), Field("authority", PK), Field("payout", PK))),
+    Struct("OfferUpserted", (Field("offer", PK), Field("model", PK), Field("provider", PK),
+                             Field("price_input_per_mtok", "u64"), Field("price_output_per_mtok", "u64"),
+                             Field("active", "bool"))),
+    Struct("OrderOpened", (Field("order", PK), Field("payer", PK), Field("model", PK), Field("provider", PK),
+                           Field("nonce", "u64"), Field("hold", "u64"), Field("expires_at", "i64"))),
+    Struct("OrderSettled", (Field("order", PK), Field("payer", PK), Field("model", PK), Field("provider", PK),
+                            Field("input_tokens", "u64"), Field("output_tokens", "u64"), Field("gross", "u64"),
+                            Field("provider_amount", "u64"), Field("creator_fee", "u64"),
+                            Field("protocol_fee", "u64"), Field("refund", "u64"))),
+    Struct("OrderCancelled", (Field("order", PK), Field("payer", PK), Field("refund", "u64"),
+                              Field("by_settler", "bool"))),
+    Struct("PaymentSettled", (Field("payment_id", array("u8", 32)), Field("model", PK), Field("provider", PK),
+                              Field("gross", "u64"), Field("provider_amount", "u64"),
+                              Field("creator_fee", "u64"), Field("protocol_fee", "u64"))),
+    Struct("BuybackExecuted", (Field("model", PK), Field("swap_program", PK), Field("usdc_spent", "u64"),
+                               Field("tokens_bought", "u64"), Field("min_out", "u64"))),
+    Struct("TokensBurned", (Field("model", PK), Field("mint", PK), Field("amount", "u64"),
+                            Field("total_burned", "u64"))),
+    Struct("FeesHarvested", (Field("model", PK), Field("mint", PK), Field("amount", "u64"),
+                             Field("sources", "u8"))),
+]
+
+ERRORS = [
+    # The first two are shared with every program of ours (program/sdk).
+    ErrorCode("InvalidInstructionData", "Instruction data is malformed or has trailing bytes"),
+    ErrorCode("ArithmeticOverflow", "Arithmetic overflow"),
+    ErrorCode("Unauthorized", "Signer is not the authority this instruction requires"),
+    ErrorCode("MissingSigner", "A required signature is missing"),
+    ErrorCode("InvalidAccountOwner", "Account is owned by the wrong program"),
+    ErrorCode("InvalidDiscriminator", "Account is not of the expected type"),
+    ErrorCode("InvalidPda", "Account is not the expected program-derived address"),
+    ErrorCode("AlreadyInitialized", "Account is already initialized"),
+    ErrorCode("AccountMismatch", "Account does not match the one recorded on-chain"),
+    ErrorCode("InvalidMint", "Wrong or invalid mint"),
+    ErrorCode("InvalidTokenProgram", "Token program is not SPL Token or Token-2022, or not the mint's"),
+    ErrorCode("InvalidTokenAccount", "Not an initialized token account of the expected mint"),
+    ErrorCode("ProgramPaused", "The protocol is paused"),
+    ErrorCode("FeeAboveCap", "Fee is above its cap"),
+    ErrorCode("InvalidSlug", "Slug must be 1-32 characters of [A-Za-z0-9._/:-]"),
+    ErrorCode("UriTooLong", "Metadata URI is longer than 128 bytes"),
+    ErrorCode("ModelNotApproved", "Model is not approved"),
+    ErrorCode("InvalidStatusTransition", "That status change is not allowed"),
+    ErrorCode("AlreadyTokenized", "Model already has a token"),
+    ErrorCode("NotTokenized", "Model has no token (or not the required token kind)"),
+    ErrorCode("UnsupportedMintExtension", "Mint carries a Token-2022 extension outside the allow-list"),
+    ErrorCode("MintAuthorityPresent", "Mint must have no mint authority and no freeze authority"),
+    ErrorCode("WithheldAuthorityMismatch", "Transfer-fee withdraw authority must be the config PDA"),
+    ErrorCode("OfferInactive", "Offer is inactive or belongs to another model"),
+    ErrorCode("ZeroAmount", "Amount must be greater than zero"),
+    ErrorCode("InvalidTtl", "Order time-to-live must be 1 second to 7 days"),
+    ErrorCode("OrderNotExpired", "Only the settler may cancel an order before it expires"),
+    ErrorCode("SwapProgramNotAllowed", "Swap program is not on the allow-list"),
+    ErrorCode("ZeroMinOut", "min_out must be greater than zero"),
+    ErrorCode("SlippageExceeded", "Fewer tokens arrived in the buyback vault than min_out"),
+    ErrorCode("SwapOverspent", "The swap took more USDC than amount_in"),
+    ErrorCode("BuybackCapExceeded", "amount_in is above the per-call buyback cap"),
+    ErrorCode("BuybackCooldown", "Buyback cooldown for this model has not elapsed"),
+    ErrorCode("NothingToBurn", "Buyback vault is empty"),
+    ErrorCode("TooManySources", "Too many harvest sources"),
+    ErrorCode("DuplicateAccount", "The same account was passed where distinct accounts are required"),
+    ErrorCode("NotEnoughAccounts", "Not enough accounts"),
+    ErrorCode("InvalidTreasury", "Destination is not owned by the treasury authority"),
+    ErrorCode("NotPendingAdmin", "Signer is not the pending admin"),
+    ErrorCode("InvalidProgramId", "A program account is not the expected program"),
+    ErrorCode("UpgradeAuthorityMismatch", "Only the program's upgrade authority may initialize the config"),
+    ErrorCode("NotWritable", "Account must be writable"),
+    ErrorCode("TooManySwapPrograms", "At most 4 swap programs"),
+    ErrorCode("NameTooLong", "Provider name is longer than 32 bytes"),
+]
+
+INSTRUCTIONS = [
+    Instruction(
+        "initialize_config",
+        "Create the protocol config and the shared USDC escrow. Only the program's upgrade authority may call it, once.",
+        (
+            Acc("admin", writable=True, signer=True, docs="Upgrade authority of this program; becomes admin"),
+            _config(writable=True),
+            ESCROW,
+            Acc("usdc_mint"),
+            Acc("program_data", seeds=(const(bytes(Pubkey.from_string(ADDRESS))),),
+                seeds_program=bytes(Pubkey.from_string(BPF_LOADER_UPGRADEABLE)),
+                docs="This program's ProgramData account (upgradeable loader)"),
+            _usdc_token_program(),
+            _system(),
+        ),
+        (
+            Field("settler", PK), Field("crank", PK), Field("treasury_authority", PK),
+            Field("protocol_fee_bps", "u16"), Field("max_protocol_fee_bps", "u16"),
+            Field("max_model_fee_bps", "u16"), Field("max_buyback_per_call", "u64"),
+            Field("buyback_cooldown_secs", "i64"),
+        ),
+    ),
+    Instruction(
+        "update_config",
+        "Admin: change fees (within caps), settler/crank/treasury keys, swap allow-list, buyback limits, pause, or propose a new admin.",
+        (Acc("admin", signer=True), _config(writable=True)),
+        (Field("params", defined("ConfigUpdate")),),
+    ),
+    Instruction(
+        "accept_admin",
+        "The pending admin accepts the admin role (second step of an admin change).",
+        (Acc("new_admin", signer=True), _config(writable=True)),
+    ),
+    Instruction(
+        "register_model",
+        "Creator lists a model (status Pending) and creates its USDC revenue vault.",
+        (
+            Acc("creator", writable=True, signer=True),
+            _config(),
+            Acc("model", writable=True, seeds=(const(SEED_MODEL), arg_seed("slug"))),
+            Acc("revenue_vault", writable=True, seeds=(const(SEED_REVENUE), account_seed("model"))),
+            Acc("usdc_mint"),
+            _usdc_token_program(),
+            _system(),
+        ),
+        (Field("slug", "string"), Field("fee_bps", "u16"), Field("metadata_uri", "string")),
+    ),
+    Instruction(
+        "set_model_status",
+        "Admin approves or delists a model.",
+        (Acc("admin", signer=True), _config(), Acc("model", writable=True)),
+        (Field("status", defined("ModelStatus")),),
+    ),
+    Instruction(
+        "tokenize_model",
+        "Creator attaches the model's token (SPL, or Token-2022 from the extension allow-list) and creates the buyback vault.",
+        (
+            Acc("creator", writable=True, signer=True),
+            _config(),
+            Acc("model", writable=True),
+            Acc("mint"),
+            Acc("buyback_vault", writable=True, seeds=(const(SEED_BUYBACK), account_seed("model"))),
+            Acc("token_program"),
+            _system(),
+        ),
+    ),
+    Instruction(
+        "register_provider",
+        "An inference provider registers with the USDC account that receives its payouts.",
+        (
+            Acc("authority", writable=True, signer=True),
+            _config(),
+            Acc("provider", writable=True, seeds=(const(SEED_PROVIDER), account_seed("authority"))),
+            Acc("payout"),
+            _system(),
+        ),
+        (Field("name", "string"),),
+    ),
+    Instruction(
+        "upsert_offer",
+        "Provider creates or updates its price for a model.",
+        (
+            Acc("authority", writable=True, signer=True),
+            _config(),
+            Acc("provider", seeds=(const(SEED_PROVIDER), account_seed("authority"))),
+            Acc("model"),
+            Acc("offer", writable=True, seeds=(const(SEED_OFFER), account_seed("model"), account_seed("provider"))),
+            _system(),
+        ),
+        (Field("price_input_per_mtok", "u64"), Field("price_output_per_mtok", "u64"), Field("active", "bool")),
+    ),
+    Instruction(
+        "open_order",
+        "Payer opens an order: the upper-bound charge for max tokens at the offer's prices is escrowed (the pre-flight hold).",
+        (
+            Acc("payer", writable=True, signer=True),
+            _config(),
+            Acc("model"),
+            Acc("offer"),
+            Acc("order", writable=True, seeds=(const(SEED_ORDER), account_seed("payer"), arg_seed("nonce"))),
+            Acc("payer_token", writable=True),
+            ESCROW,
+            Acc("usdc_mint"),
+            _usdc_token_program(),
+            _system(),
+        ),
+        (Field("nonce", "u64"), Field("max_input_tokens", "u64"), Field("max_output_tokens", "u64"),
+         Field("ttl_secs", "i64")),
+    ),
+    Instruction(
+        "settle_order",
+        "Settler settles actual usage: charge = min(hold, usage at the snapshot prices), split into provider / creator fee / protocol fee, refund the rest, close the order.",
+        (
+            Acc("settler", signer=True),
+            _config(),
+            Acc("order", writable=True),
+            Acc("payer", writable=True, docs="Receives the order account's rent"),
+            Acc("payer_token", writable=True),
+            Acc("model", writable=True),
+            Acc("provider", writable=True),
+            Acc("provider_payout", writable=True),
+            Acc("revenue_vault", writable=True),
+            Acc("treasury", writable=True),
+            ESCROW,
+            Acc("usdc_mint"),
+            _usdc_token_program(),
+        ),
+        (Field("input_tokens", "u64"), Field("output_tokens", "u64")),
+    ),
+    Instruction(
+        "cancel_order",
+        "Release a hold in full: the payer after expiry, or the settler at any time (upstream failure).",
+        (
+            Acc("authority", signer=True),
+            _config(),
+            Acc("order", writable=True),
+            Acc("payer", writable=True),
+            Acc("payer_token", writable=True),
+            ESCROW,
+            Acc("usdc_mint"),
+            _usdc_token_program(),
+        ),
+    ),
+    Instruction(
+        "settle_payment",
+        "Settler splits an amount already collected (credits or x402 rail) from a source account; the receipt PDA makes each payment_id settle once.",
+        (
+            Acc("settler", writable=True, signer=True),
+            _config(),
+            Acc("model", writable=True),
+            Acc("provider", writable=True),
+            Acc("source", writable=True),
+            Acc("source_authority", signer=True),
+            Acc("provider_payout", writable=True),
+            Acc("revenue_vault", writable=True),
+            Acc("treasury", writable=True),
+            Acc("receipt", writable=True, seeds=(const(SEED_PAYMENT), arg_seed("payment_id"))),
+            Acc("usdc_mint"),
+            _usdc_token_program(),
+            _system(),
+        ),
+        (Field("payment_id", array("u8", 32)), Field("amount", "u64")),
+    ),
+    Instruction(
+        "buyback",
+        "Crank swaps USDC from a revenue vault for the model's token through an allow-listed swap program (CPI signed by the model PDA); what arrives in the buyback vault must be >= min_out and the USDC taken <= amount_in.",
+        (
+            Acc("crank", signer=True),
+            _config(),
+            Acc("model", writable=True),
+            Acc("revenue_vault", writable=True),
+            Acc("buyback_vault", writable=True),
+            Acc("swap_program"),
+        ),
+        (Field("amount_in", "u64"), Field("min_out", "u64"), Field("swap_data", "bytes")),
+        remaining="the swap instruction's accounts, in order, passed to swap_program; the model PDA is marked signer",
+    ),
+    Instruction(
+        "burn",
+        "Crank burns everything in a model's buyback vault.",
+        (
+            Acc("crank", signer=True),
+            _config(),
+            Acc("model", writable=True),
+            Acc("buyback_vault", writable=True),
+            Acc("mint", writable=True),
+            Acc("token_program"),
+        ),
+    ),
+    Instruction(
+        "harvest_fees",
+        "Crank harvests withheld Token-2022 transfer fees from token accounts to the mint and withdraws them to the treasury's account.",
+        (
+            Acc("crank", signer=True),
+            _config(),
+            Acc("model"),
+            Acc("mint", writable=True),
+            Acc("destination", writable=True, docs="Token account of the mint owned by the treasury authority"),
+            Acc("token_program", address=TOKEN_2022),
+        ),
+        remaining=f"up to {MAX_HARVEST_SOURCES} token accounts of the mint (writable) to harvest from",
+    ),
+]
+
+PROGRAM = Program(
+    name="compute_market",
+    address=ADDRESS,
+    version="0.1.0",
+    description="Bourse compute market: model listings, provider offers, escrowed orders, fee-split settlement, buyback-and-burn",
+    instructions=INSTRUCTIONS,
+    accounts=ACCOUNTS,
+    events=EVENTS,
+    types=TYPES,
+    errors=ERRORS,
+)

@@ -1,0 +1,247 @@
+//! Little-endian field access on byte slices (account data is only 8-aligned,
+//! so never cast it to structs), and a small writer for event/CPI payloads.
+
+use super::Pubkey;
+
+#[inline(always)]
+pub fn key_eq(a: &Pubkey, b: &Pubkey) -> bool {
+    let mut i = 0;
+    let mut diff: u8 = 0;
+    while i < 32 {
+        diff |= a[i] ^ b[i];
+        i += 1;
+    }
+    diff == 0
+}
+
+#[inline(always)]
+pub fn is_zero_key(a: &Pubkey) -> bool {
+    key_eq(a, &[0u8; 32])
+}
+
+#[inline(always)]
+pub fn rd_u8(d: &[u8], off: usize) -> u8 {
+    d[off]
+}
+
+#[inline(always)]
+pub fn rd_u16(d: &[u8], off: usize) -> u16 {
+    (d[off] as u16) | ((d[off + 1] as u16) << 8)
+}
+
+#[inline(always)]
+pub fn rd_u32(d: &[u8], off: usize) -> u32 {
+    let mut v: u32 = 0;
+    let mut i = 0;
+    while i < 4 {
+        v |= (d[off + i] as u32) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+#[inline(always)]
+pub fn rd_u64(d: &[u8], off: usize) -> u64 {
+    let mut v: u64 = 0;
+    let mut i = 0;
+    while i < 8 {
+        v |= (d[off + i] as u64) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+#[inline(always)]
+pub fn rd_i64(d: &[u8], off: usize) -> i64 {
+    rd_u64(d, off) as i64
+}
+
+#[inline(always)]
+pub fn rd_key(d: &[u8], off: usize) -> Pubkey {
+    let mut k = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        k[i] = d[off + i];
+        i += 1;
+    }
+    k
+}
+
+#[inline(always)]
+pub fn wr_u8(d: &mut [u8], off: usize, v: u8) {
+    d[off] = v;
+}
+
+#[inline(always)]
+pub fn wr_u16(d: &mut [u8], off: usize, v: u16) {
+    d[off] = v as u8;
+    d[off + 1] = (v >> 8) as u8;
+}
+
+#[inline(always)]
+pub fn wr_u64(d: &mut [u8], off: usize, v: u64) {
+    let mut i = 0;
+    while i < 8 {
+        d[off + i] = (v >> (8 * i)) as u8;
+        i += 1;
+    }
+}
+
+#[inline(always)]
+pub fn wr_i64(d: &mut [u8], off: usize, v: i64) {
+    wr_u64(d, off, v as u64)
+}
+
+#[inline(always)]
+pub fn wr_key(d: &mut [u8], off: usize, k: &Pubkey) {
+    let mut i = 0;
+    while i < 32 {
+        d[off + i] = k[i];
+        i += 1;
+    }
+}
+
+/// A bounds-checked cursor over instruction data (borsh encoding).
+pub struct Reader<'a> {
+    pub data: &'a [u8],
+    pub pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Reader { data, pos: 0 }
+    }
+    fn need(&self, n: usize) -> Result<(), u32> {
+        if self.pos + n > self.data.len() {
+            Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA)
+        } else {
+            Ok(())
+        }
+    }
+    pub fn u8(&mut self) -> Result<u8, u32> {
+        self.need(1)?;
+        let v = self.data[self.pos];
+        self.pos += 1;
+        Ok(v)
+    }
+    pub fn bool(&mut self) -> Result<bool, u32> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA),
+        }
+    }
+    pub fn u16(&mut self) -> Result<u16, u32> {
+        self.need(2)?;
+        let v = rd_u16(self.data, self.pos);
+        self.pos += 2;
+        Ok(v)
+    }
+    pub fn u32(&mut self) -> Result<u32, u32> {
+        self.need(4)?;
+        let v = rd_u32(self.data, self.pos);
+        self.pos += 4;
+        Ok(v)
+    }
+    pub fn u64(&mut self) -> Result<u64, u32> {
+        self.need(8)?;
+        let v = rd_u64(self.data, self.pos);
+        self.pos += 8;
+        Ok(v)
+    }
+    pub fn i64(&mut self) -> Result<i64, u32> {
+        Ok(self.u64()? as i64)
+    }
+    pub fn key(&mut self) -> Result<Pubkey, u32> {
+        self.need(32)?;
+        let v = rd_key(self.data, self.pos);
+        self.pos += 32;
+        Ok(v)
+    }
+    /// A borsh `Vec<u8>` / `String`: u32 length then bytes.
+    pub fn bytes(&mut self) -> Result<&'a [u8], u32> {
+        let n = self.u32()? as usize;
+        self.need(n)?;
+        let s = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    pub fn array32(&mut self) -> Result<[u8; 32], u32> {
+        self.key()
+    }
+    pub fn option_tag(&mut self) -> Result<bool, u32> {
+        self.bool()
+    }
+    /// Trailing bytes are an error: an argument list must be consumed exactly.
+    pub fn finish(&self) -> Result<(), u32> {
+        if self.pos == self.data.len() {
+            Ok(())
+        } else {
+            Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA)
+        }
+    }
+}
+
+/// A fixed-capacity byte writer (events, CPI instruction data).
+pub struct Writer<const N: usize> {
+    pub buf: [u8; N],
+    pub len: usize,
+}
+
+impl<const N: usize> Writer<N> {
+    pub fn new() -> Self {
+        Writer { buf: [0u8; N], len: 0 }
+    }
+    pub fn u8(&mut self, v: u8) -> &mut Self {
+        self.buf[self.len] = v;
+        self.len += 1;
+        self
+    }
+    pub fn bool(&mut self, v: bool) -> &mut Self {
+        self.u8(if v { 1 } else { 0 })
+    }
+    pub fn u16(&mut self, v: u16) -> &mut Self {
+        wr_u16(&mut self.buf, self.len, v);
+        self.len += 2;
+        self
+    }
+    pub fn u32(&mut self, v: u32) -> &mut Self {
+        let mut i = 0;
+        while i < 4 {
+            self.buf[self.len + i] = (v >> (8 * i)) as u8;
+            i += 1;
+        }
+        self.len += 4;
+        self
+    }
+    pub fn u64(&mut self, v: u64) -> &mut Self {
+        wr_u64(&mut self.buf, self.len, v);
+        self.len += 8;
+        self
+    }
+    pub fn i64(&mut self, v: i64) -> &mut Self {
+        self.u64(v as u64)
+    }
+    pub fn key(&mut self, k: &Pubkey) -> &mut Self {
+        wr_key(&mut self.buf, self.len, k);
+        self.len += 32;
+        self
+    }
+    pub fn raw(&mut self, b: &[u8]) -> &mut Self {
+        let mut i = 0;
+        while i < b.len() {
+            self.buf[self.len + i] = b[i];
+            i += 1;
+        }
+        self.len += b.len();
+        self
+    }
+    /// borsh `String`: u32 length then bytes.
+    pub fn string(&mut self, b: &[u8]) -> &mut Self {
+        self.u32(b.len() as u32);
+        self.raw(b)
+    }
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}

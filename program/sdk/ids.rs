@@ -1,0 +1,24 @@
+//! Program ids of the programs we call or check against.
+
+use super::Pubkey;
+
+pub const SYSTEM_PROGRAM: Pubkey = [0; 32];
+/// TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA
+pub const TOKEN_PROGRAM: Pubkey = [
+    6, 221, 246, 225, 215, 101, 161, 147, 217, 203, 225, 70, 206, 235, 121, 172, 28, 180, 133, 237,
+    95, 91, 55, 145, 58, 140, 245, 133, 126, 255, 0, 169,
+];
+/// TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb
+pub const TOKEN_2022_PROGRAM: Pubkey = [
+    6, 221, 246, 225, 238, 117, 143, 222, 24, 66, 93, 188, 228, 108, 205, 218, 182, 26, 252, 77,
+    131, 185, 13, 39, 254, 189, 249, 40, 216, 161, 139, 252,
+];
+/// BPFLoaderUpgradeab1e11111111111111111111111
+pub const BPF_LOADER_UPGRADEABLE: Pubkey = [
+    2, 168, 246, 145, 78, 136, 161, 176, 226, 16, 21, 62, 247, 99, 174, 43, 0, 194, 185, 61, 22,
+    193, 36, 210, 192, 83, 122, 16, 4, 128, 0, 0,
+];
+
+pub fn is_token_program(id: &Pubkey) -> bool {
+    super::bytes::key_eq(id, &TOKEN_PROGRAM) || super::bytes::key_eq(id, &TOKEN_2022_PROGRAM)
+}
