@@ -1,0 +1,64 @@
+//! Bourse compute market: model listings, provider offers, escrowed orders,
+//! fee-split settlement, buyback through an allow-listed swap program, burn
+//! and Token-2022 fee harvest. Interface: idl/compute_market.json.
+#![no_std]
+
+#[path = "../../sdk/mod.rs"]
+mod sdk;
+
+mod checks;
+mod events;
+mod fees;
+mod generated;
+mod processor;
+mod seeds;
+
+use generated::{err, ix};
+use sdk::account::Account;
+use sdk::bytes::rd_u64;
+use sdk::entrypoint::deserialize;
+use sdk::{ProgramResult, Pubkey};
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    unsafe { sdk::syscalls::abort() }
+}
+
+/// # Safety
+/// Called by the runtime with its serialized input buffer.
+#[no_mangle]
+pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
+    let parsed = match deserialize(input) {
+        Some(p) => p,
+        None => return err::NOT_ENOUGH_ACCOUNTS as u64, // too many accounts
+    };
+    match dispatch(parsed.program_id(), parsed.accounts(), parsed.data()) {
+        Ok(()) => 0,
+        Err(code) => code as u64,
+    }
+}
+
+fn dispatch(program_id: &Pubkey, accounts: &[Account], data: &[u8]) -> ProgramResult {
+    if data.len() < 8 {
+        return Err(err::INVALID_INSTRUCTION_DATA);
+    }
+    let args = &data[8..];
+    match rd_u64(data, 0) {
+        ix::INITIALIZE_CONFIG => processor::initialize_config::process(program_id, accounts, args),
+        ix::UPDATE_CONFIG => processor::update_config::process(program_id, accounts, args),
+        ix::ACCEPT_ADMIN => processor::accept_admin::process(program_id, accounts, args),
+        ix::REGISTER_MODEL => processor::register_model::process(program_id, accounts, args),
+        ix::SET_MODEL_STATUS => processor::set_model_status::process(program_id, accounts, args),
+        ix::TOKENIZE_MODEL => processor::tokenize_model::process(program_id, accounts, args),
+        ix::REGISTER_PROVIDER => processor::register_provider::process(program_id, accounts, args),
+        ix::UPSERT_OFFER => processor::upsert_offer::process(program_id, accounts, args),
+        ix::OPEN_ORDER => processor::open_order::process(program_id, accounts, args),
+        ix::SETTLE_ORDER => processor::settle_order::process(program_id, accounts, args),
+        ix::CANCEL_ORDER => processor::cancel_order::process(program_id, accounts, args),
+        ix::SETTLE_PAYMENT => processor::settle_payment::process(program_id, accounts, args),
+        ix::BUYBACK => processor::buyback::process(program_id, accounts, args),
+        ix::BURN => processor::burn::process(program_id, accounts, args),
+        ix::HARVEST_FEES => processor::harvest_fees::process(program_id, accounts, args),
+        _ => Err(err::INVALID_INSTRUCTION_DATA),
+    }
+}

@@ -1,0 +1,130 @@
+//! buyback: the crank swaps USDC from a model's revenue vault for the
+//! model's token through an allow-listed swap program. The swap instruction
+//! (data + remaining accounts) comes from the crank's venue; the program
+//! signs it with the model PDA, the authority of both vaults. Whatever the
+//! route does, the program then checks balances: USDC taken <= amount_in,
+//! tokens that ARRIVED in the buyback vault (after any Token-2022 transfer
+//! fee) >= min_out > 0. Per-call cap and per-model cooldown hold even
+//! against a malicious crank key.
+
+use crate::checks;
+use crate::events;
+use crate::generated::{config, err, event, model, model_status, token_kind};
+use crate::sdk::account::Account;
+use crate::sdk::bytes::{key_eq, rd_i64, rd_key, rd_u64, rd_u8, wr_i64, wr_u64, Reader};
+use crate::sdk::cpi::{invoke, Meta, Signer, MAX_CPI_ACCOUNTS};
+use crate::sdk::sysvars::clock;
+use crate::sdk::{token, ProgramResult, Pubkey};
+use crate::seeds;
+
+pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
+    let [crank, cfg_acc, model_acc, revenue_vault, buyback_vault, swap_program, remaining @ ..] = accounts else {
+        return Err(err::NOT_ENOUGH_ACCOUNTS);
+    };
+    let mut r = Reader::new(args);
+    let amount_in = r.u64()?;
+    let min_out = r.u64()?;
+    let swap_data = r.bytes()?;
+    r.finish()?;
+
+    let cfg = checks::load_config(cfg_acc, program_id)?;
+    checks::config_authority(crank, cfg, config::CRANK)?;
+    checks::not_paused(cfg)?;
+    checks::writable(model_acc)?;
+    let m = checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
+    if rd_u8(m, model::STATUS) != model_status::APPROVED {
+        return Err(err::MODEL_NOT_APPROVED);
+    }
+    if rd_u8(m, model::TOKEN_KIND) == token_kind::NONE {
+        return Err(err::NOT_TOKENIZED);
+    }
+    checks::key_is(revenue_vault, &rd_key(m, model::REVENUE_VAULT), err::ACCOUNT_MISMATCH)?;
+    checks::key_is(buyback_vault, &rd_key(m, model::BUYBACK_VAULT), err::ACCOUNT_MISMATCH)?;
+    checks::writable(revenue_vault)?;
+    checks::writable(buyback_vault)?;
+    let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
+    let model_tp = rd_key(m, model::TOKEN_PROGRAM);
+    checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
+    checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
+
+    // The swap program must be on the admin's allow-list.
+    let count = rd_u8(cfg, config::SWAP_PROGRAM_COUNT) as usize;
+    let mut allowed = false;
+    let mut i = 0;
+    while i < count && i < seeds::MAX_SWAP_PROGRAMS {
+        if key_eq(swap_program.key(), &rd_key(cfg, config::SWAP_PROGRAMS + 32 * i)) {
+            allowed = true;
+        }
+        i += 1;
+    }
+    if !allowed || key_eq(swap_program.key(), program_id) {
+        return Err(err::SWAP_PROGRAM_NOT_ALLOWED);
+    }
+    if amount_in == 0 {
+        return Err(err::ZERO_AMOUNT);
+    }
+    if min_out == 0 {
+        return Err(err::ZERO_MIN_OUT);
+    }
+    let cap = rd_u64(cfg, config::MAX_BUYBACK_PER_CALL);
+    if cap != 0 && amount_in > cap {
+        return Err(err::BUYBACK_CAP_EXCEEDED);
+    }
+    let now = clock().unix_timestamp;
+    let last = rd_i64(m, model::LAST_BUYBACK_TS);
+    let cooldown = rd_i64(cfg, config::BUYBACK_COOLDOWN_SECS);
+    if last != 0 && now < last.saturating_add(cooldown) {
+        return Err(err::BUYBACK_COOLDOWN);
+    }
+    if remaining.len() > MAX_CPI_ACCOUNTS {
+        return Err(err::NOT_ENOUGH_ACCOUNTS);
+    }
+
+    let usdc_before = token::account_amount(revenue_vault.data());
+    let tokens_before = token::account_amount(buyback_vault.data());
+
+    // Forward the route's accounts as given; the model PDA signs.
+    let mut metas = [Meta::r(crank); MAX_CPI_ACCOUNTS];
+    let mut j = 0;
+    while j < remaining.len() {
+        let a = &remaining[j];
+        let is_model = key_eq(a.key(), model_acc.key());
+        metas[j] = Meta { account: *a, writable: a.is_writable(), signer: a.is_signer() || is_model };
+        j += 1;
+    }
+    let mut slug = [0u8; 32];
+    let slug_len = rd_u8(m, model::SLUG_LEN) as usize;
+    checks::put_bytes(&mut slug, 0, &m[model::SLUG..model::SLUG + slug_len]);
+    let bump = [rd_u8(m, model::BUMP)];
+    let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
+    invoke(swap_program.key(), &metas[..remaining.len()], swap_data, Some(&signer))?;
+
+    // Re-validate: the route may have closed or replaced accounts.
+    checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
+    checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
+    let usdc_after = token::account_amount(revenue_vault.data());
+    let tokens_after = token::account_amount(buyback_vault.data());
+    let spent = usdc_before.saturating_sub(usdc_after);
+    if spent > amount_in {
+        return Err(err::SWAP_OVERSPENT);
+    }
+    if tokens_after < tokens_before {
+        return Err(err::SLIPPAGE_EXCEEDED);
+    }
+    let bought = tokens_after - tokens_before;
+    if bought < min_out {
+        return Err(err::SLIPPAGE_EXCEEDED);
+    }
+
+    let m = model_acc.data_mut();
+    let spent_total = rd_u64(m, model::USDC_SPENT).checked_add(spent).ok_or(err::ARITHMETIC_OVERFLOW)?;
+    let bought_total = rd_u64(m, model::TOKENS_BOUGHT).checked_add(bought).ok_or(err::ARITHMETIC_OVERFLOW)?;
+    wr_u64(m, model::USDC_SPENT, spent_total);
+    wr_u64(m, model::TOKENS_BOUGHT, bought_total);
+    wr_i64(m, model::LAST_BUYBACK_TS, now);
+
+    let mut e = events::start(&event::BUYBACK_EXECUTED);
+    e.key(model_acc.key()).key(swap_program.key()).u64(spent).u64(bought).u64(min_out);
+    events::send(&e);
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! cancel_order: release a hold in full — by the payer once it has expired,
+//! or by the settler at any time (upstream failure). Closes the order.
+
+use crate::checks;
+use crate::events;
+use crate::generated::{config, err, event, order};
+use crate::sdk::account::Account;
+use crate::sdk::bytes::{key_eq, rd_i64, rd_key, rd_u64, rd_u8};
+use crate::sdk::cpi::Signer;
+use crate::sdk::sysvars::clock;
+use crate::sdk::{token, ProgramResult, Pubkey};
+use crate::seeds;
+
+pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
+    let [authority, cfg_acc, order_acc, payer, payer_token, escrow, usdc_mint, usdc_tp, ..] = accounts else {
+        return Err(err::NOT_ENOUGH_ACCOUNTS);
+    };
+    if !args.is_empty() {
+        return Err(err::INVALID_INSTRUCTION_DATA);
+    }
+    checks::signer(authority)?;
+    let cfg = checks::load_config(cfg_acc, program_id)?;
+    checks::usdc(usdc_mint, usdc_tp, cfg)?;
+    checks::key_is(escrow, &rd_key(cfg, config::ESCROW_VAULT), err::ACCOUNT_MISMATCH)?;
+    checks::writable(order_acc)?;
+    let o = checks::typed(order_acc, program_id, &order::DISCRIMINATOR, order::LEN)?;
+    checks::key_is(payer, &rd_key(o, order::PAYER), err::ACCOUNT_MISMATCH)?;
+    checks::key_is(payer_token, &rd_key(o, order::PAYER_TOKEN), err::ACCOUNT_MISMATCH)?;
+    checks::writable(payer)?;
+
+    let by_settler = key_eq(authority.key(), &rd_key(cfg, config::SETTLER));
+    if !by_settler {
+        if !key_eq(authority.key(), &rd_key(o, order::PAYER)) {
+            return Err(err::UNAUTHORIZED);
+        }
+        if clock().unix_timestamp < rd_i64(o, order::EXPIRES_AT) {
+            return Err(err::ORDER_NOT_EXPIRED);
+        }
+    }
+    let hold = rd_u64(o, order::HOLD);
+    let bump = [rd_u8(cfg, config::BUMP)];
+    let signer = Signer::new(&[seeds::CONFIG, &bump]);
+    let decimals = token::mint_decimals(usdc_mint.data());
+    token::transfer_checked(usdc_tp.key(), escrow, usdc_mint, payer_token, cfg_acc, hold, decimals, Some(&signer))?;
+
+    let mut e = events::start(&event::ORDER_CANCELLED);
+    e.key(order_acc.key()).key(payer.key()).u64(hold).bool(by_settler);
+    events::send(&e);
+    order_acc.close_into(payer)
+}

@@ -1,0 +1,85 @@
+//! open_order: the payer escrows the upper-bound charge of a call (the
+//! pre-flight hold) at the offer's prices, snapshotted into the order.
+
+use crate::checks;
+use crate::events;
+use crate::fees::usage_charge;
+use crate::generated::{config, err, event, model, model_status, offer, order};
+use crate::sdk::account::Account;
+use crate::sdk::bytes::{rd_key, rd_u64, rd_u8, wr_i64, wr_key, wr_u64, wr_u8, Reader};
+use crate::sdk::sysvars::clock;
+use crate::sdk::{token, ProgramResult, Pubkey};
+use crate::seeds;
+
+pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
+    let [payer, cfg_acc, model_acc, offer_acc, order_acc, payer_token, escrow, usdc_mint, usdc_tp, system, ..] =
+        accounts
+    else {
+        return Err(err::NOT_ENOUGH_ACCOUNTS);
+    };
+    let mut r = Reader::new(args);
+    let nonce = r.u64()?;
+    let max_in = r.u64()?;
+    let max_out = r.u64()?;
+    let ttl = r.i64()?;
+    r.finish()?;
+
+    checks::signer(payer)?;
+    checks::writable(payer)?;
+    let cfg = checks::load_config(cfg_acc, program_id)?;
+    checks::not_paused(cfg)?;
+    checks::system_program(system)?;
+    checks::usdc(usdc_mint, usdc_tp, cfg)?;
+    checks::key_is(escrow, &rd_key(cfg, config::ESCROW_VAULT), err::ACCOUNT_MISMATCH)?;
+    checks::writable(escrow)?;
+    checks::writable(payer_token)?;
+    checks::distinct(payer_token, escrow)?;
+    checks::token_account_of(payer_token, usdc_tp.key(), usdc_mint.key())?;
+    let m = checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
+    if rd_u8(m, model::STATUS) != model_status::APPROVED {
+        return Err(err::MODEL_NOT_APPROVED);
+    }
+    let o = checks::typed(offer_acc, program_id, &offer::DISCRIMINATOR, offer::LEN)?;
+    checks::key_is(model_acc, &rd_key(o, offer::MODEL), err::OFFER_INACTIVE)?;
+    if rd_u8(o, offer::ACTIVE) == 0 {
+        return Err(err::OFFER_INACTIVE);
+    }
+    if ttl < 1 || ttl > seeds::MAX_ORDER_TTL_SECS {
+        return Err(err::INVALID_TTL);
+    }
+    let price_in = rd_u64(o, offer::PRICE_INPUT_PER_MTOK);
+    let price_out = rd_u64(o, offer::PRICE_OUTPUT_PER_MTOK);
+    let hold = usage_charge(price_in, price_out, max_in, max_out).ok_or(err::ARITHMETIC_OVERFLOW)?;
+    if hold == 0 {
+        return Err(err::ZERO_AMOUNT);
+    }
+    let now = clock().unix_timestamp;
+    let expires_at = now.checked_add(ttl).ok_or(err::ARITHMETIC_OVERFLOW)?;
+
+    let nonce_le = nonce.to_le_bytes();
+    let bump = checks::init_pda(
+        payer, order_acc, program_id, &[seeds::ORDER, payer.key(), &nonce_le], order::LEN, &order::DISCRIMINATOR,
+    )?;
+    let decimals = token::mint_decimals(usdc_mint.data());
+    token::transfer_checked(usdc_tp.key(), payer_token, usdc_mint, escrow, payer, hold, decimals, None)?;
+
+    let provider_key = rd_key(o, offer::PROVIDER);
+    let d = order_acc.data_mut();
+    wr_key(d, order::PAYER, payer.key());
+    wr_key(d, order::PAYER_TOKEN, payer_token.key());
+    wr_key(d, order::MODEL, model_acc.key());
+    wr_key(d, order::PROVIDER, &provider_key);
+    wr_key(d, order::OFFER, offer_acc.key());
+    wr_u64(d, order::NONCE, nonce);
+    wr_u64(d, order::HOLD, hold);
+    wr_u64(d, order::PRICE_INPUT_PER_MTOK, price_in);
+    wr_u64(d, order::PRICE_OUTPUT_PER_MTOK, price_out);
+    wr_i64(d, order::OPENED_AT, now);
+    wr_i64(d, order::EXPIRES_AT, expires_at);
+    wr_u8(d, order::BUMP, bump);
+
+    let mut e = events::start(&event::ORDER_OPENED);
+    e.key(order_acc.key()).key(payer.key()).key(model_acc.key()).key(&provider_key).u64(nonce).u64(hold).i64(expires_at);
+    events::send(&e);
+    Ok(())
+}
