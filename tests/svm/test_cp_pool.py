@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
@@ -29,6 +29,7 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
+from idl.cp_pool_spec import PROGRAM as SPEC
 from localnet.loader import deploy_upgradeable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,6 +50,8 @@ IX = {ix["name"]: bytes(ix["discriminator"]) for ix in IDL["instructions"]}
 ERR = {e["name"]: e["code"] for e in IDL["errors"]}
 EVENT = {e["name"]: bytes(e["discriminator"]) for e in IDL["events"]}
 POOL_DISC = bytes(IDL["accounts"][0]["discriminator"])
+POOL_LEN = SPEC.account_len(SPEC.accounts[0])
+POOL_OFF = {f.name: off for f, off, _ in SPEC.offsets(SPEC.accounts[0], 8)}
 
 #: Compute-unit ceilings per instruction (measured figures are in the messages).
 CU_BUDGET = {"create_pool": 60_000, "add_liquidity": 20_000, "swap": 25_000}
@@ -363,7 +366,7 @@ class Pool:
 
 @dataclass
 class PoolState:
-    """The Pool account, decoded with the offsets the IDL implies."""
+    """The Pool account, decoded with the offsets the spec gives."""
 
     mint_a: Pubkey
     mint_b: Pubkey
@@ -378,15 +381,31 @@ class PoolState:
     vault_a_bump: int
     vault_b_bump: int
 
-    LEN = 336
-
     @classmethod
     def decode(cls, data: bytes) -> PoolState:
-        assert len(data) == cls.LEN and data[:8] == POOL_DISC
-        keys = [Pubkey.from_bytes(data[8 + 32 * i : 40 + 32 * i]) for i in range(7)]
-        totals = struct.unpack_from("<9Q", data, 232)
-        fee_bps, bump, va, vb = struct.unpack_from("<HBBB", data, 304)
-        return cls(*keys, totals, fee_bps, bump, va, vb)
+        assert len(data) == POOL_LEN and data[:8] == POOL_DISC
+
+        def key(name: str) -> Pubkey:
+            return Pubkey.from_bytes(data[POOL_OFF[name] : POOL_OFF[name] + 32])
+
+        def u(name: str, n: int) -> int:
+            return int.from_bytes(data[POOL_OFF[name] : POOL_OFF[name] + n], "little")
+
+        totals = struct.unpack_from("<9Q", data, POOL_OFF["total_deposited_a"])
+        return cls(
+            mint_a=key("mint_a"),
+            mint_b=key("mint_b"),
+            vault_a=key("vault_a"),
+            vault_b=key("vault_b"),
+            token_program_a=key("token_program_a"),
+            token_program_b=key("token_program_b"),
+            creator=key("creator"),
+            totals=totals,
+            fee_bps=u("fee_bps", 2),
+            bump=u("bump", 1),
+            vault_a_bump=u("vault_a_bump", 1),
+            vault_b_bump=u("vault_b_bump", 1),
+        )
 
 
 # --- Fixtures -----------------------------------------------------------------------------
@@ -407,9 +426,6 @@ class Env:
         self, ixs: Sequence[Instruction], signers: Sequence[Keypair] = ()
     ) -> TransactionMetadata | FailedTransactionMetadata:
         return send(self.svm, self.payer, ixs, signers)
-
-    def mint(self, program: Pubkey, decimals: int, **kw: object) -> Mint:
-        return create_mint(self.svm, self.payer, program, decimals, **kw)  # type: ignore[arg-type]
 
     def funded_account(self, owner: Pubkey, mint: Mint, amount: int) -> Pubkey:
         addr = create_ata(self.svm, self.payer, owner, mint)
@@ -838,15 +854,13 @@ def set_fee_bps(env: Env, pool: Pool, fee_bps: int) -> None:
     acc = env.svm.get_account(pool.key)
     assert acc is not None
     data = bytearray(acc.data)
-    data[304:306] = fee_bps.to_bytes(2, "little")
+    data[POOL_OFF["fee_bps"] : POOL_OFF["fee_bps"] + 2] = fee_bps.to_bytes(2, "little")
     env.svm.set_account(
         pool.key, Account(acc.lamports, bytes(data), acc.owner, acc.executable, acc.rent_epoch)
     )
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=150, deadline=None)
 @given(
     reserve_in=st.integers(1, 2**60),
     reserve_out=st.integers(1, 2**60),
