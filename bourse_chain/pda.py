@@ -1,0 +1,140 @@
+"""Program-derived addresses of both programs: flat, pure helpers returning ``(address, bump)``.
+
+Seed prefixes are the constants generated from the IDLs (``bourse_chain.generated.<program>
+.constants``), the same bytes the programs use.  Every helper takes ``program_id`` for
+deployments at another address.
+
+>>> from solders.pubkey import Pubkey
+>>> config, bump = config_pda()
+>>> config == Pubkey.find_program_address([b"config"], COMPUTE_MARKET_ID)[0]
+True
+"""
+
+from __future__ import annotations
+
+from solders.pubkey import Pubkey
+
+from bourse_chain.codegen.runtime import find_pda, int_to_bytes
+from bourse_chain.generated.compute_market.constants import (
+    BPF_LOADER_UPGRADEABLE_ID,
+    SEED_BUYBACK_VAULT,
+    SEED_CONFIG,
+    SEED_ESCROW_VAULT,
+    SEED_MODEL,
+    SEED_OFFER,
+    SEED_ORDER,
+    SEED_PAYMENT,
+    SEED_PROVIDER,
+    SEED_REVENUE_VAULT,
+)
+from bourse_chain.generated.compute_market.program_id import PROGRAM_ID as COMPUTE_MARKET_ID
+from bourse_chain.generated.cp_pool.constants import SEED_POOL, SEED_VAULT
+from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+
+__all__ = [
+    "BPF_LOADER_UPGRADEABLE_ID",
+    "COMPUTE_MARKET_ID",
+    "CP_POOL_ID",
+    "buyback_vault_pda",
+    "config_pda",
+    "escrow_vault_pda",
+    "model_pda",
+    "offer_pda",
+    "order_pda",
+    "ordered_mints",
+    "payment_receipt_pda",
+    "pool_pda",
+    "pool_vault_pda",
+    "program_data_pda",
+    "provider_pda",
+    "revenue_vault_pda",
+]
+
+PAYMENT_ID_LEN = 32
+
+# -- compute_market --------------------------------------------------------------------------
+
+
+def config_pda(program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """The protocol config, ``["config"]``."""
+    return find_pda([SEED_CONFIG], program_id)
+
+
+def escrow_vault_pda(program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """The shared USDC escrow of open orders, ``["escrow_vault"]``."""
+    return find_pda([SEED_ESCROW_VAULT], program_id)
+
+
+def model_pda(slug: str | bytes, program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """A model listing, ``["model", slug]`` (the slug's UTF-8 bytes, at most 32)."""
+    raw = slug.encode() if isinstance(slug, str) else bytes(slug)
+    return find_pda([SEED_MODEL, raw], program_id)
+
+
+def revenue_vault_pda(model: Pubkey, program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """A model's USDC revenue vault, ``["revenue_vault", model]``."""
+    return find_pda([SEED_REVENUE_VAULT, bytes(model)], program_id)
+
+
+def buyback_vault_pda(model: Pubkey, program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """A model's token vault (buybacks fill it, burn empties it), ``["buyback_vault", model]``."""
+    return find_pda([SEED_BUYBACK_VAULT, bytes(model)], program_id)
+
+
+def provider_pda(authority: Pubkey, program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """An inference provider, ``["provider", authority]``."""
+    return find_pda([SEED_PROVIDER, bytes(authority)], program_id)
+
+
+def offer_pda(
+    model: Pubkey, provider: Pubkey, program_id: Pubkey = COMPUTE_MARKET_ID
+) -> tuple[Pubkey, int]:
+    """A provider's offer for a model, ``["offer", model, provider]``.
+
+    ``provider`` is the provider account (see :func:`provider_pda`), not its authority.
+    """
+    return find_pda([SEED_OFFER, bytes(model), bytes(provider)], program_id)
+
+
+def order_pda(
+    payer: Pubkey, nonce: int, program_id: Pubkey = COMPUTE_MARKET_ID
+) -> tuple[Pubkey, int]:
+    """An open order, ``["order", payer, nonce as u64 little-endian]``."""
+    return find_pda([SEED_ORDER, bytes(payer), int_to_bytes(nonce, 8, signed=False)], program_id)
+
+
+def payment_receipt_pda(
+    payment_id: bytes, program_id: Pubkey = COMPUTE_MARKET_ID
+) -> tuple[Pubkey, int]:
+    """The receipt making a collected payment settle once, ``["payment", payment_id]``."""
+    if len(payment_id) != PAYMENT_ID_LEN:
+        raise ValueError(f"payment_id must be {PAYMENT_ID_LEN} bytes, got {len(payment_id)}")
+    return find_pda([SEED_PAYMENT, bytes(payment_id)], program_id)
+
+
+def program_data_pda(program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:
+    """An upgradeable program's ProgramData account: ``[program_id]`` under the loader."""
+    return find_pda([bytes(program_id)], BPF_LOADER_UPGRADEABLE_ID)
+
+
+# -- cp_pool ---------------------------------------------------------------------------------
+
+
+def ordered_mints(x: Pubkey, y: Pubkey) -> tuple[Pubkey, Pubkey]:
+    """The pair as ``(mint_a, mint_b)`` with ``mint_a < mint_b`` bytewise, as cp_pool wants."""
+    if x == y:
+        raise ValueError("a pool needs two distinct mints")
+    return (x, y) if bytes(x) < bytes(y) else (y, x)
+
+
+def pool_pda(mint_x: Pubkey, mint_y: Pubkey, program_id: Pubkey = CP_POOL_ID) -> tuple[Pubkey, int]:
+    """The pool of a mint pair, ``["pool", mint_a, mint_b]``, in either argument order."""
+    mint_a, mint_b = ordered_mints(mint_x, mint_y)
+    return find_pda([SEED_POOL, bytes(mint_a), bytes(mint_b)], program_id)
+
+
+def pool_vault_pda(
+    pool: Pubkey, mint: Pubkey, program_id: Pubkey = CP_POOL_ID
+) -> tuple[Pubkey, int]:
+    """A pool's token vault of one of its mints, ``["vault", pool, mint]``."""
+    return find_pda([SEED_VAULT, bytes(pool), bytes(mint)], program_id)
