@@ -1,0 +1,1 @@
+"""Off-chain cranks: buyback (through ``cranks.venues``), burn and fee harvest."""
