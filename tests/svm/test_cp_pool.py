@@ -83,11 +83,11 @@ def send(
     svm: LiteSVM, payer: Keypair, ixs: Sequence[Instruction], signers: Sequence[Keypair] = ()
 ) -> TransactionMetadata | FailedTransactionMetadata:
     svm.expire_blockhash()  # identical retries would otherwise be AlreadyProcessed
-    keys: dict[Pubkey, Keypair] = {payer.pubkey(): payer}
-    for s in signers:
-        keys.setdefault(s.pubkey(), s)
     msg = Message.new_with_blockhash(list(ixs), payer.pubkey(), svm.latest_blockhash())
-    return svm.send_transaction(VersionedTransaction(msg, list(keys.values())))
+    # Sign with exactly the keys the message requires (a test may drop a signer flag).
+    required = msg.account_keys[: msg.header.num_required_signatures]
+    keys = {k.pubkey(): k for k in (payer, *signers)}
+    return svm.send_transaction(VersionedTransaction(msg, [keys[k] for k in required]))
 
 
 def ok(
