@@ -1,0 +1,694 @@
+"""A LiteSVM bank that behaves like a single-node cluster.
+
+LiteSVM executes transactions but has no notion of time, blocks or history. ``Chain`` adds:
+
+- **slots and clock that advance with wall time** (400 ms slots; the Clock sysvar follows);
+  ``warp_time`` / ``set_clock`` move them on purpose;
+- **a blockhash queue**: one new blockhash per slot, each valid for 150 blocks
+  (``lastValidBlockHeight``), so transactions expire as on a cluster; block height == slot;
+- **a status cache and transaction history**: signature -> slot, block time, fee, error, logs,
+  compute units, inner instructions, return data, pre/post lamport and token balances;
+  duplicate signatures are rejected with ``AlreadyProcessed`` while their blockhash lives;
+- **"landed" semantics**: a transaction that fails during execution is committed with its fee
+  charged (as on a cluster); one rejected before execution (bad blockhash, unknown fee payer,
+  bad signature...) leaves no trace and never gets a status;
+- an address -> signatures index, per-slot prioritization fees, and a faucet for airdrops.
+
+Every landed transaction is reported final at once (a single node has instant finality).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from solders.account import Account
+from solders.clock import Clock
+from solders.compute_budget import set_compute_unit_limit
+from solders.epoch_schedule import EpochSchedule
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import Message, MessageV0, MessageV1
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+from solders.transaction_metadata import (
+    FailedTransactionMetadata,
+    InnerInstruction,
+    TransactionMetadata,
+)
+from solders.transaction_status import (
+    TransactionErrorFieldless,
+    TransactionErrorType,
+    TransactionReturnData,
+)
+
+from localnet import spl
+
+log = logging.getLogger(__name__)
+
+MAX_PROCESSING_AGE = 150
+DEFAULT_SLOT_DURATION = 0.4
+DEFAULT_SLOTS_PER_EPOCH = 432_000
+LAMPORTS_PER_SIGNATURE = 5_000
+MAX_COMPUTE_UNIT_LIMIT = 1_400_000
+DEFAULT_INSTRUCTION_COMPUTE_UNIT_LIMIT = 200_000
+MAX_BUILTIN_ALLOCATION_COMPUTE_UNIT_LIMIT = 3_000
+FAUCET_LAMPORTS = 500_000_000 * 10**9
+_ALT_META_SIZE = 56
+
+COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
+ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+_PRECOMPILES = frozenset(
+    Pubkey.from_string(s)
+    for s in (
+        "KeccakSecp256k11111111111111111111111111111",
+        "Ed25519SigVerify111111111111111111111111111",
+        "Secp256r1SigVerify1111111111111111111111111",
+    )
+)
+#: Programs whose instructions get the small default compute allocation.
+_BUILTINS = frozenset(
+    Pubkey.from_string(s)
+    for s in (
+        "11111111111111111111111111111111",
+        "ComputeBudget111111111111111111111111111111",
+        "Vote111111111111111111111111111111111111111",
+        "BPFLoader1111111111111111111111111111111111",
+        "BPFLoader2111111111111111111111111111111111",
+        "BPFLoaderUpgradeab1e11111111111111111111111",
+        "LoaderV411111111111111111111111111111111111",
+        "NativeLoader1111111111111111111111111111111",
+    )
+)
+
+TransactionVersion = Literal["legacy"] | int
+AnyMessage = Message | MessageV0 | MessageV1
+
+
+@dataclass(frozen=True)
+class TokenBalance:
+    account_index: int
+    mint: Pubkey
+    owner: Pubkey
+    program_id: Pubkey
+    amount: int
+    decimals: int
+
+
+@dataclass(frozen=True)
+class TxRecord:
+    """A landed transaction, as getTransaction reports it."""
+
+    signature: Signature
+    transaction: VersionedTransaction
+    slot: int
+    block_time: int
+    err: TransactionErrorType | None
+    fee: int
+    logs: list[str]
+    compute_units: int
+    inner_instructions: list[list[InnerInstruction]]
+    return_data: TransactionReturnData | None
+    account_keys: list[Pubkey]
+    loaded_writable: list[Pubkey]
+    loaded_readonly: list[Pubkey]
+    pre_balances: list[int]
+    post_balances: list[int]
+    pre_token_balances: list[TokenBalance]
+    post_token_balances: list[TokenBalance]
+    compute_unit_price: int
+
+    @property
+    def version(self) -> TransactionVersion:
+        message = self.transaction.message
+        if isinstance(message, MessageV0):
+            return 0
+        return 1 if isinstance(message, MessageV1) else "legacy"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to a sent transaction; ``landed`` is False when it left no trace."""
+
+    signature: Signature
+    err: TransactionErrorType | None
+    landed: bool
+
+
+@dataclass(frozen=True)
+class Simulation:
+    err: TransactionErrorType | None
+    logs: list[str]
+    units_consumed: int
+    return_data: TransactionReturnData | None
+    inner_instructions: list[list[InnerInstruction]]
+    post_accounts: dict[Pubkey, Account]
+    account_keys: list[Pubkey]
+    loaded_accounts_data_size: int
+    replacement_blockhash: tuple[Hash, int] | None
+    fee: int
+    loaded_writable: list[Pubkey] = field(default_factory=list)
+    loaded_readonly: list[Pubkey] = field(default_factory=list)
+    pre_balances: list[int] | None = None
+    post_balances: list[int] | None = None
+    pre_token_balances: list[TokenBalance] | None = None
+    post_token_balances: list[TokenBalance] | None = None
+
+
+@dataclass
+class _SlotFees:
+    min_fee: int
+    accounts: dict[Pubkey, int] = field(default_factory=dict)
+
+
+def compute_budget_settings(
+    message: AnyMessage,
+) -> tuple[int | None, int]:
+    """``(compute unit limit or None, compute unit price in micro-lamports)`` of a message."""
+    keys = message.account_keys
+    limit: int | None = None
+    price = 0
+    for ix in message.instructions:
+        if keys[ix.program_id_index] != COMPUTE_BUDGET_PROGRAM_ID:
+            continue
+        data = bytes(ix.data)
+        if data[:1] == b"\x02" and len(data) >= 5:
+            limit = struct.unpack_from("<I", data, 1)[0]
+        elif data[:1] == b"\x03" and len(data) >= 9:
+            price = struct.unpack_from("<Q", data, 1)[0]
+    return limit, price
+
+
+def _num_signatures(message: AnyMessage) -> int:
+    """Transaction signatures plus those checked by precompile instructions."""
+    keys = message.account_keys
+    total = message.header.num_required_signatures
+    for ix in message.instructions:
+        if keys[ix.program_id_index] in _PRECOMPILES:
+            data = bytes(ix.data)
+            total += data[0] if data else 0
+    return total
+
+
+def message_fee(message: AnyMessage) -> int:
+    """5,000 lamports per signature + ceil(price x limit / 1e6) (agave's fee structure)."""
+    limit, price = compute_budget_settings(message)
+    if limit is None:
+        keys = message.account_keys
+        limit = sum(
+            MAX_BUILTIN_ALLOCATION_COMPUTE_UNIT_LIMIT
+            if keys[ix.program_id_index] in _BUILTINS
+            or keys[ix.program_id_index] == COMPUTE_BUDGET_PROGRAM_ID
+            else DEFAULT_INSTRUCTION_COMPUTE_UNIT_LIMIT
+            for ix in message.instructions
+        )
+    limit = min(limit, MAX_COMPUTE_UNIT_LIMIT)
+    priority = math.ceil(price * limit / 1_000_000)
+    return LAMPORTS_PER_SIGNATURE * _num_signatures(message) + priority
+
+
+def _writable_static(message: AnyMessage, index: int) -> bool:
+    h = message.header
+    n = len(message.account_keys)
+    signed = h.num_required_signatures
+    if index < signed:
+        return index < signed - h.num_readonly_signed_accounts
+    return index < n - h.num_readonly_unsigned_accounts
+
+
+class Chain:
+    """LiteSVM plus clock, blockhashes, status cache and history. Thread-safe (one lock)."""
+
+    def __init__(
+        self,
+        *,
+        slot_duration: float = DEFAULT_SLOT_DURATION,
+        start_slot: int = 0,
+        slots_per_epoch: int = DEFAULT_SLOTS_PER_EPOCH,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
+        self.epoch_schedule = EpochSchedule.custom(slots_per_epoch, slots_per_epoch, False)
+        self.svm.set_epoch_schedule(self.epoch_schedule)
+        self.slot_duration = slot_duration
+        self.genesis_hash = Hash(hashlib.sha256(os.urandom(32)).digest())
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
+        self._anchor_mono = monotonic()
+        self._anchor_slot = start_slot
+        self._anchor_unix = float(int(wall_clock()))
+        self._epoch_offset = 0
+        self._slot = -1
+        self._unix = -1
+        self._hash_nonce = 0
+        self._blockhashes: dict[Hash, int] = {}
+        self._latest = Hash.default()
+        self._history: dict[Signature, TxRecord] = {}
+        self._by_address: dict[Pubkey, list[Signature]] = {}
+        self._fees: dict[int, _SlotFees] = {}
+        self._transaction_count = 0
+        self._airdrops = 0
+        self.faucet = Keypair()
+        self.svm.set_account(
+            self.faucet.pubkey(),
+            Account(FAUCET_LAMPORTS, b"", Pubkey.default(), False, 0),
+        )
+        self.tick()
+
+    # ------------------------------------------------------------------ time
+    def tick(self) -> None:
+        """Bring slot, clock and blockhash queue up to wall time."""
+        with self._lock:
+            elapsed = self._monotonic() - self._anchor_mono
+            slot = self._anchor_slot + int(elapsed / self.slot_duration)
+            unix = int(self._anchor_unix + elapsed)
+            if slot == self._slot and unix == self._unix:
+                return
+            if slot != self._slot:
+                self._new_slot(slot)
+            self._slot, self._unix = slot, unix
+            self._write_clock()
+
+    def _new_slot(self, slot: int) -> None:
+        if slot < self._slot:
+            self._blockhashes.clear()
+        self._push_blockhash(slot)
+        horizon = slot - MAX_PROCESSING_AGE
+        for stale in [s for s in self._fees if s < horizon]:
+            del self._fees[stale]
+
+    def _push_blockhash(self, slot: int) -> None:
+        seed = bytes(self.genesis_hash) + struct.pack("<QQ", slot, self._hash_nonce)
+        blockhash = Hash(hashlib.sha256(seed).digest())
+        self._blockhashes[blockhash] = slot + MAX_PROCESSING_AGE
+        self._latest = blockhash
+        for stale in [h for h, last in self._blockhashes.items() if last < slot]:
+            del self._blockhashes[stale]
+
+    def _write_clock(self) -> None:
+        slot = self._slot
+        epoch = self.epoch_schedule.get_epoch(slot) + self._epoch_offset
+        slot_index = slot - self.epoch_schedule.get_first_slot_in_epoch(
+            self.epoch_schedule.get_epoch(slot)
+        )
+        epoch_start = self._unix - int(slot_index * self.slot_duration)
+        self.svm.set_clock(Clock(slot, epoch_start, epoch, epoch + 1, self._unix))
+
+    @property
+    def slot(self) -> int:
+        self.tick()
+        return self._slot
+
+    @property
+    def block_height(self) -> int:
+        return self.slot
+
+    @property
+    def unix_timestamp(self) -> int:
+        self.tick()
+        return self._unix
+
+    @property
+    def epoch(self) -> int:
+        return self.epoch_schedule.get_epoch(self.slot) + self._epoch_offset
+
+    @property
+    def transaction_count(self) -> int:
+        return self._transaction_count
+
+    def epoch_info(self) -> dict[str, int]:
+        with self._lock:
+            slot = self.slot
+            base_epoch = self.epoch_schedule.get_epoch(slot)
+            first = self.epoch_schedule.get_first_slot_in_epoch(base_epoch)
+            return {
+                "absoluteSlot": slot,
+                "blockHeight": slot,
+                "epoch": base_epoch + self._epoch_offset,
+                "slotIndex": slot - first,
+                "slotsInEpoch": self.epoch_schedule.get_slots_in_epoch(base_epoch),
+                "transactionCount": self._transaction_count,
+            }
+
+    def warp_time(self, seconds: float) -> None:
+        """Let ``seconds`` pass: the clock moves on and so do slots (blockhashes age)."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self.tick()
+            self._anchor_unix += seconds
+            self._anchor_slot += int(seconds / self.slot_duration)
+            self.tick()
+
+    def set_clock(
+        self,
+        *,
+        unix_timestamp: int | None = None,
+        slot: int | None = None,
+        epoch: int | None = None,
+    ) -> None:
+        """Pin clock fields; wall time keeps advancing from the new values."""
+        with self._lock:
+            self.tick()
+            self._anchor_mono = self._monotonic()
+            self._anchor_slot = self._slot if slot is None else slot
+            self._anchor_unix = float(self._unix if unix_timestamp is None else unix_timestamp)
+            if epoch is not None:
+                self._epoch_offset = epoch - self.epoch_schedule.get_epoch(self._anchor_slot)
+            self._unix = -1
+            self.tick()
+
+    def expire_blockhash(self) -> None:
+        """Invalidate every blockhash handed out so far; a fresh one becomes the latest."""
+        with self._lock:
+            self.tick()
+            self._blockhashes.clear()
+            self._hash_nonce += 1
+            self._push_blockhash(self._slot)
+
+    # ------------------------------------------------------------ blockhashes
+    def latest_blockhash(self) -> tuple[Hash, int]:
+        """``(blockhash, lastValidBlockHeight)``."""
+        with self._lock:
+            self.tick()
+            return self._latest, self._blockhashes[self._latest]
+
+    def is_blockhash_valid(self, blockhash: Hash) -> bool:
+        with self._lock:
+            self.tick()
+            return blockhash in self._blockhashes
+
+    # --------------------------------------------------------------- accounts
+    def get_account(self, pubkey: Pubkey) -> Account | None:
+        with self._lock:
+            self.tick()
+            account = self.svm.get_account(pubkey)
+            if account is None or account.lamports == 0:
+                return None  # a cluster purges accounts left without lamports
+            return account
+
+    def set_account(self, pubkey: Pubkey, account: Account) -> None:
+        with self._lock:
+            self.svm.set_account(pubkey, account)
+
+    def program_accounts(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
+        with self._lock:
+            self.tick()
+            return [
+                (key, acct)
+                for key, acct in self.svm.get_program_accounts(owner)
+                if acct.lamports > 0
+            ]
+
+    def minimum_balance_for_rent_exemption(self, data_len: int) -> int:
+        return self.svm.minimum_balance_for_rent_exemption(data_len)
+
+    # ------------------------------------------------------------ transactions
+    def _loaded_addresses(self, message: AnyMessage) -> tuple[list[Pubkey], list[Pubkey]]:
+        if not isinstance(message, MessageV0):
+            return [], []
+        writable: list[Pubkey] = []
+        readonly: list[Pubkey] = []
+        for lookup in message.address_table_lookups:
+            table = self.svm.get_account(lookup.account_key)
+            if table is None or table.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
+                continue
+            raw = bytes(table.data)[_ALT_META_SIZE:]
+            addresses = [Pubkey.from_bytes(raw[i : i + 32]) for i in range(0, len(raw) - 31, 32)]
+            writable += [addresses[i] for i in bytes(lookup.writable_indexes) if i < len(addresses)]
+            readonly += [addresses[i] for i in bytes(lookup.readonly_indexes) if i < len(addresses)]
+        return writable, readonly
+
+    def _lamports(self, keys: Sequence[Pubkey]) -> list[int]:
+        return [self.svm.get_balance(k) or 0 for k in keys]
+
+    def _token_balances(
+        self,
+        keys: Sequence[Pubkey],
+        overlay: dict[Pubkey, Account] | None = None,
+    ) -> list[TokenBalance]:
+        """Token balances of the token accounts among ``keys`` (``overlay``: simulated state)."""
+
+        def lookup(key: Pubkey) -> Account | None:
+            if overlay is not None and key in overlay:
+                return overlay[key]
+            return self.svm.get_account(key)
+
+        out: list[TokenBalance] = []
+        decimals: dict[Pubkey, int | None] = {}
+        for index, key in enumerate(keys):
+            account = lookup(key)
+            if account is None or account.owner not in spl.TOKEN_PROGRAMS:
+                continue
+            data = bytes(account.data)
+            if not spl.is_token_account_data(account.owner, data):
+                continue
+            info = spl.parse_token_account(data)
+            if info.mint not in decimals:
+                mint = lookup(info.mint)
+                mint_data = b"" if mint is None else bytes(mint.data)
+                decimals[info.mint] = (
+                    spl.parse_mint(mint_data).decimals
+                    if mint is not None and spl.is_mint_data(mint.owner, mint_data)
+                    else None
+                )
+            dec = decimals[info.mint]
+            if dec is not None:
+                out.append(
+                    TokenBalance(index, info.mint, info.owner, account.owner, info.amount, dec)
+                )
+        return out
+
+    def mint_decimals(self, mint: Pubkey) -> int | None:
+        account = self.svm.get_account(mint)
+        if account is None:
+            return None
+        data = bytes(account.data)
+        return spl.parse_mint(data).decimals if spl.is_mint_data(account.owner, data) else None
+
+    def _precheck(self, tx: VersionedTransaction) -> TransactionErrorType | None:
+        """The bank's age and status-cache checks."""
+        if tx.message.recent_blockhash not in self._blockhashes and not tx.uses_durable_nonce():
+            return TransactionErrorFieldless.BlockhashNotFound
+        if tx.signatures and tx.signatures[0] in self._history:
+            return TransactionErrorFieldless.AlreadyProcessed
+        return None
+
+    def submit(self, tx: VersionedTransaction) -> Submission:
+        """Execute and, when it lands, commit and record a transaction."""
+        with self._lock:
+            self.tick()
+            signature = tx.signatures[0] if tx.signatures else Signature.default()
+            err = self._precheck(tx)
+            if err is not None:
+                return Submission(signature, err, landed=False)
+            message = tx.message
+            loaded_w, loaded_r = self._loaded_addresses(message)
+            keys = [*message.account_keys, *loaded_w, *loaded_r]
+            pre = self._lamports(keys)
+            pre_tokens = self._token_balances(keys)
+            result = self.svm.send_transaction(tx)
+            meta: TransactionMetadata
+            if isinstance(result, FailedTransactionMetadata):
+                err, meta = result.err(), result.meta()
+            else:
+                err, meta = None, result
+            post = self._lamports(keys)
+            if err is not None and post[0] == pre[0]:
+                log.debug("transaction %s dropped: %s", signature, err)
+                return Submission(signature, err, landed=False)
+            _, price = compute_budget_settings(message)
+            record = TxRecord(
+                signature=signature,
+                transaction=tx,
+                slot=self._slot,
+                block_time=self._unix,
+                err=err,
+                fee=meta.fee(),
+                logs=list(meta.logs()),
+                compute_units=meta.compute_units_consumed(),
+                inner_instructions=[list(group) for group in meta.inner_instructions()],
+                return_data=meta.return_data(),
+                account_keys=keys,
+                loaded_writable=loaded_w,
+                loaded_readonly=loaded_r,
+                pre_balances=pre,
+                post_balances=post,
+                pre_token_balances=pre_tokens,
+                post_token_balances=self._token_balances(keys),
+                compute_unit_price=price,
+            )
+            writable = [
+                k for i, k in enumerate(message.account_keys) if _writable_static(message, i)
+            ] + loaded_w
+            self._record(record, writable)
+            return Submission(signature, err, landed=True)
+
+    def _record(self, record: TxRecord, writable: Iterable[Pubkey]) -> None:
+        self._history[record.signature] = record
+        self._transaction_count += 1
+        for key in dict.fromkeys(record.account_keys):
+            self._by_address.setdefault(key, []).append(record.signature)
+        fees = self._fees.get(record.slot)
+        price = record.compute_unit_price
+        if fees is None:
+            fees = self._fees[record.slot] = _SlotFees(price)
+        fees.min_fee = min(fees.min_fee, price)
+        for key in writable:
+            fees.accounts[key] = min(fees.accounts.get(key, price), price)
+
+    def simulate(
+        self,
+        tx: VersionedTransaction,
+        *,
+        sig_verify: bool = False,
+        replace_recent_blockhash: bool = False,
+    ) -> Simulation:
+        with self._lock:
+            self.tick()
+            message = tx.message
+            loaded_w, loaded_r = self._loaded_addresses(message)
+            keys = [*message.account_keys, *loaded_w, *loaded_r]
+            replacement: tuple[Hash, int] | None = None
+            if replace_recent_blockhash:
+                replacement = (self._latest, self._blockhashes[self._latest])
+                pre_err: TransactionErrorType | None = (
+                    TransactionErrorFieldless.AlreadyProcessed
+                    if tx.signatures and tx.signatures[0] in self._history
+                    else None
+                )
+            else:
+                pre_err = self._precheck(tx)
+            if pre_err is not None:
+                return Simulation(
+                    pre_err, [], 0, None, [], {}, keys, 0, replacement, message_fee(message)
+                )
+            pre_balances = self._lamports(keys)
+            pre_tokens = self._token_balances(keys)
+            previous = self.svm.get_sigverify()
+            self.svm.with_sigverify(sig_verify)
+            try:
+                result = self.svm.simulate_transaction(tx)
+            finally:
+                self.svm.with_sigverify(previous)
+            if isinstance(result, FailedTransactionMetadata):
+                err = result.err()
+                meta = result.meta()
+                post: dict[Pubkey, Account] = {}
+            else:
+                err, meta = None, result.meta()
+                post = dict(result.post_accounts())
+            loaded_size = 0
+            for key in keys:
+                account = self.svm.get_account(key)
+                loaded_size += 64 + (len(account.data) if account is not None else 0)
+            return Simulation(
+                err=err,
+                logs=list(meta.logs()),
+                units_consumed=meta.compute_units_consumed(),
+                return_data=meta.return_data(),
+                inner_instructions=[list(group) for group in meta.inner_instructions()],
+                post_accounts=post,
+                account_keys=keys,
+                loaded_accounts_data_size=loaded_size,
+                replacement_blockhash=replacement,
+                fee=meta.fee(),
+                loaded_writable=loaded_w,
+                loaded_readonly=loaded_r,
+                pre_balances=pre_balances,
+                post_balances=[
+                    post[k].lamports if k in post else pre_balances[i] for i, k in enumerate(keys)
+                ],
+                pre_token_balances=pre_tokens,
+                post_token_balances=self._token_balances(keys, post) if post else pre_tokens,
+            )
+
+    def airdrop(self, to: Pubkey, lamports: int) -> Submission:
+        """A System transfer from the faucet, landed like any other transaction."""
+        with self._lock:
+            blockhash, _ = self.latest_blockhash()
+            ixs = [
+                transfer(
+                    TransferParams(
+                        from_pubkey=self.faucet.pubkey(), to_pubkey=to, lamports=lamports
+                    )
+                )
+            ]
+            tx = self._faucet_tx(ixs, blockhash)
+            if tx.signatures[0] in self._history:
+                # Same payee, amount and blockhash as an earlier airdrop: make it unique.
+                self._airdrops += 1
+                ixs.insert(0, set_compute_unit_limit(10_000 + self._airdrops % 1_000_000))
+                tx = self._faucet_tx(ixs, blockhash)
+            return self.submit(tx)
+
+    def _faucet_tx(self, ixs: list[Instruction], blockhash: Hash) -> VersionedTransaction:
+        msg = Message.new_with_blockhash(ixs, self.faucet.pubkey(), blockhash)
+        return VersionedTransaction(msg, [self.faucet])
+
+    def fee_for_message(self, message: AnyMessage) -> int | None:
+        """The fee, or None when the message's blockhash is no longer valid."""
+        with self._lock:
+            self.tick()
+            if message.recent_blockhash not in self._blockhashes:
+                return None
+            return message_fee(message)
+
+    # ---------------------------------------------------------------- history
+    def get_transaction(self, signature: Signature) -> TxRecord | None:
+        return self._history.get(signature)
+
+    def signatures_for_address(
+        self,
+        address: Pubkey,
+        *,
+        limit: int = 1000,
+        before: Signature | None = None,
+        until: Signature | None = None,
+    ) -> list[TxRecord]:
+        """Newest first, like getSignaturesForAddress."""
+        with self._lock:
+            sigs = list(reversed(self._by_address.get(address, [])))
+            if before is not None:
+                sigs = sigs[sigs.index(before) + 1 :] if before in sigs else []
+            out: list[TxRecord] = []
+            for sig in sigs:
+                if sig == until or len(out) >= limit:
+                    break
+                out.append(self._history[sig])
+            return out
+
+    def recent_prioritization_fees(self, addresses: Sequence[Pubkey]) -> list[tuple[int, int]]:
+        """``(slot, fee)`` per recent slot that had transactions (agave's cache semantics:
+        the block's minimum price, raised to each listed account's minimum writer price)."""
+        with self._lock:
+            self.tick()
+            out: list[tuple[int, int]] = []
+            for slot in sorted(self._fees):
+                fees = self._fees[slot]
+                fee = fees.min_fee
+                for key in addresses:
+                    if key in fees.accounts:
+                        fee = max(fee, fees.accounts[key])
+                out.append((slot, fee))
+            return out
+
+    def block_time(self, slot: int) -> int | None:
+        with self._lock:
+            for record in self._history.values():
+                if record.slot == slot:
+                    return record.block_time
+            return None
