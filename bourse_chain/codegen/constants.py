@@ -63,12 +63,20 @@ class Constants:
         if self.seeds:
             out += ["# PDA seed prefixes (const seeds of the IDL's pdas).", ""]
             for value, name in self.seeds.items():
-                out.append(f"{name}: Final = {_bytes_literal(value)}")
+                one = f"{name}: Final = {_bytes_literal(value)}"
+                if len(one) <= 100:
+                    out.append(one)
+                else:
+                    out += [f"{name}: Final = (", f"    {_bytes_literal(value)}", ")"]
             out.append("")
         if self.addresses:
             out += ["# Fixed addresses of instruction accounts and PDA owner programs.", ""]
             for b58, name in self.addresses.items():
-                out.append(f'{name}: Final = Pubkey.from_string("{b58}")')
+                one = f'{name}: Final = Pubkey.from_string("{b58}")'
+                if len(one) <= 100:
+                    out.append(one)
+                else:
+                    out += [f"{name}: Final = Pubkey.from_string(", f'    "{b58}"', ")"]
             out.append("")
         return out
 

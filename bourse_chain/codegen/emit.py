@@ -22,7 +22,14 @@ from bourse_chain.codegen.idl import (
     TypeExpr,
     UnsupportedIdl,
 )
-from bourse_chain.codegen.layout import Imports, Types, field_name, seed_bytes_expr
+from bourse_chain.codegen.layout import (
+    Expr,
+    Imports,
+    Types,
+    field_name,
+    format_expr,
+    seed_bytes_expr,
+)
 from bourse_chain.codegen.names import LINE, comment, docstring, pascal, safe, snake, upper
 
 GENERATOR = "python -m bourse_chain.codegen"
@@ -62,10 +69,15 @@ def call(indent: str, prefix: str, args: Sequence[str], suffix: str = "") -> lis
     return [f"{indent}{prefix}(", *(f"{indent}    {a}," for a in args), f"{indent}){suffix}"]
 
 
-def exploded(indent: str, prefix: str, args: Sequence[str], suffix: str = "") -> list[str]:
+def exploded(indent: str, prefix: str, args: Sequence[Expr], suffix: str = "") -> list[str]:
+    """``prefix(`` then one argument per line (magic trailing comma), then ``)suffix``."""
     if not args:
         return [f"{indent}{prefix}(){suffix}"]
-    return [f"{indent}{prefix}(", *(f"{indent}    {a}," for a in args), f"{indent}){suffix}"]
+    out = [f"{indent}{prefix}("]
+    for a in args:
+        out += format_expr(a, indent + "    ", ",")
+    out.append(f"{indent}){suffix}")
+    return out
 
 
 def bytes_literal(b: bytes) -> str:
@@ -73,7 +85,33 @@ def bytes_literal(b: bytes) -> str:
 
 
 def str_literal(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A string literal quoted as ruff prefers (double quotes unless that needs more escapes)."""
+    body = s.replace("\\", "\\\\").replace("\n", "\\n")
+    if s.count('"') > s.count("'"):
+        return "'" + body.replace("'", "\\'") + "'"
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+def assign_str(indent: str, target: str, s: str) -> list[str]:
+    """``target = "s"``, split into implicitly concatenated parts when too long."""
+    one = f"{indent}{target} = {str_literal(s)}"
+    if len(one) <= LINE:
+        return [one]
+    width = LINE - len(indent) - 8
+    parts: list[str] = []
+    rest = s
+    while rest:
+        cut = len(rest)
+        while len(str_literal(rest[:cut])) > width:
+            space = rest.rfind(" ", 0, cut - 1)
+            cut = space + 1 if space > 0 else cut - 1
+        parts.append(rest[:cut])
+        rest = rest[cut:]
+    return [
+        f"{indent}{target} = (",
+        *(f"{indent}    {str_literal(p)}" for p in parts),
+        f"{indent})",
+    ]
 
 
 def struct_format(indent: str, target: str, fmt: str) -> list[str]:
@@ -227,6 +265,8 @@ class StructClass:
         for f, n in zip(self.fields, self.names, strict=True):
             out += comment(list(f.docs), "    ")
             out.append(f"    {n}: {self.t.py(f.type)}")
+        if out[-1] == "":
+            out.pop()
         if self.fixed:
             out += self._fixed_methods()
         else:
@@ -237,7 +277,7 @@ class StructClass:
 
     # fixed layouts ------------------------------------------------------------------------
 
-    def _unpacked(self, start: int) -> list[str]:
+    def _unpacked(self, start: int) -> list[Expr]:
         args = []
         i = start
         for f in self.fields:
@@ -305,6 +345,8 @@ class StructClass:
             )
             out.append("        t = _LAYOUT.unpack(data)")
         ctor = self._unpacked(0)
+        if sum(self.t.slots(f.type) for f in self.fields) == 0:
+            out = [x for x in out if not x.startswith("        t = _LAYOUT.")]
         if self._has_enum():
             out.append("        try:")
             out += exploded("            ", "return cls", ctor)
@@ -822,11 +864,7 @@ def errors_module(idl: Idl) -> str:
         body += ["", "", f"class {cls}({base}):"]
         body += docstring([f"{e.code} (0x{e.code:x}): {e.msg}"], "    ")
         body += ["", f"    code = {e.code}", f"    name = {str_literal(e.name)}"]
-        msg = f"    msg = {str_literal(e.msg)}"
-        if len(msg) <= LINE:
-            body.append(msg)
-        else:
-            body += ["    msg = (", f"        {str_literal(e.msg)}", "    )"]
+        body += assign_str("    ", "msg", e.msg)
     if len(set(names)) != len(names):
         raise UnsupportedIdl(f"{idl.name}: error names collide")
     if len({e.code for e in idl.errors}) != len(idl.errors):

@@ -232,7 +232,7 @@ class Types:
             return sum(self.slots(f.type) for f in d.fields)
         raise UnsupportedIdl(f"variable-size type {t} in a fixed layout")
 
-    def _from_slot(self, t: TypeExpr, src: str) -> str:
+    def _from_slot(self, t: TypeExpr, src: str) -> Expr:
         """Rebuild a one-slot value from its unpacked item ``src``."""
         if isinstance(t, Prim):
             if t.name == "pubkey":
@@ -242,16 +242,24 @@ class Types:
                 signed = ", signed=True" if t.name == "i128" else ""
                 return f'int.from_bytes({src}, "little"{signed})'
             return src
-        if isinstance(t, Array) and is_u8(t.inner):
-            return src
-        if isinstance(t, Defined):
-            return f"{self.cls(t.name)}({src})"  # an enum
-        raise AssertionError(t)
+        if isinstance(t, Array):
+            if is_u8(t.inner):
+                return src
+            # an array of one one-slot item
+            return Call("(", [self._from_slot(t.inner, src)], ",)")
+        assert isinstance(t, Defined)
+        d = self.defined(t.name)
+        if isinstance(d, EnumDef):
+            return f"{self.cls(t.name)}({src})"
+        args = [
+            self._from_slot(f.type, src) if self.slots(f.type) == 1 else self.unpack(f.type, 0)
+            for f in d.fields
+        ]
+        return Call(f"{self.cls(t.name)}(", args)
 
-    def unpack(self, t: TypeExpr, i: int, tup: str = "t") -> str:
+    def unpack(self, t: TypeExpr, i: int, tup: str = "t") -> Expr:
         """Expression rebuilding a value of type ``t`` whose items start at ``tup[i]``."""
-        n = self.slots(t)
-        if n == 1:
+        if self.slots(t) == 1:
             return self._from_slot(t, f"{tup}[{i}]")
         if isinstance(t, Array):
             per = self.slots(t.inner)
@@ -259,9 +267,9 @@ class Types:
                 one = self._from_slot(t.inner, "x")
                 if one == "x":
                     return f"{tup}[{i}:{i + t.n}]"
-                return f"tuple({one} for x in {tup}[{i}:{i + t.n}])"
+                return Call("tuple(", [one], f" for x in {tup}[{i}:{i + t.n}])")
             items = [self.unpack(t.inner, i + k * per, tup) for k in range(t.n)]
-            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+            return Call("(", items, ",)" if len(items) == 1 else ")")
         if isinstance(t, Defined):
             d = self.defined(t.name)
             assert isinstance(d, StructDef)
@@ -270,7 +278,7 @@ class Types:
             for f in d.fields:
                 args.append(self.unpack(f.type, j, tup))
                 j += self.slots(f.type)
-            return f"{self.cls(t.name)}({', '.join(args)})"
+            return Call(f"{self.cls(t.name)}(", args)
         raise AssertionError(t)
 
     def pack(self, t: TypeExpr, v: str, what: str, checks: list[str]) -> list[str]:
@@ -288,8 +296,9 @@ class Types:
             checks.append(f'check_len({v}, {t.n}, "{what}")')
             if is_u8(t.inner):
                 return [v]
-            if self.slots(t.inner) == 1:
-                one = self.pack(t.inner, "x", what, [])
+            inner_checks: list[str] = []
+            one = self.pack(t.inner, "x", what, inner_checks)
+            if self.slots(t.inner) == 1 and not inner_checks:
                 if one == ["x"]:
                     return [f"*{v}"]
                 return [f"*({one[0]} for x in {v})"]
@@ -360,6 +369,40 @@ class Types:
             return f"{w}.u8"
         x = f"v{depth}"
         return f"lambda {x}: {self.write_stmt(t, x, w, depth + 1)}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A bracketed expression ``head arg, arg tail`` that may be split one argument per line."""
+
+    head: str
+    args: list[Expr]
+    tail: str = ")"
+
+    def __str__(self) -> str:
+        return self.head + ", ".join(str(a) for a in self.args) + self.tail
+
+
+Expr = str | Call
+
+
+def format_expr(e: Expr, indent: str, suffix: str = "") -> list[str]:
+    """``e`` on one line if it fits, else split (recursively) as ruff's formatter would keep it."""
+    one = f"{indent}{e}{suffix}"
+    if len(one) <= 100 or not isinstance(e, Call) or not e.args:
+        return [one]
+    if e.tail == ",)" and len(e.args) == 1:  # a one-item tuple
+        tail = ")"
+    elif e.tail.startswith(" for "):  # a generator expression: split inside the parentheses
+        inner = format_expr(e.args[0], indent + "    ")
+        return [f"{indent}{e.head}", *inner, f"{indent}    {e.tail[1:-1]}", f"{indent}){suffix}"]
+    else:
+        tail = e.tail
+    out = [f"{indent}{e.head}"]
+    for a in e.args:
+        out += format_expr(a, indent + "    ", ",")
+    out.append(f"{indent}{tail}{suffix}")
+    return out
 
 
 def _method(prim: str) -> str:
