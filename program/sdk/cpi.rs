@@ -95,12 +95,31 @@ impl<'a> Signer<'a> {
 
 /// Invoke `program_id` with `metas` (account infos are built from the same
 /// list) and instruction `data`, signing for `signer` PDA when given.
+#[inline(always)]
 pub fn invoke(
     program_id: &Pubkey,
     metas: &[Meta],
     data: &[u8],
     signer: Option<&Signer>,
 ) -> Result<(), u32> {
+    invoke_call(&Call { program_id, metas, data, signer })
+}
+
+/// The arguments of one CPI, passed by reference (SBPF calls have only
+/// five argument registers, and a slice takes two).
+pub struct Call<'a> {
+    pub program_id: &'a Pubkey,
+    pub metas: &'a [Meta],
+    pub data: &'a [u8],
+    pub signer: Option<&'a Signer<'a>>,
+}
+
+#[inline(never)]
+fn invoke_call(call: &Call) -> Result<(), u32> {
+    let program_id = call.program_id;
+    let metas = call.metas;
+    let data = call.data;
+    let signer = call.signer;
     let n = metas.len();
     if n > MAX_CPI_ACCOUNTS {
         return Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA);

@@ -123,6 +123,7 @@ pub fn treasury(a: &Account, cfg: &[u8]) -> ProgramResult {
 /// Create a new program account at the canonical PDA of `seeds`, write its
 /// discriminator and return the bump. Refuses an account that already holds
 /// data or belongs to any program (re-initialisation).
+#[inline(never)]
 pub fn init_pda(
     payer: &Account,
     account: &Account,
@@ -160,6 +161,7 @@ pub fn init_pda(
 
 /// Create a token account for `mint` at the canonical PDA of `seeds`, its
 /// owner (authority) being `authority`. Returns the bump.
+#[inline(never)]
 pub fn init_token_pda(
     payer: &Account,
     account: &Account,

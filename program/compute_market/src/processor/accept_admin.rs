@@ -7,6 +7,7 @@ use crate::sdk::account::Account;
 use crate::sdk::bytes::{is_zero_key, key_eq, rd_key, wr_key};
 use crate::sdk::{ProgramResult, Pubkey};
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [new_admin, cfg_acc, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

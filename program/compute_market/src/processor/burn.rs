@@ -10,6 +10,7 @@ use crate::sdk::cpi::Signer;
 use crate::sdk::{token, ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [crank, cfg_acc, model_acc, vault, mint, token_program, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

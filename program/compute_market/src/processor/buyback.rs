@@ -17,6 +17,7 @@ use crate::sdk::sysvars::clock;
 use crate::sdk::{token, ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [crank, cfg_acc, model_acc, revenue_vault, buyback_vault, swap_program, remaining @ ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

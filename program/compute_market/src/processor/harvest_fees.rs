@@ -13,6 +13,7 @@ use crate::sdk::ids::TOKEN_2022_PROGRAM;
 use crate::sdk::{token, ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [crank, cfg_acc, model_acc, mint, destination, token_program, sources @ ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

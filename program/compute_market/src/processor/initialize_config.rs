@@ -11,6 +11,7 @@ use crate::sdk::ids::{is_token_program, BPF_LOADER_UPGRADEABLE};
 use crate::sdk::{pda, token, ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [admin, cfg_acc, escrow, usdc_mint, program_data, usdc_tp, system, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

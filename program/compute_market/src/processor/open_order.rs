@@ -11,6 +11,7 @@ use crate::sdk::sysvars::clock;
 use crate::sdk::{token, ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [payer, cfg_acc, model_acc, offer_acc, order_acc, payer_token, escrow, usdc_mint, usdc_tp, system, ..] =
         accounts

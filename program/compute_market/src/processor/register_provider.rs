@@ -9,6 +9,7 @@ use crate::sdk::bytes::{rd_key, wr_key, wr_u8, Reader};
 use crate::sdk::{ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [authority, cfg_acc, provider_acc, payout, system, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

@@ -7,6 +7,7 @@ use crate::sdk::account::Account;
 use crate::sdk::bytes::{wr_u8, Reader};
 use crate::sdk::{ProgramResult, Pubkey};
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [admin, cfg_acc, model_acc, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

@@ -19,6 +19,7 @@ fn add(d: &mut [u8], off: usize, v: u64) -> ProgramResult {
     Ok(())
 }
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [settler, cfg_acc, order_acc, payer, payer_token, model_acc, provider_acc, payout, revenue_vault, treasury, escrow, usdc_mint, usdc_tp, ..] =
         accounts

@@ -19,6 +19,7 @@ fn add(d: &mut [u8], off: usize, v: u64) -> ProgramResult {
     Ok(())
 }
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [settler, cfg_acc, model_acc, provider_acc, source, source_authority, payout, revenue_vault, treasury, receipt, usdc_mint, usdc_tp, system, ..] =
         accounts

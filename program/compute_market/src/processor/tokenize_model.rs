@@ -55,6 +55,7 @@ fn check_extensions(mint: &[u8], config_pda: &Pubkey) -> Result<(), u32> {
     Ok(())
 }
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [creator, cfg_acc, model_acc, mint, vault, token_program, system, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

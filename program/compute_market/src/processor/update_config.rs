@@ -10,6 +10,7 @@ use crate::sdk::bytes::{rd_u16, rd_u8, wr_i64, wr_key, wr_u16, wr_u64, wr_u8, Re
 use crate::sdk::{ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [admin, cfg_acc, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);

@@ -10,6 +10,7 @@ use crate::sdk::sysvars::clock;
 use crate::sdk::{ProgramResult, Pubkey};
 use crate::seeds;
 
+#[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
     let [authority, cfg_acc, provider_acc, model_acc, offer_acc, system, ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);
