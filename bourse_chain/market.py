@@ -1,0 +1,286 @@
+"""Intent-level instruction builders for the compute market.
+
+The generated builders (``bourse_chain.generated.compute_market.instructions``)
+take exactly the IDL's accounts. `Market` sits one level up: it knows the
+deployment (program id, USDC mint and its token program, treasury authority)
+and derives everything else (PDAs, associated token accounts), so callers say
+"register model `deepseek-chat` at 5%" rather than list thirteen accounts.
+Every method returns a plain `solders` `Instruction`; nothing here touches
+the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.instructions import get_associated_token_address
+
+from bourse_chain import pda
+from bourse_chain.generated.compute_market import instructions as ix
+from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
+from bourse_chain.generated.compute_market.types.config_update import ConfigUpdate
+from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+
+
+def payment_id_bytes(payment_id: str | bytes) -> bytes:
+    """A 32-byte on-chain payment id: raw 32 bytes as given, else sha256 of the key."""
+    if isinstance(payment_id, bytes) and len(payment_id) == 32:
+        return payment_id
+    raw = payment_id.encode() if isinstance(payment_id, str) else payment_id
+    return hashlib.sha256(raw).digest()
+
+
+def order_nonce(idempotency_key: str | bytes) -> int:
+    """A deterministic order nonce from an idempotency key (first 8 bytes of sha256)."""
+    raw = idempotency_key.encode() if isinstance(idempotency_key, str) else idempotency_key
+    return int.from_bytes(hashlib.sha256(b"order:" + raw).digest()[:8], "little")
+
+
+@dataclass(frozen=True)
+class Market:
+    """One deployment of the compute-market program."""
+
+    usdc_mint: Pubkey
+    treasury_authority: Pubkey
+    usdc_token_program: Pubkey = TOKEN_PROGRAM_ID
+    program_id: Pubkey = PROGRAM_ID
+
+    # -- addresses ---------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Pubkey:
+        return pda.config_pda(self.program_id)[0]
+
+    @property
+    def escrow_vault(self) -> Pubkey:
+        return pda.escrow_vault_pda(self.program_id)[0]
+
+    @property
+    def treasury(self) -> Pubkey:
+        """The treasury's USDC account: the treasury authority's associated token account."""
+        return self.usdc_account(self.treasury_authority)
+
+    def usdc_account(self, owner: Pubkey) -> Pubkey:
+        return get_associated_token_address(owner, self.usdc_mint, self.usdc_token_program)
+
+    def model(self, slug: str) -> Pubkey:
+        return pda.model_pda(slug, self.program_id)[0]
+
+    def revenue_vault(self, slug: str) -> Pubkey:
+        return pda.revenue_vault_pda(self.model(slug), self.program_id)[0]
+
+    def buyback_vault(self, slug: str) -> Pubkey:
+        return pda.buyback_vault_pda(self.model(slug), self.program_id)[0]
+
+    def provider(self, authority: Pubkey) -> Pubkey:
+        return pda.provider_pda(authority, self.program_id)[0]
+
+    def offer(self, slug: str, provider_authority: Pubkey) -> Pubkey:
+        return pda.offer_pda(self.model(slug), self.provider(provider_authority), self.program_id)[0]
+
+    def order(self, payer: Pubkey, nonce: int) -> Pubkey:
+        return pda.order_pda(payer, nonce, self.program_id)[0]
+
+    def receipt(self, payment_id: str | bytes) -> Pubkey:
+        return pda.payment_receipt_pda(payment_id_bytes(payment_id), self.program_id)[0]
+
+    # -- governance --------------------------------------------------------------------------
+
+    def initialize_config(
+        self,
+        admin: Pubkey,
+        settler: Pubkey,
+        crank: Pubkey,
+        *,
+        protocol_fee_bps: int = 100,
+        max_protocol_fee_bps: int = 500,
+        max_model_fee_bps: int = 3_000,
+        max_buyback_per_call: int = 0,
+        buyback_cooldown_secs: int = 0,
+    ) -> Instruction:
+        return ix.initialize_config(
+            ix.InitializeConfigArgs(
+                settler=settler,
+                crank=crank,
+                treasury_authority=self.treasury_authority,
+                protocol_fee_bps=protocol_fee_bps,
+                max_protocol_fee_bps=max_protocol_fee_bps,
+                max_model_fee_bps=max_model_fee_bps,
+                max_buyback_per_call=max_buyback_per_call,
+                buyback_cooldown_secs=buyback_cooldown_secs,
+            ),
+            ix.InitializeConfigAccounts(
+                admin=admin, usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program
+            ),
+            self.program_id,
+        )
+
+    def update_config(self, admin: Pubkey, **changes: object) -> Instruction:
+        """``update_config`` with only the named fields changed (others None)."""
+        fields = {name: None for name in ConfigUpdate.__dataclass_fields__}
+        unknown = set(changes) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown config fields: {sorted(unknown)}")
+        fields.update(changes)
+        if fields.get("swap_programs") is not None:
+            fields["swap_programs"] = tuple(fields["swap_programs"])  # type: ignore[arg-type]
+        return ix.update_config(
+            ix.UpdateConfigArgs(params=ConfigUpdate(**fields)),  # type: ignore[arg-type]
+            ix.UpdateConfigAccounts(admin=admin),
+            self.program_id,
+        )
+
+    def accept_admin(self, new_admin: Pubkey) -> Instruction:
+        return ix.accept_admin(ix.AcceptAdminAccounts(new_admin=new_admin), self.program_id)
+
+    def set_model_status(self, admin: Pubkey, slug: str, status: ModelStatus) -> Instruction:
+        return ix.set_model_status(
+            ix.SetModelStatusArgs(status=status),
+            ix.SetModelStatusAccounts(admin=admin, model=self.model(slug)),
+            self.program_id,
+        )
+
+    # -- creators ----------------------------------------------------------------------------
+
+    def register_model(self, creator: Pubkey, slug: str, fee_bps: int, metadata_uri: str = "") -> Instruction:
+        return ix.register_model(
+            ix.RegisterModelArgs(slug=slug, fee_bps=fee_bps, metadata_uri=metadata_uri),
+            ix.RegisterModelAccounts(
+                creator=creator, usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program
+            ),
+            self.program_id,
+        )
+
+    def tokenize_model(self, creator: Pubkey, slug: str, mint: Pubkey, token_program: Pubkey) -> Instruction:
+        return ix.tokenize_model(
+            ix.TokenizeModelAccounts(
+                creator=creator, model=self.model(slug), mint=mint, token_program=token_program
+            ),
+            self.program_id,
+        )
+
+    # -- providers ---------------------------------------------------------------------------
+
+    def register_provider(self, authority: Pubkey, name: str, payout: Pubkey | None = None) -> Instruction:
+        return ix.register_provider(
+            ix.RegisterProviderArgs(name=name),
+            ix.RegisterProviderAccounts(authority=authority, payout=payout or self.usdc_account(authority)),
+            self.program_id,
+        )
+
+    def upsert_offer(
+        self, authority: Pubkey, slug: str, price_input_per_mtok: int, price_output_per_mtok: int,
+        active: bool = True,
+    ) -> Instruction:
+        return ix.upsert_offer(
+            ix.UpsertOfferArgs(
+                price_input_per_mtok=price_input_per_mtok,
+                price_output_per_mtok=price_output_per_mtok,
+                active=active,
+            ),
+            ix.UpsertOfferAccounts(authority=authority, model=self.model(slug)),
+            self.program_id,
+        )
+
+    # -- orders and payments -----------------------------------------------------------------
+
+    def open_order(
+        self, payer: Pubkey, slug: str, provider_authority: Pubkey, nonce: int,
+        max_input_tokens: int, max_output_tokens: int, ttl_secs: int = 600,
+        payer_token: Pubkey | None = None,
+    ) -> Instruction:
+        return ix.open_order(
+            ix.OpenOrderArgs(
+                nonce=nonce, max_input_tokens=max_input_tokens,
+                max_output_tokens=max_output_tokens, ttl_secs=ttl_secs,
+            ),
+            ix.OpenOrderAccounts(
+                payer=payer,
+                model=self.model(slug),
+                offer=self.offer(slug, provider_authority),
+                payer_token=payer_token or self.usdc_account(payer),
+                usdc_mint=self.usdc_mint,
+                usdc_token_program=self.usdc_token_program,
+            ),
+            self.program_id,
+        )
+
+    def settle_order(
+        self, settler: Pubkey, *, order: Pubkey, payer: Pubkey, payer_token: Pubkey, model: Pubkey,
+        provider: Pubkey, provider_payout: Pubkey, revenue_vault: Pubkey,
+        input_tokens: int, output_tokens: int,
+    ) -> Instruction:
+        """Accounts come from the decoded Order / Provider / Model accounts."""
+        return ix.settle_order(
+            ix.SettleOrderArgs(input_tokens=input_tokens, output_tokens=output_tokens),
+            ix.SettleOrderAccounts(
+                settler=settler, order=order, payer=payer, payer_token=payer_token, model=model,
+                provider=provider, provider_payout=provider_payout, revenue_vault=revenue_vault,
+                treasury=self.treasury, usdc_mint=self.usdc_mint,
+                usdc_token_program=self.usdc_token_program,
+            ),
+            self.program_id,
+        )
+
+    def cancel_order(self, authority: Pubkey, *, order: Pubkey, payer: Pubkey, payer_token: Pubkey) -> Instruction:
+        return ix.cancel_order(
+            ix.CancelOrderAccounts(
+                authority=authority, order=order, payer=payer, payer_token=payer_token,
+                usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program,
+            ),
+            self.program_id,
+        )
+
+    def settle_payment(
+        self, settler: Pubkey, *, slug: str, provider_authority: Pubkey, payment_id: str | bytes,
+        amount: int, source: Pubkey, source_authority: Pubkey, provider_payout: Pubkey | None = None,
+    ) -> Instruction:
+        return ix.settle_payment(
+            ix.SettlePaymentArgs(payment_id=payment_id_bytes(payment_id), amount=amount),
+            ix.SettlePaymentAccounts(
+                settler=settler, model=self.model(slug), provider=self.provider(provider_authority),
+                source=source, source_authority=source_authority,
+                provider_payout=provider_payout or self.usdc_account(provider_authority),
+                revenue_vault=self.revenue_vault(slug), treasury=self.treasury,
+                usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program,
+            ),
+            self.program_id,
+        )
+
+    # -- buyback, burn, harvest --------------------------------------------------------------
+
+    def buyback(
+        self, crank: Pubkey, slug: str, *, swap_program: Pubkey, swap_data: bytes,
+        swap_accounts: list[AccountMeta], amount_in: int, min_out: int,
+    ) -> Instruction:
+        return ix.buyback(
+            ix.BuybackArgs(amount_in=amount_in, min_out=min_out, swap_data=swap_data),
+            ix.BuybackAccounts(
+                crank=crank, model=self.model(slug), revenue_vault=self.revenue_vault(slug),
+                buyback_vault=self.buyback_vault(slug), swap_program=swap_program,
+            ),
+            self.program_id,
+            remaining_accounts=swap_accounts,
+        )
+
+    def burn(self, crank: Pubkey, slug: str, mint: Pubkey, token_program: Pubkey) -> Instruction:
+        return ix.burn(
+            ix.BurnAccounts(
+                crank=crank, model=self.model(slug), buyback_vault=self.buyback_vault(slug),
+                mint=mint, token_program=token_program,
+            ),
+            self.program_id,
+        )
+
+    def harvest_fees(
+        self, crank: Pubkey, slug: str, mint: Pubkey, destination: Pubkey, sources: list[Pubkey]
+    ) -> Instruction:
+        return ix.harvest_fees(
+            ix.HarvestFeesAccounts(crank=crank, model=self.model(slug), mint=mint, destination=destination),
+            self.program_id,
+            remaining_accounts=[AccountMeta(s, is_signer=False, is_writable=True) for s in sources],
+        )
