@@ -43,11 +43,11 @@ class TxFailed(AssertionError):
     def __init__(self, meta: FailedTransactionMetadata) -> None:
         self.meta = meta
         self.logs = list(meta.meta().logs())
-        super().__init__(f"{meta.err}\n" + "\n".join(self.logs))
+        super().__init__(f"{meta.err()}\n" + "\n".join(self.logs))
 
     @property
     def custom_code(self) -> int | None:
-        err = self.meta.err
+        err = self.meta.err()
         if isinstance(err, TransactionErrorInstructionError) and isinstance(err.err, InstructionErrorCustom):
             return int(err.err.code)
         return None
