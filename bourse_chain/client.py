@@ -45,7 +45,7 @@ from solders.rpc.errors import SendTransactionPreflightFailureMessage
 from solders.rpc.responses import RpcSimulateTransactionResult
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
-from solders.transaction_status import TransactionConfirmationStatus, TransactionStatus
+from solders.transaction_status import TransactionStatus
 
 from bourse_chain.cluster import resolve_cluster
 from bourse_chain.errors import AccountDecodeError, BourseError, TransactionFailed, from_tx_error
@@ -154,11 +154,7 @@ def _status_rank(status: TransactionStatus) -> int:
     s = status.confirmation_status
     if s is None:  # rooted (finalized) statuses may omit it
         return 2
-    return {
-        TransactionConfirmationStatus.Processed: 0,
-        TransactionConfirmationStatus.Confirmed: 1,
-        TransactionConfirmationStatus.Finalized: 2,
-    }[s]
+    return int(s)  # Processed 0, Confirmed 1, Finalized 2
 
 
 class BourseClient:
