@@ -125,7 +125,9 @@ async def add_model(
             ix.register_model(
                 ix.RegisterModelArgs(slug=slug, fee_bps=fee_bps, metadata_uri=f"ipfs://{slug}"),
                 ix.RegisterModelAccounts(
-                    creator=creator.pubkey(), usdc_mint=usdc_mint, usdc_token_program=TOKEN_PROGRAM_ID
+                    creator=creator.pubkey(),
+                    usdc_mint=usdc_mint,
+                    usdc_token_program=TOKEN_PROGRAM_ID,
                 ),
             )
         ],
@@ -245,9 +247,7 @@ async def _build(net: object, rpc: AsyncClient, client: BourseClient, slug: str)
         provider_authority=provider_authority,
         payer=payer,
         treasury_owner=treasury_owner,
-        treasury=get_associated_token_address(
-            treasury_owner.pubkey(), usdc_mint, TOKEN_PROGRAM_ID
-        ),
+        treasury=get_associated_token_address(treasury_owner.pubkey(), usdc_mint, TOKEN_PROGRAM_ID),
         usdc_mint=usdc_mint,
         escrow=escrow_vault_pda()[0],
         slug=slug,
