@@ -1,0 +1,1 @@
+"""Local HTTP stand-ins for the venues' off-chain APIs (Jupiter, Raydium Trade API)."""
