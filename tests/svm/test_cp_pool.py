@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
@@ -54,7 +54,7 @@ POOL_LEN = SPEC.account_len(SPEC.accounts[0])
 POOL_OFF = {f.name: off for f, off, _ in SPEC.offsets(SPEC.accounts[0], 8)}
 
 #: Compute-unit ceilings per instruction (measured figures are in the messages).
-CU_BUDGET = {"create_pool": 60_000, "add_liquidity": 20_000, "swap": 25_000}
+CU_BUDGET = {"create_pool": 60_000, "add_liquidity": 16_000, "swap": 20_000}
 
 # --- Python reference ---------------------------------------------------------------------
 
@@ -860,7 +860,7 @@ def set_fee_bps(env: Env, pool: Pool, fee_bps: int) -> None:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     reserve_in=st.integers(1, 2**60),
     reserve_out=st.integers(1, 2**60),
@@ -899,6 +899,7 @@ def test_swap_matches_reference_and_k_never_decreases(
         [pool.swap_ix(f.user.pubkey(), src, dst, mint_in, amount_in, min_out)], [f.user]
     )
 
+    event("zero output" if out == 0 else "slippage" if slack == 1 else "swapped")
     if out == 0:
         assert_fails(result, "ZeroOutput")
     elif slack == 1:
