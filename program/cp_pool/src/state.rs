@@ -30,7 +30,7 @@ pub fn bump_total(d: &mut [u8], off: usize, v: u64) {
     wr_u64(d, off, cur.saturating_add(v));
 }
 
-/// The fields of one side of a pool, selected by `side_a`.
+/// Field offsets of one side of a pool (the swap picks in/out by mint_in).
 pub struct Side {
     pub mint: usize,
     pub vault: usize,
