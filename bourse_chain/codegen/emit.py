@@ -524,8 +524,6 @@ def account_module(idl: Idl, a: Named) -> str:
         nested=False,
         what=a.name,
     )
-    if not sc.fixed:
-        pass  # variable-size accounts decode with a BorshReader and have no LEN
     body = sc.module_level() + sc.render()
     return module(idl, [f"Account ``{a.name}`` of the ``{idl.name}`` program."], imp, body)
 
@@ -773,7 +771,7 @@ def instruction_module(idl: Idl, ix: IxDef, consts: Constants) -> tuple[str, lis
         extra.append("Fixed addresses: " + ", ".join(fixed_names) + ".")
     if extra:
         doc += ["", *extra]
-    body += docstring(_paragraphs(doc), "    ")
+    body += docstring(doc, "    ")
     body += res.derive_lines
     metas = []
     for a in ix.accounts:
@@ -812,11 +810,6 @@ def instruction_module(idl: Idl, ix: IxDef, consts: Constants) -> tuple[str, lis
         exports.append(accs_cls)
     text = module(idl, [f"Instruction ``{ix.name}`` of the ``{idl.name}`` program."], imp, body)
     return text, exports + [f"note: {n}" for n in res.notes]
-
-
-def _paragraphs(lines: list[str]) -> list[str]:
-    """Keep blank lines between paragraphs (docstring() joins only non-empty lines)."""
-    return lines
 
 
 # -- package modules -----------------------------------------------------------------------
@@ -900,18 +893,6 @@ def _all(names: list[str]) -> list[str]:
     if len(one) <= LINE:
         return [one]
     return ["__all__ = [", *(f'    "{n}",' for n in names), "]"]
-
-
-def reexport_module(
-    idl: Idl, doc: list[str], items: list[tuple[str, list[str]]], extra_imp: Imports | None = None
-) -> tuple[Imports, list[str], list[str]]:
-    """Imports re-exporting ``names`` of each submodule; returns (imports, body, __all__)."""
-    imp = extra_imp or Imports()
-    exported: list[str] = []
-    for mod, names in items:
-        imp.add(f".{mod}", *names)
-        exported += names
-    return imp, [], exported
 
 
 def events_init(idl: Idl, events: list[tuple[str, str]]) -> str:
