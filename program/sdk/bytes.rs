@@ -5,13 +5,16 @@ use super::Pubkey;
 
 #[inline(always)]
 pub fn key_eq(a: &Pubkey, b: &Pubkey) -> bool {
-    let mut i = 0;
-    let mut diff: u8 = 0;
-    while i < 32 {
-        diff |= a[i] ^ b[i];
-        i += 1;
+    // Four 8-byte loads per key (misaligned loads are allowed on our target).
+    let pa = a.as_ptr();
+    let pb = b.as_ptr();
+    unsafe {
+        let d0 = core::ptr::read_unaligned(pa as *const u64) ^ core::ptr::read_unaligned(pb as *const u64);
+        let d1 = core::ptr::read_unaligned(pa.add(8) as *const u64) ^ core::ptr::read_unaligned(pb.add(8) as *const u64);
+        let d2 = core::ptr::read_unaligned(pa.add(16) as *const u64) ^ core::ptr::read_unaligned(pb.add(16) as *const u64);
+        let d3 = core::ptr::read_unaligned(pa.add(24) as *const u64) ^ core::ptr::read_unaligned(pb.add(24) as *const u64);
+        (d0 | d1 | d2 | d3) == 0
     }
-    diff == 0
 }
 
 #[inline(always)]
@@ -31,24 +34,14 @@ pub fn rd_u16(d: &[u8], off: usize) -> u16 {
 
 #[inline(always)]
 pub fn rd_u32(d: &[u8], off: usize) -> u32 {
-    let mut v: u32 = 0;
-    let mut i = 0;
-    while i < 4 {
-        v |= (d[off + i] as u32) << (8 * i);
-        i += 1;
-    }
-    v
+    let s = &d[off..off + 4];
+    unsafe { core::ptr::read_unaligned(s.as_ptr() as *const u32) }
 }
 
 #[inline(always)]
 pub fn rd_u64(d: &[u8], off: usize) -> u64 {
-    let mut v: u64 = 0;
-    let mut i = 0;
-    while i < 8 {
-        v |= (d[off + i] as u64) << (8 * i);
-        i += 1;
-    }
-    v
+    let s = &d[off..off + 8];
+    unsafe { core::ptr::read_unaligned(s.as_ptr() as *const u64) }
 }
 
 #[inline(always)]
@@ -58,13 +51,8 @@ pub fn rd_i64(d: &[u8], off: usize) -> i64 {
 
 #[inline(always)]
 pub fn rd_key(d: &[u8], off: usize) -> Pubkey {
-    let mut k = [0u8; 32];
-    let mut i = 0;
-    while i < 32 {
-        k[i] = d[off + i];
-        i += 1;
-    }
-    k
+    let s = &d[off..off + 32];
+    unsafe { core::ptr::read_unaligned(s.as_ptr() as *const Pubkey) }
 }
 
 #[inline(always)]
@@ -80,11 +68,8 @@ pub fn wr_u16(d: &mut [u8], off: usize, v: u16) {
 
 #[inline(always)]
 pub fn wr_u64(d: &mut [u8], off: usize, v: u64) {
-    let mut i = 0;
-    while i < 8 {
-        d[off + i] = (v >> (8 * i)) as u8;
-        i += 1;
-    }
+    let s = &mut d[off..off + 8];
+    unsafe { core::ptr::write_unaligned(s.as_mut_ptr() as *mut u64, v) }
 }
 
 #[inline(always)]
@@ -94,11 +79,8 @@ pub fn wr_i64(d: &mut [u8], off: usize, v: i64) {
 
 #[inline(always)]
 pub fn wr_key(d: &mut [u8], off: usize, k: &Pubkey) {
-    let mut i = 0;
-    while i < 32 {
-        d[off + i] = k[i];
-        i += 1;
-    }
+    let s = &mut d[off..off + 32];
+    unsafe { core::ptr::write_unaligned(s.as_mut_ptr() as *mut Pubkey, *k) }
 }
 
 /// A bounds-checked cursor over instruction data (borsh encoding).

@@ -1,0 +1,168 @@
+"""Compute units per compute_market instruction, measured on LiteSVM.
+
+    python -m benchmarks.cu            # prints the table and rewrites benchmarks/cu.md
+
+For each instruction of a representative flow (SPL and Token-2022 listings),
+"total" is what the transaction's top-level instruction consumed, "CPIs" what
+the programs it invoked consumed (token programs, system program, the swap),
+and "own" = total - CPIs: the program's own overhead.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+
+from bourse_chain import mints, pda
+from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
+from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+from bourse_chain.generated.cp_pool import instructions as pool_ix
+from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from bourse_chain.market import Market
+from tests.support.svm_chain import SvmChain, new_chain
+
+OUT = Path(__file__).with_name("cu.md")
+USDC = 1_000_000
+_INVOKE = re.compile(r"^Program (\w+) invoke \[(\d+)\]$")
+_CONSUMED = re.compile(r"^Program (\w+) consumed (\d+) of \d+ compute units$")
+
+
+@dataclass
+class Row:
+    name: str
+    total: int
+    cpi: int
+
+    @property
+    def own(self) -> int:
+        return self.total - self.cpi
+
+
+def measure(logs: list[str]) -> tuple[int, int]:
+    """(total of our top-level instruction, sum consumed by its direct CPIs).
+
+    BPF programs log "consumed" before "success"; native programs (System)
+    log no consumption, so their few hundred CU count as our own overhead.
+    """
+    total = cpi = 0
+    ours = str(PROGRAM_ID)
+    stack: list[str] = []
+    for line in logs:
+        m = _INVOKE.match(line)
+        if m:
+            stack.append(m.group(1))
+            continue
+        m = _CONSUMED.match(line)
+        if m and stack:
+            n = int(m.group(2))
+            if len(stack) == 1 and stack[0] == ours:
+                total += n
+            elif len(stack) == 2 and stack[0] == ours:
+                cpi += n
+            continue
+        if stack and (line == f"Program {stack[-1]} success" or line.startswith(f"Program {stack[-1]} failed")):
+            stack.pop()
+    return total, cpi
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.c: SvmChain = new_chain()
+
+    def run(self, name: str, ixs: list[Instruction], signers: list[Keypair]) -> None:
+        meta = self.c.send(ixs, signers)
+        total, cpi = measure(list(meta.logs()))
+        self.rows.append(Row(name, total, cpi))
+
+
+def main() -> int:
+    b = Bench()
+    c = b.c
+    settler, crank, treasury, creator, prov = (c.new_wallet() for _ in range(5))
+    payer = c.new_wallet(usdc=1_000 * USDC)
+    m = Market(usdc_mint=c.usdc_mint, treasury_authority=treasury.pubkey())
+    c.ata(treasury.pubkey(), c.usdc_mint)
+    c.ata(prov.pubkey(), c.usdc_mint)
+    b.run("initialize_config", [m.initialize_config(c.admin.pubkey(), settler.pubkey(), crank.pubkey())], [c.admin])
+    b.run("update_config", [m.update_config(c.admin.pubkey(), swap_programs=[CP_POOL_ID])], [c.admin])
+    b.run("update_config (propose admin)", [m.update_config(c.admin.pubkey(), pending_admin=c.admin.pubkey())], [c.admin])
+    b.run("accept_admin", [m.accept_admin(c.admin.pubkey())], [c.admin])
+    for slug, t22 in (("spl-model", False), ("t22-model", True)):
+        b.run("register_model", [m.register_model(creator.pubkey(), slug, 500, "ipfs://x")], [creator])
+        b.run("set_model_status", [m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)], [c.admin])
+        fee = mints.TransferFee(100, 10**12, m.config) if t22 else None
+        mint = c.create_model_mint(creator.pubkey(), 10**12, fee=fee)
+        tp = TOKEN_2022_PROGRAM_ID if t22 else TOKEN_PROGRAM_ID
+        b.run(f"tokenize_model ({'Token-2022 + fee' if t22 else 'SPL'})", [m.tokenize_model(creator.pubkey(), slug, mint, tp)], [creator])
+        if not t22:
+            b.run("register_provider", [m.register_provider(prov.pubkey(), "p")], [prov])
+        b.run("upsert_offer (create)", [m.upsert_offer(prov.pubkey(), slug, 270_000, 1_100_000)], [prov])
+        b.run("upsert_offer (update)", [m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)], [prov])
+        nonce = 1 if not t22 else 3
+        b.run("open_order", [m.open_order(payer.pubkey(), slug, prov.pubkey(), nonce, 100_000, 50_000)], [payer])
+        order = m.order(payer.pubkey(), nonce)
+        b.run("settle_order", [m.settle_order(settler.pubkey(), order=order, payer=payer.pubkey(), payer_token=m.usdc_account(payer.pubkey()),
+                                              model=m.model(slug), provider=m.provider(prov.pubkey()), provider_payout=m.usdc_account(prov.pubkey()),
+                                              revenue_vault=m.revenue_vault(slug), input_tokens=40_000, output_tokens=10_000)], [settler])
+        b.run("open_order", [m.open_order(payer.pubkey(), slug, prov.pubkey(), nonce + 1, 100_000, 50_000)], [payer])
+        b.run("cancel_order", [m.cancel_order(settler.pubkey(), order=m.order(payer.pubkey(), nonce + 1), payer=payer.pubkey(),
+                                              payer_token=m.usdc_account(payer.pubkey()))], [settler])
+        c.fund_usdc(settler.pubkey(), 100 * USDC)
+        b.run("settle_payment", [m.settle_payment(settler.pubkey(), slug=slug, provider_authority=prov.pubkey(), payment_id=f"{slug}-1",
+                                                  amount=100 * USDC, source=m.usdc_account(settler.pubkey()), source_authority=settler.pubkey())], [settler])
+        a, bb = pda.ordered_mints(mint, c.usdc_mint)
+        tps = {mint: tp, c.usdc_mint: TOKEN_PROGRAM_ID}
+        c.send([pool_ix.create_pool(pool_ix.CreatePoolArgs(fee_bps=30), pool_ix.CreatePoolAccounts(
+            payer=c.payer.pubkey(), mint_a=a, mint_b=bb, token_program_a=tps[a], token_program_b=tps[bb]))], [])
+        pool = pda.pool_pda(a, bb)[0]
+        vault = {x: pda.pool_vault_pda(pool, x)[0] for x in (a, bb)}
+        src = {mint: c.ata(creator.pubkey(), mint, tp), c.usdc_mint: c.fund_usdc(creator.pubkey(), 1_000 * USDC)}
+        amt = {mint: 10**11, c.usdc_mint: 1_000 * USDC}
+        c.send([pool_ix.add_liquidity(pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[bb]), pool_ix.AddLiquidityAccounts(
+            depositor=creator.pubkey(), pool=pool, depositor_a=src[a], depositor_b=src[bb], vault_a=vault[a], vault_b=vault[bb],
+            mint_a=a, mint_b=bb, token_program_a=tps[a], token_program_b=tps[bb]))], [creator])
+        amount_in = c.token_balance(m.revenue_vault(slug))
+        sw = pool_ix.swap(pool_ix.SwapArgs(amount_in=amount_in, min_out=1), pool_ix.SwapAccounts(
+            user=m.model(slug), pool=pool, user_source=m.revenue_vault(slug), user_destination=m.buyback_vault(slug),
+            vault_in=vault[c.usdc_mint], vault_out=vault[mint], mint_in=c.usdc_mint, mint_out=mint,
+            token_program_in=TOKEN_PROGRAM_ID, token_program_out=tp))
+        accounts = [AccountMeta(x.pubkey, False, x.is_writable) for x in sw.accounts]
+        b.run(f"buyback via cp_pool ({'Token-2022' if t22 else 'SPL'})", [m.buyback(crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=bytes(sw.data),
+                                                         swap_accounts=accounts, amount_in=amount_in, min_out=1)], [crank])
+        b.run(f"burn ({'Token-2022' if t22 else 'SPL'})", [m.burn(crank.pubkey(), slug, mint, tp)], [crank])
+        if t22:
+            dest = c.ata(treasury.pubkey(), mint, tp)
+            b.run("harvest_fees (2 sources)", [m.harvest_fees(crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)])], [crank])
+
+    seen: dict[str, Row] = {}
+    for r in b.rows:
+        seen.setdefault(r.name, r)
+    lines = [
+        "# Compute units per instruction (compute_market on LiteSVM)",
+        "",
+        "Measured by `python -m benchmarks.cu` (rewrites this file). *total*: the top-level",
+        "instruction's consumption; *CPIs*: what the programs it invoked consumed (System, SPL",
+        "Token / Token-2022 — p-token in LiteSVM, as on mainnet —, the swap program); *own*:",
+        "the program's own overhead, total − CPIs (System-program CPIs log no consumption, so",
+        "their cost and every CPI's invoke overhead count as own). First occurrence of each name.",
+        "",
+        "| instruction | total | CPIs | own |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in seen.values():
+        lines.append(f"| {r.name} | {r.total:,} | {r.cpi:,} | {r.own:,} |")
+    text = "\n".join(lines) + "\n"
+    OUT.write_text(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
