@@ -55,6 +55,7 @@ from solders.transaction_status import (
 )
 
 from localnet import spl
+from localnet.loader import deploy_upgradeable
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +263,9 @@ class Chain:
         self._transaction_count = 0
         self._airdrops = 0
         self.faucet = Keypair()
+        self.faucet_pubkey = self.faucet.pubkey()
         self.svm.set_account(
-            self.faucet.pubkey(),
+            self.faucet_pubkey,
             Account(FAUCET_LAMPORTS, b"", Pubkey.default(), False, 0),
         )
         self.tick()
@@ -412,6 +414,14 @@ class Chain:
                 for key, acct in self.svm.get_program_accounts(owner)
                 if acct.lamports > 0
             ]
+
+    def deploy(
+        self, payer: Keypair, program: Keypair, so_bytes: bytes, upgrade_authority: Keypair
+    ) -> None:
+        """Deploy through the upgradeable loader (raises loader.DeployError on failure)."""
+        with self._lock:
+            self.tick()
+            deploy_upgradeable(self.svm, payer, program, so_bytes, upgrade_authority)
 
     def minimum_balance_for_rent_exemption(self, data_len: int) -> int:
         return self.svm.minimum_balance_for_rent_exemption(data_len)
@@ -622,9 +632,7 @@ class Chain:
             blockhash, _ = self.latest_blockhash()
             ixs = [
                 transfer(
-                    TransferParams(
-                        from_pubkey=self.faucet.pubkey(), to_pubkey=to, lamports=lamports
-                    )
+                    TransferParams(from_pubkey=self.faucet_pubkey, to_pubkey=to, lamports=lamports)
                 )
             ]
             tx = self._faucet_tx(ixs, blockhash)
@@ -636,8 +644,8 @@ class Chain:
             return self.submit(tx)
 
     def _faucet_tx(self, ixs: list[Instruction], blockhash: Hash) -> VersionedTransaction:
-        msg = Message.new_with_blockhash(ixs, self.faucet.pubkey(), blockhash)
-        return VersionedTransaction(msg, [self.faucet])
+        msg = Message.new_with_blockhash(ixs, self.faucet_pubkey, blockhash)
+        return VersionedTransaction.populate(msg, [self.faucet.sign_message(bytes(msg))])
 
     def fee_for_message(self, message: AnyMessage) -> int | None:
         """The fee, or None when the message's blockhash is no longer valid."""

@@ -248,3 +248,11 @@ def failing_program(code: int) -> bytes:
 def unresolved_syscall_program() -> bytes:
     """Calls a syscall that does not exist: the loader must reject it at deploy time."""
     return build_elf(_call() + _mov_imm(0, 0) + _EXIT, syscalls=[(0, "sol_no_such_syscall")])
+
+
+def return_data_program(data: bytes) -> bytes:
+    """Sets ``data`` as return data (``sol_set_return_data``), logs, then returns 0."""
+    text_len = 8 * 6
+    head = _lddw(1, rodata_address(text_len)) + _mov_imm(2, len(data))
+    text = head + _call() + _mov_imm(0, 0) + _EXIT
+    return build_elf(text, data, [(len(head), "sol_set_return_data")])

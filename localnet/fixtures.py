@@ -31,7 +31,6 @@ from solders.transaction import VersionedTransaction
 
 from localnet import spl
 from localnet.chain import Chain
-from localnet.loader import deploy_upgradeable
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +212,7 @@ def build_state(chain: Chain, fixtures: Fixtures, *, deploy: bool = True) -> Non
         admin = fixtures.keypairs["admin"]
         for spec in fixtures.programs:
             if spec.built:
-                deploy_upgradeable(chain.svm, admin, spec.keypair, spec.so_path.read_bytes(), admin)
+                chain.deploy(admin, spec.keypair, spec.so_path.read_bytes(), admin)
                 log.info("deployed %s at %s", spec.name, spec.program_id)
 
 

@@ -139,36 +139,36 @@ def upgrade(program_id: Pubkey, buffer: Pubkey, authority: Pubkey, spill: Pubkey
     )
 
 
-def _unique_signers(signers: Sequence[Keypair]) -> list[Keypair]:
-    out: list[Keypair] = []
-    seen: set[Pubkey] = set()
-    for kp in signers:
-        if kp.pubkey() not in seen:
-            seen.add(kp.pubkey())
-            out.append(kp)
-    return out
+class _Signer:
+    """Signs messages for a fixed set of keypairs (pubkeys derived once: that is not free)."""
 
+    def __init__(self, keypairs: Sequence[Keypair]) -> None:
+        self.by_key = {kp.pubkey(): kp for kp in keypairs}
 
-def _tx(
-    ixs: Sequence[Instruction], payer: Keypair, signers: Sequence[Keypair], blockhash: Hash
-) -> VersionedTransaction:
-    msg = Message.new_with_blockhash(list(ixs), payer.pubkey(), blockhash)
-    return VersionedTransaction(msg, _unique_signers([payer, *signers]))
+    def tx(
+        self, ixs: Sequence[Instruction], payer: Pubkey, blockhash: Hash
+    ) -> VersionedTransaction:
+        msg = Message.new_with_blockhash(list(ixs), payer, blockhash)
+        raw = bytes(msg)
+        signers = msg.account_keys[: msg.header.num_required_signatures]
+        return VersionedTransaction.populate(
+            msg, [self.by_key[key].sign_message(raw) for key in signers]
+        )
 
 
 def _send(
-    svm: LiteSVM, step: str, ixs: Sequence[Instruction], payer: Keypair, signers: Sequence[Keypair]
+    svm: LiteSVM, signer: _Signer, step: str, ixs: Sequence[Instruction], payer: Pubkey
 ) -> None:
-    result = svm.send_transaction(_tx(ixs, payer, signers, svm.latest_blockhash()))
+    result = svm.send_transaction(signer.tx(ixs, payer, svm.latest_blockhash()))
     if isinstance(result, FailedTransactionMetadata):
         raise DeployError(step, result.err(), result.meta().logs())
 
 
 def write_chunk_size(payer: Keypair, authority: Keypair) -> int:
     """The largest ``Write`` payload that keeps the transaction within PACKET_DATA_SIZE."""
-    probe = Keypair()
-    empty = write(probe.pubkey(), authority.pubkey(), 0, b"")
-    base = len(bytes(_tx([empty], payer, [authority], Hash.default())))
+    signer = _Signer([payer, authority])
+    empty = write(Keypair().pubkey(), authority.pubkey(), 0, b"")
+    base = len(bytes(signer.tx([empty], payer.pubkey(), Hash.default())))
     # The instruction-data length is a compact-u16: 1 byte now, up to 2 once data >= 128.
     return PACKET_DATA_SIZE - base - 2
 
@@ -197,64 +197,49 @@ def deploy_upgradeable(
         raise ValueError("max_data_len is smaller than the program")
 
     buffer = Keypair()
+    signer = _Signer([payer, buffer, program_keypair, upgrade_authority])
+    payer_key, buffer_key = payer.pubkey(), buffer.pubkey()
+    program_key, authority_key = program_keypair.pubkey(), upgrade_authority.pubkey()
     buffer_size = buffer_account_size(program_len)
     _send(
         svm,
+        signer,
         "create buffer",
         [
             create_account(
                 CreateAccountParams(
-                    from_pubkey=payer.pubkey(),
-                    to_pubkey=buffer.pubkey(),
+                    from_pubkey=payer_key,
+                    to_pubkey=buffer_key,
                     lamports=svm.minimum_balance_for_rent_exemption(buffer_size),
                     space=buffer_size,
                     owner=BPF_LOADER_UPGRADEABLE_ID,
                 )
             ),
-            initialize_buffer(buffer.pubkey(), upgrade_authority.pubkey()),
+            initialize_buffer(buffer_key, authority_key),
         ],
-        payer,
-        [buffer],
+        payer_key,
     )
 
     chunk = write_chunk_size(payer, upgrade_authority)
     for offset in range(0, program_len, chunk):
-        _send(
-            svm,
-            f"write at {offset}",
-            [
-                write(
-                    buffer.pubkey(),
-                    upgrade_authority.pubkey(),
-                    offset,
-                    so_bytes[offset : offset + chunk],
-                )
-            ],
-            payer,
-            [upgrade_authority],
-        )
+        ix = write(buffer_key, authority_key, offset, so_bytes[offset : offset + chunk])
+        _send(svm, signer, f"write at {offset}", [ix], payer_key)
 
     _send(
         svm,
+        signer,
         "deploy",
         [
             create_account(
                 CreateAccountParams(
-                    from_pubkey=payer.pubkey(),
-                    to_pubkey=program_keypair.pubkey(),
+                    from_pubkey=payer_key,
+                    to_pubkey=program_key,
                     lamports=svm.minimum_balance_for_rent_exemption(PROGRAM_ACCOUNT_SIZE),
                     space=PROGRAM_ACCOUNT_SIZE,
                     owner=BPF_LOADER_UPGRADEABLE_ID,
                 )
             ),
-            deploy_with_max_data_len(
-                payer.pubkey(),
-                program_keypair.pubkey(),
-                buffer.pubkey(),
-                upgrade_authority.pubkey(),
-                max_len,
-            ),
+            deploy_with_max_data_len(payer_key, program_key, buffer_key, authority_key, max_len),
         ],
-        payer,
-        [program_keypair, upgrade_authority],
+        payer_key,
     )

@@ -281,6 +281,14 @@ class Localnet:
         )
         return ata
 
+    def deploy_program(self, program: Keypair, so_bytes: bytes) -> Pubkey:
+        """Deploy an extra program (admin = payer and upgrade authority; embedded only)."""
+        if self.chain is None:
+            raise NotImplementedError("deploy_program needs the embedded backend")
+        admin = self.keypairs["admin"]
+        self.chain.deploy(admin, program, so_bytes, admin)
+        return program.pubkey()
+
     async def warp_time(self, seconds: float) -> dict[str, int]:
         """Let ``seconds`` pass on the chain clock (embedded backend only)."""
         if self.backend != "embedded":

@@ -109,9 +109,11 @@ class RpcServer:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_post("/", self._post)
         app.router.add_get("/health", self._health)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=0.5
+        )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
         log.info("JSON-RPC listening on %s", self.url)

@@ -79,13 +79,13 @@ def get_genesis_hash(chain: Chain, p: Params) -> Any:
 
 @method("getIdentity")
 def get_identity(chain: Chain, p: Params) -> Any:
-    return {"identity": str(chain.faucet.pubkey())}
+    return {"identity": str(chain.faucet_pubkey)}
 
 
 @method("getSlotLeader")
 def get_slot_leader(chain: Chain, p: Params) -> Any:
     checked_config(chain, p, 0)
-    return str(chain.faucet.pubkey())
+    return str(chain.faucet_pubkey)
 
 
 @method("getTransactionCount")
