@@ -73,7 +73,7 @@ def venue(
     client: httpx.AsyncClient,
     api: JupiterApi = JupiterApi.BUILD,
     clk: Clock | None = None,
-    **kw: object,
+    **kw: Any,
 ) -> JupiterVenue:
     cfg = JupiterConfig(
         base_url=server.base_url,
@@ -81,7 +81,7 @@ def venue(
         api_key="test-key",
         retry=RetryPolicy(max_attempts=2, timeout_s=2.0),
         **kw,
-    )  # type: ignore[arg-type]
+    )
     return JupiterVenue(client, cfg, sleep=no_sleep, clock=clk or Clock())
 
 
@@ -112,7 +112,7 @@ async def test_route_is_decoded_from_the_swap_instruction(
     assert route.venue == "jupiter"
     assert route.swap_program == JUPITER_V6_PROGRAM_ID
     assert route.data == base64.b64decode(swap["data"])  # type: ignore[arg-type]
-    served = [Pubkey.from_string(a["pubkey"]) for a in swap["accounts"]]  # type: ignore[attr-defined,index]
+    served = [Pubkey.from_string(a["pubkey"]) for a in swap["accounts"]]  # type: ignore[attr-defined]
     assert len(route.accounts) == BASE_ACCOUNTS == len(served)
     ata = associated_token_address(MODEL, USDC, TOKEN)
     # ...except the authority's ATA, replaced by the revenue vault buyback spends from
@@ -261,7 +261,7 @@ async def test_setup_instructions_are_refused(
 async def served_answer(server: FakeJupiter, client: httpx.AsyncClient) -> dict[str, Any]:
     """The well-formed /build answer to our request, to break one thing in it."""
     await quote(venue(server, client))
-    return copy.deepcopy(server.responses[-1])  # type: ignore[no-any-return]
+    return copy.deepcopy(server.responses[-1])
 
 
 async def test_cleanup_and_other_instructions_are_refused(

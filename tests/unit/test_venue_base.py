@@ -1,0 +1,284 @@
+"""The venue interface: Route, the CPI checks, freshness and re-quoting, token decoding."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+from spl.token.instructions import get_associated_token_address
+
+from bourse_chain.mints import TransferFee as MintTransferFee
+from bourse_chain.mints import token2022_model_mint
+from cranks.venues import (
+    MAX_REMAINING_ACCOUNTS,
+    MalformedResponse,
+    QuoteExpired,
+    QuoteRequest,
+    Route,
+    RouteTooLarge,
+    UnsupportedRoute,
+    Venue,
+    VenueError,
+    check_cpi_route,
+    ensure_fresh,
+    min_out_after_slippage,
+    requote_if_stale,
+)
+from cranks.venues.tokens import (
+    TOKEN_2022_PROGRAM_ID,
+    TokenDecodeError,
+    TransferFee,
+    TransferFeeConfig,
+    associated_token_address,
+    decode_clock_epoch,
+    decode_mint,
+    decode_token_account,
+)
+from tests.fakes.chain import TOKEN, Fee, clock, key, spl_mint, t22_mint, token_account
+
+AUTH, SRC, DST = key("model-pda"), key("revenue-vault"), key("buyback-vault")
+PROGRAM = key("swap-program")
+REQ = QuoteRequest(key("usdc"), key("token"), 1_000, 50, AUTH, SRC, DST)
+
+
+def route(**kw: object) -> Route:
+    base = Route(
+        venue="test",
+        swap_program=PROGRAM,
+        data=b"\x01\x02",
+        accounts=(
+            AccountMeta(AUTH, is_signer=False, is_writable=False),
+            AccountMeta(SRC, is_signer=False, is_writable=True),
+            AccountMeta(DST, is_signer=False, is_writable=True),
+        ),
+        in_amount=1_000,
+        expected_out=5_000,
+        min_out=4_975,
+        price_impact=0.001,
+        quoted_at=100.0,
+        expires_at=120.0,
+        request=REQ,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def meta(k: Pubkey, signer: bool = False, writable: bool = False) -> AccountMeta:
+    return AccountMeta(k, is_signer=signer, is_writable=writable)
+
+
+# --- Route -----------------------------------------------------------------------------------
+
+
+def test_route_accounts_and_inner_instruction() -> None:
+    r = route()
+    assert r.remaining_accounts() == list(r.accounts)
+    inner = r.swap_instruction()
+    assert inner.program_id == PROGRAM and bytes(inner.data) == b"\x01\x02"
+    assert [(m.pubkey, m.is_signer) for m in inner.accounts] == [
+        (AUTH, True),
+        (SRC, False),
+        (DST, False),
+    ]
+    assert r.age(110.0) == 10.0 and not r.is_expired(119.9) and r.is_expired(120.0)
+
+
+def test_check_cpi_route_accepts_a_good_route() -> None:
+    r = route()
+    assert check_cpi_route(r) is r
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"setup_instructions": (Instruction(PROGRAM, b"", []),)}, UnsupportedRoute, "setup"),
+        ({"cleanup_instructions": (Instruction(PROGRAM, b"", []),)}, UnsupportedRoute, "cleanup"),
+        (
+            {
+                "accounts": (
+                    meta(AUTH),
+                    meta(SRC, writable=True),
+                    meta(DST, writable=True),
+                    meta(key("x"), signer=True),
+                )
+            },
+            UnsupportedRoute,
+            "signers",
+        ),
+        (
+            {"accounts": (meta(SRC, writable=True), meta(DST, writable=True))},
+            UnsupportedRoute,
+            "authority",
+        ),
+        (
+            {"accounts": (meta(AUTH), meta(SRC), meta(DST, writable=True))},
+            UnsupportedRoute,
+            "not writable",
+        ),
+        ({"accounts": (meta(AUTH), meta(SRC, writable=True))}, UnsupportedRoute, "destination"),
+        ({"in_amount": 999}, MalformedResponse, "spends"),
+        ({"min_out": 0}, VenueError, "too small"),
+        ({"min_out": 5_001}, MalformedResponse, "min_out"),
+    ],
+)
+def test_check_cpi_route_refusals(
+    change: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        check_cpi_route(route(**change))
+
+
+def test_check_cpi_route_counts_accounts() -> None:
+    extra = tuple(meta(key(f"a{i}")) for i in range(MAX_REMAINING_ACCOUNTS - 3))
+    ok = route(accounts=route().accounts + extra)
+    assert len(check_cpi_route(ok).accounts) == MAX_REMAINING_ACCOUNTS == 40
+    with pytest.raises(RouteTooLarge) as err:
+        check_cpi_route(route(accounts=(*ok.accounts, meta(key("one-more")))))
+    assert (err.value.accounts, err.value.limit) == (41, 40)
+
+
+def test_min_out_after_slippage_rounds_down() -> None:
+    assert min_out_after_slippage(10_000, 50) == 9_950
+    assert min_out_after_slippage(999, 1) == 998  # 998.9001 -> 998
+    assert min_out_after_slippage(1, 0) == 1
+
+
+def test_quote_request_validation() -> None:
+    for bad in (
+        {"amount_in": 0},
+        {"amount_in": 2**64},
+        {"slippage_bps": 10_000},
+        {"slippage_bps": -1},
+        {"output_mint": REQ.input_mint},
+        {"destination": SRC},
+    ):
+        with pytest.raises(ValueError):
+            replace(REQ, **bad)
+
+
+# --- freshness -------------------------------------------------------------------------------
+
+
+class CountingVenue:
+    def __init__(self, fresh: Route) -> None:
+        self.calls: list[QuoteRequest] = []
+        self.fresh = fresh
+
+    @property
+    def name(self) -> str:
+        return "test"
+
+    async def quote(
+        self,
+        input_mint: Pubkey,
+        output_mint: Pubkey,
+        amount_in: int,
+        slippage_bps: int,
+        *,
+        authority: Pubkey,
+        source: Pubkey,
+        destination: Pubkey,
+    ) -> Route:
+        self.calls.append(
+            QuoteRequest(
+                input_mint, output_mint, amount_in, slippage_bps, authority, source, destination
+            )
+        )
+        return self.fresh
+
+
+def test_ensure_fresh() -> None:
+    r = route()
+    assert ensure_fresh(r, max_age_s=15, now=110.0) is r
+    with pytest.raises(QuoteExpired) as err:
+        ensure_fresh(r, max_age_s=5, now=110.0)
+    assert err.value.age_s == 10.0
+    with pytest.raises(QuoteExpired):
+        ensure_fresh(r, max_age_s=60, now=121.0)  # past its own expiry
+
+
+async def test_requote_if_stale() -> None:
+    old = route()
+    new = route(quoted_at=200.0, expires_at=220.0)
+    venue = CountingVenue(new)
+    assert isinstance(venue, Venue)
+    assert await requote_if_stale(venue, old, max_age_s=15, clock=lambda: 110.0) is old
+    assert venue.calls == []
+    assert await requote_if_stale(venue, old, max_age_s=15, clock=lambda: 201.0) is new
+    assert venue.calls == [REQ]
+    # a venue answering with a stale quote is refused, not looped on
+    stale = CountingVenue(route())
+    with pytest.raises(QuoteExpired):
+        await requote_if_stale(stale, old, max_age_s=15, clock=lambda: 201.0)
+    assert len(stale.calls) == 1
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+def test_transfer_fee_math() -> None:
+    fee = TransferFee(epoch=0, maximum_fee=50, basis_points=150)
+    assert [fee.fee(a) for a in (0, 1, 66, 67, 10_000, 1_000_000)] == [0, 1, 1, 2, 50, 50]
+    cfg = TransferFeeConfig(older=TransferFee(0, 10**9, 100), newer=TransferFee(10, 10**9, 300))
+    assert cfg.fee(10_000, epoch=9) == 100
+    assert cfg.fee(10_000, epoch=10) == 300
+    assert cfg.fee(10_000, epoch=None) == 300  # unknown epoch: the larger
+
+
+def test_decode_fixture_accounts() -> None:
+    info = decode_mint(t22_mint(9, older=Fee(25, 1_000, 1), newer=Fee(75, 2_000, 7)))
+    assert info.decimals == 9
+    assert info.transfer_fee == TransferFeeConfig(
+        TransferFee(1, 1_000, 25), TransferFee(7, 2_000, 75)
+    )
+    assert info.received(10_000, epoch=7) == 10_000 - 75
+    assert decode_mint(spl_mint(6)).transfer_fee is None
+    assert decode_mint(t22_mint(6)).transfer_fee is None
+    acc = decode_token_account(token_account(key("m"), key("o"), 123))
+    assert (acc.mint, acc.owner, acc.amount) == (key("m"), key("o"), 123)
+    assert decode_clock_epoch(clock(42)) == 42
+    for bad in (b"", spl_mint()[:81], spl_mint() + b"\x00"):
+        with pytest.raises(TokenDecodeError):
+            decode_mint(bad)
+    with pytest.raises(TokenDecodeError):
+        decode_token_account(bytes(165))  # uninitialized
+
+
+def test_decode_a_real_token_2022_mint() -> None:
+    # Given a Token-2022 mint with a transfer fee, created by the real Token-2022 program
+    svm = LiteSVM()
+    payer, mint = Keypair(), Keypair()
+    svm.airdrop(payer.pubkey(), 10**10)
+    mm = token2022_model_mint(
+        payer.pubkey(),
+        mint.pubkey(),
+        payer.pubkey(),
+        10**12,
+        6,
+        MintTransferFee(150, 5_000, payer.pubkey()),
+    )
+    msg = Message.new_with_blockhash(mm.instructions, payer.pubkey(), svm.latest_blockhash())
+    svm.send_transaction(VersionedTransaction(msg, [payer, mint]))
+    account = svm.get_account(mint.pubkey())
+    assert account is not None and account.owner == TOKEN_2022_PROGRAM_ID
+    # Then our decoder reads the program's own layout
+    info = decode_mint(bytes(account.data))
+    assert info.decimals == 6
+    assert info.transfer_fee is not None
+    assert info.transfer_fee.newer == TransferFee(epoch=0, maximum_fee=5_000, basis_points=150)
+    holder = svm.get_account(mm.creator_token_account)
+    assert holder is not None
+    assert decode_token_account(bytes(holder.data)).amount == 10**12
+
+
+def test_associated_token_address_matches_spl() -> None:
+    owner, mint = key("owner"), key("mint")
+    for program in (TOKEN, TOKEN_2022_PROGRAM_ID):
+        assert associated_token_address(owner, mint, program) == get_associated_token_address(
+            owner, mint, program
+        )
