@@ -73,7 +73,7 @@ from bourse_chain.tx import MAX_COMPUTE_UNIT_LIMIT, ComputeBudget, fits, with_co
 
 logger = logging.getLogger(__name__)
 
-_NONCE_DOMAIN = b"bourse:order-nonce:v1:"
+_NONCE_DOMAIN = b"order:"
 
 #: Errors meaning the order account is gone (closed by an earlier settle/cancel).
 _ORDER_GONE = (cm_errors.InvalidAccountOwner, cm_errors.InvalidDiscriminator)
@@ -133,23 +133,29 @@ class BatchSettlementError(SettlementError):
         )
 
 
-def order_nonce(payer: Pubkey, idempotency_key: str) -> int:
+def order_nonce(idempotency_key: str | bytes) -> int:
     """The order nonce for an idempotency key: the first 8 bytes (little-endian) of
-    ``sha256("bourse:order-nonce:v1:" || payer || key)``.
+    ``sha256("order:" || key)`` (the same rule as ``bourse_chain.market``).  The order PDA
+    is ``["order", payer, nonce]``, so keys are scoped per payer.
 
-    >>> order_nonce(Pubkey.default(), "req-1") == order_nonce(Pubkey.default(), "req-1")
+    >>> order_nonce("req-1") == order_nonce(b"req-1")
     True
     """
-    digest = hashlib.sha256(_NONCE_DOMAIN + bytes(payer) + idempotency_key.encode()).digest()
-    return int.from_bytes(digest[:8], "little")
+    raw = idempotency_key.encode() if isinstance(idempotency_key, str) else bytes(idempotency_key)
+    return int.from_bytes(hashlib.sha256(_NONCE_DOMAIN + raw).digest()[:8], "little")
 
 
 def payment_id_bytes(payment_id: str | bytes) -> bytes:
-    """The 32-byte on-chain payment id: ``sha256`` of the id (a ``str`` as UTF-8).
+    """The 32-byte on-chain payment id: 32 raw bytes as given, else ``sha256`` of the id (a
+    ``str`` as UTF-8) — the same rule as ``bourse_chain.market``.
 
     >>> payment_id_bytes("pay_1").hex()[:16]
     '6ec81111d581d10d'
+    >>> payment_id_bytes(bytes(32)) == bytes(32)
+    True
     """
+    if isinstance(payment_id, bytes) and len(payment_id) == 32:
+        return payment_id
     raw = payment_id.encode() if isinstance(payment_id, str) else bytes(payment_id)
     return hashlib.sha256(raw).digest()
 
@@ -282,7 +288,7 @@ class Settlement:
         )
 
     def order_address(self, payer: Pubkey, idempotency_key: str) -> Pubkey:
-        return order_pda(payer, order_nonce(payer, idempotency_key), self.program_id)[0]
+        return order_pda(payer, order_nonce(idempotency_key), self.program_id)[0]
 
     def receipt_address(self, payment_id: str | bytes) -> Pubkey:
         return payment_receipt_pda(payment_id_bytes(payment_id), self.program_id)[0]
@@ -308,7 +314,7 @@ class Settlement:
         ``IdempotencyConflict`` if the key's open order is for another model or provider.
         """
         payer_key = payer.pubkey()
-        nonce = order_nonce(payer_key, idempotency_key)
+        nonce = order_nonce(idempotency_key)
         order_addr = order_pda(payer_key, nonce, self.program_id)[0]
         model_addr, _ = await self.model(model_slug)
         offer_addr = offer_pda(model_addr, provider, self.program_id)[0]
