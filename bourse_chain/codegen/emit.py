@@ -197,6 +197,7 @@ class StructClass:
         self.nested = nested
         self.what = what or name
         self.size = types.struct_size(StructDef(name, fields))
+        self.dl = len(disc) if disc is not None else 0  # discriminator length
         self.names = [field_name(f.name) for f in fields]
         if len(set(self.names)) != len(self.names):
             raise UnsupportedIdl(f"{name}: field names collide once made Python identifiers")
@@ -222,8 +223,8 @@ class StructClass:
             if self.account:
                 assert self.size is not None
                 out += [
-                    f"LEN: Final = {8 + self.size}",
-                    "assert _LAYOUT.size == LEN - 8",
+                    f"LEN: Final = {self.dl + self.size}",
+                    f"assert _LAYOUT.size == LEN - {self.dl}",
                 ]
             else:
                 out.append(f"assert _LAYOUT.size == {self.size}")
@@ -240,7 +241,7 @@ class StructClass:
             "OFFSETS: Final[Mapping[str, int]] = MappingProxyType(",
             "    {",
         ]
-        off = 8
+        off = self.dl
         for f, n in zip(self.fields, self.names, strict=True):
             out.append(f'        "{n}": {off},')
             size = self.t.size(f.type)
@@ -320,7 +321,7 @@ class StructClass:
                 ],
                 "        ",
             )
-            size = "LEN" if self.account else f"{8 + (self.size or 0)}"
+            size = "LEN" if self.account else f"{self.dl + (self.size or 0)}"
             expected = "{LEN}" if self.account else size
             out.append(f"        if len(data) != {size}:")
             out += call(
@@ -329,9 +330,9 @@ class StructClass:
                 [f'f"{n}: expected {expected} bytes, got {{len(data)}}"'],
             )
             out += [
-                "        if data[:8] != DISCRIMINATOR:",
+                f"        if data[:{self.dl}] != DISCRIMINATOR:",
                 f'            raise {self.error}("{n}: wrong discriminator")',
-                "        t = _LAYOUT.unpack_from(data, 8)",
+                f"        t = _LAYOUT.unpack_from(data, {self.dl})",
             ]
         else:
             out += docstring(
@@ -428,9 +429,9 @@ class StructClass:
                 "        ",
             )
             out += [
-                "        if data[:8] != DISCRIMINATOR:",
+                f"        if data[:{self.dl}] != DISCRIMINATOR:",
                 f'            raise {self.error}("{n}: wrong discriminator")',
-                "        r = BorshReader(data, 8)",
+                f"        r = BorshReader(data, {self.dl})",
             ]
         else:
             out += docstring(
@@ -761,7 +762,7 @@ def instruction_module(idl: Idl, ix: IxDef, consts: Constants) -> tuple[str, lis
     params += ["program_id: Pubkey = PROGRAM_ID", "remaining_accounts: Sequence[AccountMeta] = ()"]
     body += ["", ""]
     body += exploded("", f"def {fn}", params, " -> Instruction:")
-    doc = list(ix.docs) or [f"The ``{ix.name}`` instruction."]
+    doc = [x for line in ix.docs for x in ("", line)][1:] or [f"The ``{ix.name}`` instruction."]
     derived_names = [a.name for a in ix.accounts if res.kind[a.name] == "derived"]
     fixed_names = [a.name for a in ix.accounts if res.kind[a.name] == "fixed"]
     extra = []
@@ -895,8 +896,26 @@ def _all(names: list[str]) -> list[str]:
     return ["__all__ = [", *(f'    "{n}",' for n in names), "]"]
 
 
+def _dispatch(lengths: list[int]) -> list[str]:
+    """Body of a ``decode_*`` function: look the discriminator up, longest length first."""
+    if len(lengths) <= 1:
+        n = lengths[0] if lengths else 8
+        return [
+            f"    decode = _DECODERS.get(bytes(data[:{n}]))",
+            "    return None if decode is None else decode(data)",
+        ]
+    return [
+        f"    for n in {tuple(sorted(lengths, reverse=True))}:",
+        "        decode = _DECODERS.get(bytes(data[:n]))",
+        "        if decode is not None:",
+        "            return decode(data)",
+        "    return None",
+    ]
+
+
 def events_init(idl: Idl, events: list[tuple[str, str]]) -> str:
     """``events/__init__.py``: the ``Event`` union, ``decode_event`` and ``events_from_logs``."""
+    lengths = sorted({len(e.discriminator) for e in idl.events})
     imp = Imports()
     imp.add("collections.abc", "Callable", "Mapping", "Sequence")
     imp.add("types", "MappingProxyType")
@@ -942,9 +961,8 @@ def events_init(idl: Idl, events: list[tuple[str, str]]) -> str:
         ],
         "    ",
     )
+    body += _dispatch(lengths)
     body += [
-        "    decode = _DECODERS.get(bytes(data[:8]))",
-        "    return None if decode is None else decode(data)",
         "",
         "",
         "def events_from_logs("
@@ -977,6 +995,7 @@ def events_init(idl: Idl, events: list[tuple[str, str]]) -> str:
 
 
 def accounts_init(idl: Idl, accounts: list[tuple[str, str]]) -> str:
+    lengths = sorted({len(a.discriminator) for a in idl.accounts})
     imp = Imports()
     imp.add("collections.abc", "Callable", "Mapping")
     imp.add("types", "MappingProxyType")
@@ -1019,10 +1038,7 @@ def accounts_init(idl: Idl, accounts: list[tuple[str, str]]) -> str:
         ],
         "    ",
     )
-    body += [
-        "    decode = _DECODERS.get(bytes(data[:8]))",
-        "    return None if decode is None else decode(data)",
-    ]
+    body += _dispatch(lengths)
     names = sorted(["ProgramAccount", "decode_account", *(c for _, c in accounts)], key=_all_key)
     body += ["", "", *_all(names)]
     doc = [f"Account types of the ``{idl.name}`` program."]

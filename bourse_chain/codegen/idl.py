@@ -312,7 +312,25 @@ def parse(doc: dict[str, Any], source: str = "") -> Idl:
         source=source,
     )
     _check_references(idl)
+    _check_discriminators(idl)
     return idl
+
+
+def _check_discriminators(idl: Idl) -> None:
+    groups: list[tuple[str, list[tuple[str, bytes]]]] = [
+        ("instruction", [(i.name, i.discriminator) for i in idl.instructions]),
+        ("account", [(a.name, a.discriminator) for a in idl.accounts]),
+        ("event", [(e.name, e.discriminator) for e in idl.events]),
+    ]
+    for kind, items in groups:
+        for i, (name, d) in enumerate(items):
+            if not d:
+                raise UnsupportedIdl(f"{idl.name}: {kind} {name} has an empty discriminator")
+            for other, d2 in items[:i]:
+                if d.startswith(d2) or d2.startswith(d):
+                    raise UnsupportedIdl(
+                        f"{idl.name}: {kind} discriminators of {other} and {name} are ambiguous"
+                    )
 
 
 def _walk(t: TypeExpr) -> list[Defined]:

@@ -15,7 +15,9 @@ import dataclasses
 import doctest
 import hashlib
 import importlib
+import importlib.util
 import json
+import os
 import re
 import shutil
 import struct
@@ -164,18 +166,18 @@ SYNTHETIC: dict[str, Any] = {
         },
         {
             "name": "import",
-            "discriminator": disc("global", "import"),
+            "discriminator": [9],  # custom discriminators may have any length
             "accounts": [{"name": "a", "signer": True}],
             "args": [{"name": "x", "type": {"option": "u8"}}],
         },
     ],
     "accounts": [
         {"name": "Fixed", "discriminator": disc("account", "Fixed")},
-        {"name": "Dyn", "discriminator": disc("account", "Dyn")},
+        {"name": "Dyn", "discriminator": [1, 2]},
     ],
     "events": [
         {"name": "Evt", "discriminator": disc("event", "Evt")},
-        {"name": "Tick", "discriminator": disc("event", "Tick")},
+        {"name": "Tick", "discriminator": [7]},
     ],
     "errors": [
         {"code": 6000, "name": "Boom", "msg": 'It went "boom" \\ here'},
@@ -482,7 +484,9 @@ def test_account_roundtrip(bindings: dict[str, Binding], prog: str, name: str, d
 
     encoded = value.encode()
     assert encoded == bytes(spec["discriminator"]) + b.encode_fields(fields, value)
-    assert cls.DISCRIMINATOR == bytes(spec["discriminator"]) == bytes(disc("account", name))
+    assert bytes(spec["discriminator"]) == cls.DISCRIMINATOR
+    if prog != "synthetic":
+        assert bytes(disc("account", name)) == cls.DISCRIMINATOR
     assert cls.decode(encoded) == value
     assert b.module("accounts").decode_account(encoded) == value
 
@@ -498,7 +502,7 @@ def test_account_roundtrip(bindings: dict[str, Binding], prog: str, name: str, d
     }
     size = b.size(_d(name))
     if size is not None:  # fixed layout: exact length
-        assert cls.LEN == 8 + size == len(encoded)
+        assert cls.LEN == len(cls.DISCRIMINATOR) + size == len(encoded)
         with pytest.raises(AccountDecodeError):
             cls.decode(encoded[:-1])
         with pytest.raises(AccountDecodeError):
@@ -517,7 +521,7 @@ def test_account_layout_matches_idl_and_program(
         return
     mod = b.module(f"accounts.{snake(name)}")
     # Given the IDL's field sizes, then OFFSETS are their running sums after the discriminator
-    off = 8
+    off = len(cls.DISCRIMINATOR)
     for f in b.types[name]["type"]["fields"]:
         assert mod.OFFSETS[field_name(f["name"])] == off
         off += b.size(f["type"]) or 0
@@ -588,7 +592,9 @@ def test_event_roundtrip(bindings: dict[str, Binding], prog: str, name: str, dat
     value = data.draw(b.fields_strategy(cls, fields))
     encoded = value.encode()
     assert encoded == bytes(spec["discriminator"]) + b.encode_fields(fields, value)
-    assert bytes(disc("event", name)) == cls.DISCRIMINATOR
+    assert bytes(spec["discriminator"]) == cls.DISCRIMINATOR
+    if prog != "synthetic":
+        assert bytes(disc("event", name)) == cls.DISCRIMINATOR
     assert cls.decode(encoded) == value
     events = b.module("events")
     assert events.decode_event(encoded) == value
@@ -721,10 +727,13 @@ def test_instruction_builder(bindings: dict[str, Binding], prog: str, name: str,
 
     # Then the data is the IDL discriminator and the borsh args
     assert built.program_id == b.program_id
-    assert built.data[:8] == bytes(ix["discriminator"]) == bytes(disc("global", name))
+    n = len(ix["discriminator"])
+    assert built.data[:n] == bytes(ix["discriminator"]) == mod.DISCRIMINATOR
+    if prog != "synthetic":
+        assert built.data[:8] == bytes(disc("global", name))
     if args is not None:
-        assert built.data[8:] == b.encode_fields(ix["args"], args)
-        assert args_cls.decode(built.data[8:]) == args
+        assert built.data[n:] == b.encode_fields(ix["args"], args)
+        assert args_cls.decode(built.data[n:]) == args
     else:
         assert built.data == bytes(ix["discriminator"])
     # and the accounts are the IDL's, in order, with its flags, then the remaining ones
@@ -944,6 +953,20 @@ def test_synthetic_output_is_ruff_clean(bindings: dict[str, Binding]) -> None:
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy not installed")
+def test_synthetic_output_is_mypy_strict_clean(bindings: dict[str, Binding]) -> None:
+    root = bindings["synthetic"].root  # type: ignore[attr-defined]
+    cache = str(root / ".mypy_cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", cache, "-p", "synth_gen"],
+        cwd=root,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 UNSUPPORTED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     (
         "data enum",
@@ -974,6 +997,11 @@ UNSUPPORTED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         "nested layout",
         lambda d: d["types"][1]["type"]["fields"].append({"name": "z", "type": _d("Dyn")}),
     ),
+    (
+        "ambiguous discriminators",
+        lambda d: d["events"][1].update(discriminator=d["events"][0]["discriminator"][:1]),
+    ),
+    ("empty discriminator", lambda d: d["accounts"][1].update(discriminator=[])),
 ]
 
 

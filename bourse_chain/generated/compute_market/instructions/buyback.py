@@ -93,6 +93,7 @@ def buyback(
     """Crank swaps USDC from a revenue vault for the model's token through an allow-listed swap
     program (CPI signed by the model PDA); what arrives in the buyback vault must be >=
     min_out and the USDC taken <= amount_in.
+
     Remaining accounts: the swap instruction's accounts, in order, passed to swap_program; the
     model PDA is marked signer
 

@@ -43,6 +43,7 @@ def harvest_fees(
 ) -> Instruction:
     """Crank harvests withheld Token-2022 transfer fees from token accounts to the mint and
     withdraws them to the treasury's account.
+
     Remaining accounts: up to 20 token accounts of the mint (writable) to harvest from
 
     PDAs derived here: config.
