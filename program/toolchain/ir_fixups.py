@@ -19,8 +19,8 @@ The rewrites (see README.md for the why of each):
   funnel shifts, ``llvm.[us]mul.with.overflow.{i64,i128}`` and signed
   ``sdiv``/``srem`` of i64 and narrower → calls to the always-inline helpers in
   ``c/solfx.c``.
-* Internal functions needing more than five argument registers are marked
-  ``alwaysinline`` so that no call to them survives.
+* Internal functions needing more than five argument registers get their
+  excess parameters through a caller-built argument block (one pointer).
 """
 
 from __future__ import annotations
@@ -575,74 +575,147 @@ def rewrite(text: str) -> tuple[str, FixupStats]:
     """Apply all instruction rewrites; returns the new IR and what changed."""
     rw = _Rewriter(text)
     out = rw.run()
-    out = inline_wide_functions(out, rw.stats)
+    out = split_wide_signatures(out, rw.stats)
     return out, rw.stats
 
 
 # --------------------------------------------------------------------------- argument registers
 
 
-def _arg_registers(param_text: str) -> int:
+def _param_words(ty: str) -> int:
+    width = _int_width(ty)
+    if width is not None and width > 64:
+        return (width + 63) // 64
+    if ty.startswith("{") or ty.startswith("["):
+        return max(1, len(split_top(ty[1:-1])))
+    return 1
+
+
+@dataclass
+class _WideSignature:
+    """How one function's parameters are split between registers and an argument block."""
+
+    kept: list[int]  # indexes of parameters still passed in registers
+    moved: list[tuple[int, str, int]]  # (index, type, byte offset in the block)
+    block_words: int
+
+
+def _plan_split(params: list[Arg]) -> _WideSignature:
+    kept: list[int] = []
+    moved: list[tuple[int, str, int]] = []
     regs = 0
-    for p in split_top(param_text):
-        if not p or p == "...":
-            continue
-        ty = parse_arg(p).ty
-        width = _int_width(ty)
-        if width is not None and width > 64:
-            regs += (width + 63) // 64
-        elif ty.startswith("{") or ty.startswith("["):
-            regs += max(1, len(split_top(ty[1:-1])))
+    offset = 0
+    for i, p in enumerate(params):
+        words = _param_words(p.ty)
+        if p.ty.startswith("{") or p.ty.startswith("["):
+            raise ToolchainError(f"cannot move aggregate parameter {p.text} to an argument block")
+        if not moved and regs + words <= 4:
+            kept.append(i)
+            regs += words
         else:
-            regs += 1
-    return regs
+            offset = _align_up(offset, 8 * words)
+            moved.append((i, p.ty, offset))
+            offset += 8 * words
+    return _WideSignature(kept, moved, max(1, offset // 8))
 
 
-def inline_wide_functions(text: str, stats: FixupStats | None = None) -> str:
-    """Mark internal functions with more than 5 argument registers ``alwaysinline``."""
+def _align_up(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment
+
+
+def split_wide_signatures(text: str, stats: FixupStats | None = None) -> str:
+    """Pass the excess parameters of >5-register internal functions through memory.
+
+    SBPF has five argument registers (a u128 or slice takes two, an ``sret``
+    pointer one). For each internal function needing more, the first
+    parameters that fit in four registers stay, the rest are stored by every
+    caller into an ``alloca`` block whose address becomes the fifth argument,
+    and the callee loads them back in its entry block. Needs named values
+    (run ``instnamer`` first) and direct calls only.
+    """
     lines = text.split("\n")
-    groups: dict[str, str] = {}
-    for line in lines:
-        m = re.match(r"^attributes (#\d+) = \{ (.*) \}$", line)
-        if m:
-            groups[m.group(1)] = m.group(2)
-    next_group = 1 + max((int(k[1:]) for k in groups), default=0)
-    wide: set[str] = set()
-    new_groups: list[str] = []
+    plans: dict[str, _WideSignature] = {}
     for i, line in enumerate(lines):
-        if not line.startswith("define internal ") and not line.startswith("define private "):
+        if not (line.startswith("define internal ") or line.startswith("define private ")):
             continue
         m = _DEFINE_RE.match(line)
         if not m:
             continue
         open_index = m.end() - 1
         close = _matching_paren(line, open_index)
-        if _arg_registers(line[open_index + 1 : close]) <= 5:
+        param_texts = split_top(line[open_index + 1 : close])
+        params = [parse_arg(p) for p in param_texts]
+        if sum(_param_words(p.ty) for p in params) <= 5:
             continue
         name = m.group(1)
-        wide.add(name)
-        head, tail = line[: close + 1], line[close + 1 :]
-        attrs = ""
-        gm = re.search(r" (#\d+)", tail)
-        if gm:
-            attrs = groups.get(gm.group(1), "")
-            tail = tail.replace(gm.group(0), "", 1)
-        kept = [a for a in split_top(attrs, " ") if a not in ("noinline", "optnone", "")]
-        group = f"#{next_group}"
-        next_group += 1
-        new_groups.append(f"attributes {group} = {{ {' '.join([*kept, 'alwaysinline'])} }}")
-        tail = re.sub(r"\s*\{$", f" {group} {{", tail)
-        lines[i] = head + tail
+        if any(not p.value.startswith("%") for p in params):
+            raise ToolchainError(f"unnamed parameters in {name}: run instnamer first")
+        plan = _plan_split(params)
+        plans[name] = plan
+        new_params = [param_texts[k] for k in plan.kept] + ["ptr noalias %__fx.argblock"]
+        lines[i] = line[: open_index + 1] + ", ".join(new_params) + line[close:]
+        loads: list[str] = []
+        for idx, ty, off in plan.moved:
+            gep = f"%__fx.argp.{idx}"
+            loads.append(f"  {gep} = getelementptr inbounds i8, ptr %__fx.argblock, i64 {off}")
+            loads.append(f"  {params[idx].value} = load {ty}, ptr {gep}, align 8")
+        insert_at = i + 1
+        if _LABEL_RE.match(lines[insert_at]):
+            insert_at += 1
+        lines[insert_at:insert_at] = loads
         if stats is not None:
-            stats.add("alwaysinline(>5 args)")
-    if not wide:
+            stats.add("argblock(>5 registers)")
+    if not plans:
         return text
-    pattern = re.compile(r"@(" + "|".join(re.escape(w) for w in sorted(wide)) + r")\(")
-    for i, line in enumerate(lines):
-        if " call " in line and pattern.search(line):
-            # call-site attribute groups may carry noinline
-            lines[i] = re.sub(r"\)\s+#\d+(\s*(?:,\s*!.*)?)$", r")\1", line)
-    return "\n".join(lines).rstrip("\n") + "\n" + "\n".join(new_groups) + "\n"
+
+    names = "|".join(re.escape(n) for n in sorted(plans, key=len, reverse=True))
+    use_re = re.compile(rf"@({names})(?![-a-zA-Z$._0-9])(\(?)")
+    out: list[str] = []
+    counter = 0
+    entry_allocas: list[str] = []
+    fn_start = -1
+    for line in lines:
+        if line.startswith("define "):
+            fn_start = len(out)
+            entry_allocas = []
+            out.append(line)
+            continue
+        if line == "}" and fn_start >= 0:
+            if entry_allocas:
+                at = fn_start + 1
+                if _LABEL_RE.match(out[at]):
+                    at += 1
+                out[at:at] = entry_allocas
+            fn_start = -1
+            out.append(line)
+            continue
+        uses = list(use_re.finditer(line))
+        if not uses:
+            out.append(line)
+            continue
+        call = parse_call(line)
+        if call is None or call.callee not in plans or len(uses) != 1 or not uses[0].group(2):
+            raise ToolchainError(
+                f"function {uses[0].group(1)} needs more than 5 argument registers and is "
+                f"used other than by a direct call: {line.strip()[:200]}"
+            )
+        plan = plans[call.callee]
+        counter += 1
+        block = f"%__fx.ab{counter}"
+        entry_allocas.append(f"  {block} = alloca [{plan.block_words} x i64], align 8")
+        for idx, ty, off in plan.moved:
+            arg = call.args[idx]
+            gep = f"{block}.{idx}"
+            out.append(f"{call.indent}{gep} = getelementptr inbounds i8, ptr {block}, i64 {off}")
+            out.append(f"{call.indent}store {ty} {arg.value}, ptr {gep}, align 8")
+        args = [call.args[k].text for k in plan.kept] + [f"ptr {block}"]
+        result = f"{call.result} = " if call.result else ""
+        kind = "notail call" if "musttail" in call.kind else "call"  # block lives in our frame
+        out.append(
+            f"{call.indent}{result}{kind} {call.prefix}@{call.callee}({', '.join(args)})"
+            f"{call.suffix}"
+        )
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- final check

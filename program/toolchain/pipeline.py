@@ -8,7 +8,9 @@ or absolute paths, so the same source gives the same bytes):
    plus the allocator shim when ``alloc`` is used (:mod:`shims`).
 3. Every function pinned to ``target-cpu=v2`` (Debian's core says "generic").
 4. ``opt``: internalize everything but ``entrypoint``; the O3 pipeline
-   without ``argpromotion`` (it splits ``&(u128, u128)`` into >5 registers).
+   without ``argpromotion`` (it splits ``&(u128, u128)`` into >5 registers)
+   and never inlining a callee with a frame over 512 bytes (4 KiB frames);
+   ``instnamer`` so the text rewrites never meet numbered values.
 5. IR fix-ups (:mod:`ir_fixups`), link ``c/solfx.c`` helpers (built by clang),
    inline them, clean up, and check nothing unlowerable is left.
 6. ``llc`` → relocatable eBPF object.
@@ -55,7 +57,10 @@ RUSTC_FLAGS = (
     "no-prepopulate-passes",
     "--emit=llvm-bc",
 )
-OPT_PASSES = "internalize,default<O3>"
+OPT_PASSES = "internalize,default<O3>,function(instnamer)"
+#: Never inline a callee whose frame exceeds this (bytes): SBPF frames are a
+#: fixed 4 KiB, so merging big callee frames into callers overflows them.
+INLINE_MAX_STACK = 512
 CLEANUP_PASSES = (
     "internalize,always-inline,"
     "function(sroa<modify-cfg>,early-cse<memssa>,instcombine<no-verify-fixpoint>,"
@@ -100,6 +105,11 @@ _LLC_HINTS = (
         "or to account data",
     ),
     ("signed division", "signed division survived the fix-ups"),
+    (
+        "Branch target out of insn range",
+        "a function is over 32K instructions (16-bit jump offsets): split it with "
+        "#[inline(never)] helpers",
+    ),
 )
 
 
@@ -275,6 +285,7 @@ class Toolchain:
                 f"-passes={OPT_PASSES}",
                 f"-internalize-public-api-list={ENTRYPOINT}",
                 "-opt-disable=argpromotion",
+                f"-inline-max-stacksize={INLINE_MAX_STACK}",
                 "-S",
                 "-",
             ],
@@ -285,7 +296,9 @@ class Toolchain:
 
         fixed, stats = ir_fixups.rewrite(optimized)
         t = step("fixups", t)
-        final = self._link_helpers_and_clean(fixed, work)
+        # Helpers are inlined and cleaned up by a second, short opt run; a
+        # program that needed none skips it.
+        final = self._link_helpers_and_clean(fixed, work) if "@__solfx_" in fixed else fixed
         for _round in range(2):
             try:
                 ir_fixups.check_lowerable(final)
@@ -343,11 +356,13 @@ class Toolchain:
 
 
 def _explain_llc(name: str, stderr: str) -> str:
-    lines = []
+    lines: list[str] = []
+    seen: set[str] = set()
     for raw in stderr.strip().splitlines():
         line = raw.strip()
-        if not line:
+        if not line or line in seen or line.startswith("#") or "Stack dump" in line:
             continue
+        seen.add(line)
         m = re.search(r"in function (\S+)", line)
         hint = next((h for key, h in _LLC_HINTS if key in line), None)
         if hint and m:
