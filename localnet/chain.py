@@ -6,6 +6,7 @@ LiteSVM executes transactions but has no notion of time, blocks or history. ``Ch
   ``warp_time`` / ``set_clock`` move them on purpose;
 - **a blockhash queue**: one new blockhash per slot, each valid for 150 blocks
   (``lastValidBlockHeight``), so transactions expire as on a cluster; block height == slot;
+  the SlotHashes sysvar follows (address lookup tables need recent slots in it);
 - **a status cache and transaction history**: signature -> slot, block time, fee, error, logs,
   compute units, inner instructions, return data, pre/post lamport and token balances;
   duplicate signatures are rejected with ``AlreadyProcessed`` while their blockhash lives;
@@ -26,6 +27,7 @@ import os
 import struct
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -60,6 +62,7 @@ from localnet.loader import deploy_upgradeable
 log = logging.getLogger(__name__)
 
 MAX_PROCESSING_AGE = 150
+MAX_SLOT_HASHES = 512
 DEFAULT_SLOT_DURATION = 0.4
 DEFAULT_SLOTS_PER_EPOCH = 432_000
 LAMPORTS_PER_SIGNATURE = 5_000
@@ -256,6 +259,7 @@ class Chain:
         self._unix = -1
         self._hash_nonce = 0
         self._blockhashes: dict[Hash, int] = {}
+        self._slot_hashes: deque[tuple[int, Hash]] = deque(maxlen=MAX_SLOT_HASHES)
         self._latest = Hash.default()
         self._history: dict[Signature, TxRecord] = {}
         self._by_address: dict[Pubkey, list[Signature]] = {}
@@ -287,7 +291,13 @@ class Chain:
     def _new_slot(self, slot: int) -> None:
         if slot < self._slot:
             self._blockhashes.clear()
+            self._slot_hashes.clear()
         self._push_blockhash(slot)
+        first = max(self._slot + 1, slot - MAX_SLOT_HASHES + 1)
+        for filled in range(first, slot + 1):
+            seed = bytes(self.genesis_hash) + struct.pack("<Q", filled) + b"bank"
+            self._slot_hashes.appendleft((filled, Hash(hashlib.sha256(seed).digest())))
+        self.svm.set_slot_hashes(list(self._slot_hashes))
         horizon = slot - MAX_PROCESSING_AGE
         for stale in [s for s in self._fees if s < horizon]:
             del self._fees[stale]

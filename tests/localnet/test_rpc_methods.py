@@ -565,3 +565,56 @@ async def test_signatures_for_address(rpc: AsyncClient, send: Any, funded: Keypa
     assert [s.signature for s in older] == [sigs[1]]
     until = (await rpc.get_signatures_for_address(dest, until=sigs[0])).value
     assert [s.signature for s in until] == [sigs[2], sigs[1]]
+
+
+async def test_v0_transaction_through_a_lookup_table(
+    localnet: Localnet, rpc: AsyncClient, send: Any, funded: Keypair
+) -> None:
+    from solders.address_lookup_table_account import AddressLookupTableAccount
+    from solders.system_program import (
+        CreateLookupTableParams,
+        ExtendLookupTableParams,
+        create_lookup_table,
+        extend_lookup_table,
+    )
+
+    # Given a lookup table holding two destinations
+    dests = [Keypair().pubkey(), Keypair().pubkey()]
+    slot = (await rpc.get_slot()).value
+    create, table = create_lookup_table(
+        CreateLookupTableParams(
+            authority_address=funded.pubkey(), payer_address=funded.pubkey(), recent_slot=slot
+        )
+    )
+    extend = extend_lookup_table(
+        ExtendLookupTableParams(
+            payer_address=funded.pubkey(),
+            lookup_table_address=table,
+            authority_address=funded.pubkey(),
+            new_addresses=dests,
+        )
+    )
+    await send([create, extend], funded)
+    await localnet.warp_time(1)  # addresses become usable from the next slot
+
+    # When a v0 transaction pays both through the table
+    blockhash = (await rpc.get_latest_blockhash()).value.blockhash
+    msg = MessageV0.try_compile(
+        funded.pubkey(),
+        [pay(funded, d, SOL) for d in dests],
+        [AddressLookupTableAccount(table, dests)],
+        blockhash,
+    )
+    sig = (await rpc.send_transaction(VersionedTransaction(msg, [funded]))).value
+
+    # Then the loaded addresses and their balances are in the transaction's meta
+    got = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
+    assert got is not None and got.transaction.meta is not None
+    meta = got.transaction.meta
+    assert meta.err is None
+    assert meta.loaded_addresses is not None
+    assert sorted(map(str, meta.loaded_addresses.writable)) == sorted(map(str, dests))
+    assert meta.post_balances[-2:] == [SOL, SOL]
+    assert len(meta.post_balances) == len(msg.account_keys) + 2
+    for d in dests:
+        assert (await rpc.get_signatures_for_address(d)).value[0].signature == sig

@@ -1,0 +1,152 @@
+"""Starting and stopping the localnet: ``python -m localnet`` as a subprocess (ready fast,
+clean exit on Ctrl-C / SIGTERM), the in-process API, and the background-thread API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from localnet import Localnet
+
+REPO = Path(__file__).resolve().parents[2]
+#: Ready and stopped "in well under a second"; the CLI also pays for interpreter start-up and
+#: imports (~0.3 s), so allow it more headroom on slow CI machines.
+IN_PROCESS_BUDGET = 1.0
+CLI_BUDGET = 2.0
+
+
+def _port_open(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, int(port))) == 0
+
+
+def _spawn(workdir: Path) -> tuple[subprocess.Popen[str], str, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localnet", "--port", "0", "--dir", str(workdir),
+         "--backend", "embedded"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert proc.stdout is not None
+    lines = []
+    while True:
+        line = proc.stdout.readline()
+        if not line:
+            _, err = proc.communicate(timeout=5)
+            pytest.fail(f"localnet exited early: {err}")
+        lines.append(line)
+        if line.startswith("manifest:"):
+            break
+    ready = time.perf_counter() - started
+    url = lines[0].split(": ", 1)[1].strip()
+    return proc, url, ready
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_cli_starts_fast_and_exits_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    # Given `python -m localnet` started as a subprocess
+    proc, url, ready = _spawn(tmp_path)
+    try:
+        # Then it is ready quickly, serving and describing itself in the manifest
+        assert ready < CLI_BUDGET, f"ready after {ready:.2f} s"
+        assert _port_open(url)
+        manifest = json.loads((tmp_path / "localnet.json").read_text())
+        assert manifest["rpc_url"] == url and manifest["backend"] == "embedded"
+        assert set(manifest["keypairs"]) >= {"admin", "settler", "crank", "payer"}
+        # When interrupted
+        stopping = time.perf_counter()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=10)
+        stopped = time.perf_counter() - stopping
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Then it exits 0, quickly, without a traceback, and the port is closed
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "localnet stopped" in out
+    assert stopped < IN_PROCESS_BUDGET
+    assert not _port_open(url)
+
+
+def test_restart_reuses_keypairs(tmp_path: Path) -> None:
+    proc, _, _ = _spawn(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    first = json.loads((tmp_path / "localnet.json").read_text())
+    proc, _, _ = _spawn(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    second = json.loads((tmp_path / "localnet.json").read_text())
+    assert first["pubkeys"] == second["pubkeys"]
+    assert first["usdc_mint"] == second["usdc_mint"]
+
+
+async def test_in_process_start_stop_speed(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    async with Localnet.start(port=0, workdir=tmp_path, backend="embedded") as net:
+        ready = time.perf_counter() - started
+        assert await net.rpc("getHealth") == "ok"
+        url = net.rpc_url
+        stopping = time.perf_counter()
+    stopped = time.perf_counter() - stopping
+    assert ready < IN_PROCESS_BUDGET, f"ready after {ready:.2f} s"
+    assert stopped < IN_PROCESS_BUDGET
+    assert not _port_open(url)
+
+
+async def test_default_workdir_is_temporary() -> None:
+    async with Localnet.start(port=0) as net:
+        workdir = net.workdir
+        assert (workdir / "localnet.json").exists()
+    assert not workdir.exists()
+
+
+def test_start_in_thread_for_sync_callers(tmp_path: Path) -> None:
+    from solders.keypair import Keypair
+
+    with Localnet.start_in_thread(port=0, workdir=tmp_path, backend="embedded") as net:
+        who = Keypair().pubkey()
+        net.airdrop(who, 7 * 10**9)
+        assert net.rpc("getBalance", [str(who)])["value"] == 7 * 10**9
+        ata = net.mint_usdc(who, 42)
+        assert net.rpc("getTokenAccountBalance", [str(ata)])["value"]["amount"] == "42"
+        clock = net.warp_time(120)
+        assert clock["unixTimestamp"] > 0
+        url = net.rpc_url
+        assert (
+            net.keypairs["admin"].pubkey()
+            == Keypair.from_bytes(
+                bytes(json.loads(net.keypair_paths["admin"].read_text()))
+            ).pubkey()
+        )
+    assert not _port_open(url)
+
+
+def test_missing_programs_are_skipped(tmp_path: Path) -> None:
+    programs = tmp_path / "programs"
+    (programs / "keys").mkdir(parents=True)
+    from solders.keypair import Keypair
+
+    keypair = list(bytes(Keypair()))
+    (programs / "keys" / "ghost-keypair.json").write_text(json.dumps(keypair))
+    with Localnet.start_in_thread(
+        port=0, workdir=tmp_path / "net", backend="embedded", programs_dir=programs
+    ) as net:
+        assert net.program_ids == {}
+        manifest = json.loads(net.manifest_path.read_text())
+        assert manifest["missing_programs"] == ["ghost"]
