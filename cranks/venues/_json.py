@@ -105,6 +105,14 @@ class Obj:
             raise self._err(key, f"expected an array, got {_kind(v)}")
         return v
 
+    def pubkey_list(self, key: str) -> tuple[Pubkey, ...]:
+        out = []
+        for i, item in enumerate(self.list_(key)):
+            if not isinstance(item, str):
+                raise self._err(f"{key}[{i}]", f"expected a string, got {_kind(item)}")
+            out.append(parse_pubkey(item, f"{self.where}.{key}[{i}]", self.venue))
+        return tuple(out)
+
     def obj(self, key: str) -> Obj:
         return Obj(self.get(key), f"{self.where}.{key}", self.venue)
 

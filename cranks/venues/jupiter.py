@@ -295,10 +295,11 @@ class JupiterVenue:
             server_time = fetched.int_("secs_since_epoch") + fetched.int_("nanos_since_epoch") / 1e9
             quoted_at = min(received, server_time)
         alts = top.opt_obj("addressesByLookupTableAddress")
-        lookup_tables = tuple(
-            parse_pubkey(k, f"{top.where}.addressesByLookupTableAddress", VENUE)
-            for k in (alts.raw if alts is not None else {})
-        )
+        lookup_tables: tuple[Pubkey, ...] = ()
+        if alts is not None:  # {table address: [addresses in it]}
+            for table in alts.raw:
+                alts.pubkey_list(table)
+            lookup_tables = tuple(parse_pubkey(k, alts.where, VENUE) for k in alts.raw)
         return _Answer(
             quote=top,
             swap=decode_instruction(top.obj("swapInstruction")),
@@ -354,12 +355,7 @@ class JupiterVenue:
         )
         _error_in_body(ix_payload)
         ixs = Obj(ix_payload, "swap-instructions", VENUE)
-        lookup_tables = tuple(
-            parse_pubkey(str(a), f"{ixs.where}.addressLookupTableAddresses", VENUE)
-            if isinstance(a, str)
-            else _bad(f"{ixs.where}.addressLookupTableAddresses: not a string")
-            for a in ixs.list_("addressLookupTableAddresses")
-        )
+        lookup_tables = ixs.pubkey_list("addressLookupTableAddresses")
         return _Answer(
             quote=quote,
             swap=decode_instruction(ixs.obj("swapInstruction")),
@@ -478,7 +474,3 @@ class JupiterVenue:
                     venue=VENUE,
                     age_s=lag * 0.4,
                 )
-
-
-def _bad(message: str) -> Pubkey:
-    raise MalformedResponse(message, venue=VENUE)

@@ -452,3 +452,26 @@ async def test_output_transfer_fee_lowers_min_out(
     # Then what arrives is net of the 2% fee, and min_out is the threshold net of its fee
     assert route.expected_out == out - fee(out)
     assert route.min_out == threshold - fee(threshold)
+
+
+async def test_malformed_lookup_tables_are_refused(
+    server: FakeJupiter, client: httpx.AsyncClient
+) -> None:
+    doc = await served_answer(server, client)
+    table = next(iter(doc["addressesByLookupTableAddress"]))
+    doc["addressesByLookupTableAddress"][table] = [42]
+    server.faults.append(Fault.http(200, doc))
+    with pytest.raises(MalformedResponse, match="addressesByLookupTableAddress"):
+        await quote(venue(server, client))
+    doc["addressesByLookupTableAddress"] = {"not-a-key": []}
+    server.faults.append(Fault.http(200, doc))
+    with pytest.raises(MalformedResponse, match="not a public key"):
+        await quote(venue(server, client))
+    # v1: the second call's plain list
+    v1 = venue(server, client, JupiterApi.V1)
+    await quote(v1)
+    ixs = copy.deepcopy(server.responses[-1])
+    ixs["addressLookupTableAddresses"] = [None]
+    server.faults.extend([Fault("delay"), Fault.http(200, ixs)])
+    with pytest.raises(MalformedResponse, match="addressLookupTableAddresses"):
+        await quote(v1)
