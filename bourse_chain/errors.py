@@ -156,25 +156,32 @@ _FAILED = re.compile(
 )
 
 
+def _failing_program(logs: Sequence[str]) -> tuple[Pubkey, int] | None:
+    """``(program id, code)`` of the first "failed: custom program error" line, if any."""
+    for line in logs:
+        m = _FAILED.match(line)
+        if m is not None:
+            return Pubkey.from_string(m.group(1)), int(m.group(2), 16)
+    return None
+
+
 def from_logs(logs: Sequence[str], *, error_maps: ErrorMap | None = None) -> ProgramError | None:
     """The program error that failed a transaction, read from its logs.
 
     The first "Program <id> failed: custom program error: 0x<code>" line is the failing
     program itself (callers up the CPI stack log the same code after it), so a cp_pool error
     raised inside compute_market's ``buyback`` maps to cp_pool's class, not compute_market's.
-    ``None`` when no such line exists or the program is not one of ours.
+    ``None`` when no such line exists or the failing program is not one of ours.
     """
-    for line in logs:
-        m = _FAILED.match(line)
-        if m is None:
-            continue
-        program_id = Pubkey.from_string(m.group(1))
-        err = from_code(program_id, int(m.group(2), 16), error_maps=error_maps)
-        if err is not None:
-            err.program_id = program_id
-            err.logs = tuple(logs)
-        return err
-    return None
+    failing = _failing_program(logs)
+    if failing is None:
+        return None
+    program_id, code = failing
+    err = from_code(program_id, code, error_maps=error_maps)
+    if err is not None:
+        err.program_id = program_id
+        err.logs = tuple(logs)
+    return err
 
 
 def _instruction_error(err: object) -> tuple[int, int | None] | None:
@@ -220,11 +227,15 @@ def from_tx_error(
     index = parsed[0] if parsed else None
     if parsed is not None and parsed[1] is not None:
         code = parsed[1]
-        if logs:
-            found = from_logs(logs, error_maps=error_maps)
-            if found is not None and found.code == code:
-                found.instruction_index = index
-                return found
+        failing = _failing_program(logs or ())
+        if failing is not None and failing[1] == code:
+            # The logs name the program that failed, possibly one called by CPI: only its
+            # own IDL can name the code (a swap venue's 6001 is not compute_market's).
+            found = from_logs(logs or (), error_maps=error_maps)
+            if found is None:
+                return TransactionFailed(err, logs or (), instruction_index=index)
+            found.instruction_index = index
+            return found
         if 0 <= parsed[0] < len(program_ids):
             program_id = program_ids[parsed[0]]
             mapped = from_code(program_id, code, error_maps=error_maps)

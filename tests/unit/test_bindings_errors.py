@@ -149,6 +149,20 @@ def test_logs_of_an_unknown_program_map_to_nothing() -> None:
     assert from_logs(_failure_logs(Pubkey.new_unique(), 6000)) is None
 
 
+def test_a_code_raised_by_an_unknown_program_under_cpi_is_not_ours() -> None:
+    # Given compute_market's buyback calling a swap venue that fails with its own 6001
+    venue = Pubkey.new_unique()
+    logs = _failure_logs(venue, 6001, caller=compute_market.PROGRAM_ID)
+    tx_err = TransactionErrorInstructionError(0, InstructionErrorCustom(6001))
+    # then it is not mistaken for compute_market's ArithmeticOverflow
+    out = from_tx_error(tx_err, [compute_market.PROGRAM_ID], logs)
+    assert isinstance(out, TransactionFailed)
+    assert out.logs == tuple(logs)
+    # while without logs the instruction's program is all there is to go by
+    no_logs = from_tx_error(tx_err, [compute_market.PROGRAM_ID])
+    assert isinstance(no_logs, compute_market.errors.ArithmeticOverflow)
+
+
 def test_error_maps_can_name_another_deployment() -> None:
     elsewhere = Pubkey.new_unique()
     maps = {elsewhere: compute_market.errors.from_code}
