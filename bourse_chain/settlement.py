@@ -32,7 +32,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from spl.token.instructions import get_associated_token_address
 
-from bourse_chain.client import BourseClient
+from bourse_chain.client import BourseClient, TransactionExpired
 from bourse_chain.errors import BourseError, TransactionFailed
 from bourse_chain.generated.compute_market import errors as cm_errors
 from bourse_chain.generated.compute_market.accounts import (
@@ -551,7 +551,8 @@ class Settlement:
         already settled are answered from their receipts and not sent again).
 
         Returns one split per item, in order.  If some items fail, the rest are still
-        settled and ``BatchSettlementError`` carries both.
+        settled and ``BatchSettlementError`` carries both.  A transport failure (timeout)
+        propagates: calling again with the same items is safe.
         """
         pids = [payment_id_bytes(i.payment_id) for i in items]
         resolved = [await self._resolve(i.model_slug, i.provider) for i in items]
@@ -637,6 +638,11 @@ class Settlement:
         except cm_errors.AlreadyInitialized:
             # Some were settled meanwhile: answer those from receipts, resend the rest.
             await self._after_replay(batch, ixs, items, pids, resolved, splits, errors)
+            return
+        except TransactionExpired as e:
+            # Checked before raising: no signing of this batch landed.
+            for i in batch:
+                errors[i] = e
             return
         except (cm_errors.ComputeMarketError, TransactionFailed) as e:
             if len(batch) == 1:
