@@ -32,7 +32,18 @@ pytestmark = pytest.mark.skipif(
     reason="node or tests/anchor_ts/node_modules missing (cd tests/anchor_ts && npm ci)",
 )
 
-INT_BITS = {"u8": 8, "u16": 16, "u32": 32, "u64": 64, "u128": 128, "i8": 8, "i16": 16, "i32": 32, "i64": 64, "i128": 128}
+INT_BITS = {
+    "u8": 8,
+    "u16": 16,
+    "u32": 32,
+    "u64": 64,
+    "u128": 128,
+    "i8": 8,
+    "i16": 16,
+    "i32": 32,
+    "i64": 64,
+    "i128": 128,
+}
 
 
 def camel(name: str) -> str:
@@ -61,13 +72,23 @@ class Program:
                 bits = INT_BITS[ty]
                 if ty.startswith("u"):
                     return rnd.choice([0, 1, 2**bits - 1, rnd.randrange(2**bits)])
-                return rnd.choice([-(2 ** (bits - 1)), -1, 0, 2 ** (bits - 1) - 1, rnd.randrange(-(2 ** (bits - 1)), 2 ** (bits - 1))])
+                return rnd.choice(
+                    [
+                        -(2 ** (bits - 1)),
+                        -1,
+                        0,
+                        2 ** (bits - 1) - 1,
+                        rnd.randrange(-(2 ** (bits - 1)), 2 ** (bits - 1)),
+                    ]
+                )
             if ty == "bool":
                 return rnd.random() < 0.5
             if ty == "pubkey":
                 return Pubkey(rnd.randbytes(32))
             if ty == "string":
-                return "".join(rnd.choice("abcdefghij-/._:XYZ0129") for _ in range(rnd.randrange(0, 33)))
+                return "".join(
+                    rnd.choice("abcdefghij-/._:XYZ0129") for _ in range(rnd.randrange(0, 33))
+                )
             if ty == "bytes":
                 return rnd.randbytes(rnd.randrange(0, 64))
         elif "array" in ty:
@@ -121,7 +142,10 @@ def run_anchor(idl: dict[str, Any], cases: list[dict[str, Any]]) -> list[Any]:
     proc = subprocess.run(
         ["node", str(TS / "crosscheck.js")],
         input=json.dumps({"idl": idl, "cases": cases}),
-        capture_output=True, text=True, check=False, timeout=120,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     out: list[Any] = json.loads(proc.stdout)
@@ -137,10 +161,17 @@ def test_instruction_bytes_match_anchor(program: str) -> None:
         mod = importlib.import_module(f"{p.pkg}.instructions.{ix['name']}")
         for _ in range(CASES_PER_ITEM if ix["args"] else 1):
             values = {a["name"]: p.value(a["type"], rnd) for a in ix["args"]}
-            data = mod.DISCRIMINATOR + (getattr(mod, camel(ix["name"]) + "Args")(**values).encode() if ix["args"] else b"")
+            data = mod.DISCRIMINATOR + (
+                getattr(mod, camel(ix["name"]) + "Args")(**values).encode() if ix["args"] else b""
+            )
             ours.append(data.hex())
-            cases.append({"kind": "instruction", "name": ix["name"],
-                          "args": {a["name"]: p.canon(a["type"], values[a["name"]]) for a in ix["args"]}})
+            cases.append(
+                {
+                    "kind": "instruction",
+                    "name": ix["name"],
+                    "args": {a["name"]: p.canon(a["type"], values[a["name"]]) for a in ix["args"]},
+                }
+            )
     assert run_anchor(p.idl, cases) == ours
 
 
@@ -172,6 +203,8 @@ def test_event_decoding_matches_anchor(program: str) -> None:
             data = value.encode()
             assert data[:8] == bytes(ev["discriminator"])
             assert cls.decode(data) == value
-            ours.append({"name": ev["name"], "data": p.canon({"defined": {"name": ev["name"]}}, value)})
+            ours.append(
+                {"name": ev["name"], "data": p.canon({"defined": {"name": ev["name"]}}, value)}
+            )
             cases.append({"kind": "event", "name": ev["name"], "data": data.hex()})
     assert run_anchor(p.idl, cases) == ours
