@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 import struct
 import threading
@@ -30,7 +29,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from solders.account import Account
 from solders.clock import Clock
@@ -40,24 +38,24 @@ from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
-from solders.message import Message, MessageV0, MessageV1
+from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import (
     FailedTransactionMetadata,
-    InnerInstruction,
     TransactionMetadata,
 )
 from solders.transaction_status import (
     TransactionErrorFieldless,
     TransactionErrorType,
-    TransactionReturnData,
 )
 
 from localnet import spl
+from localnet.fees import AnyMessage, compute_budget_settings, message_fee
 from localnet.loader import deploy_upgradeable
+from localnet.records import Simulation, Submission, TokenBalance, TxRecord
 
 log = logging.getLogger(__name__)
 
@@ -65,162 +63,16 @@ MAX_PROCESSING_AGE = 150
 MAX_SLOT_HASHES = 512
 DEFAULT_SLOT_DURATION = 0.4
 DEFAULT_SLOTS_PER_EPOCH = 432_000
-LAMPORTS_PER_SIGNATURE = 5_000
-MAX_COMPUTE_UNIT_LIMIT = 1_400_000
-DEFAULT_INSTRUCTION_COMPUTE_UNIT_LIMIT = 200_000
-MAX_BUILTIN_ALLOCATION_COMPUTE_UNIT_LIMIT = 3_000
 FAUCET_LAMPORTS = 500_000_000 * 10**9
 _ALT_META_SIZE = 56
 
-COMPUTE_BUDGET_PROGRAM_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
-_PRECOMPILES = frozenset(
-    Pubkey.from_string(s)
-    for s in (
-        "KeccakSecp256k11111111111111111111111111111",
-        "Ed25519SigVerify111111111111111111111111111",
-        "Secp256r1SigVerify1111111111111111111111111",
-    )
-)
-#: Programs whose instructions get the small default compute allocation.
-_BUILTINS = frozenset(
-    Pubkey.from_string(s)
-    for s in (
-        "11111111111111111111111111111111",
-        "ComputeBudget111111111111111111111111111111",
-        "Vote111111111111111111111111111111111111111",
-        "BPFLoader1111111111111111111111111111111111",
-        "BPFLoader2111111111111111111111111111111111",
-        "BPFLoaderUpgradeab1e11111111111111111111111",
-        "LoaderV411111111111111111111111111111111111",
-        "NativeLoader1111111111111111111111111111111",
-    )
-)
-
-TransactionVersion = Literal["legacy"] | int
-AnyMessage = Message | MessageV0 | MessageV1
-
-
-@dataclass(frozen=True)
-class TokenBalance:
-    account_index: int
-    mint: Pubkey
-    owner: Pubkey
-    program_id: Pubkey
-    amount: int
-    decimals: int
-
-
-@dataclass(frozen=True)
-class TxRecord:
-    """A landed transaction, as getTransaction reports it."""
-
-    signature: Signature
-    transaction: VersionedTransaction
-    slot: int
-    block_time: int
-    err: TransactionErrorType | None
-    fee: int
-    logs: list[str]
-    compute_units: int
-    inner_instructions: list[list[InnerInstruction]]
-    return_data: TransactionReturnData | None
-    account_keys: list[Pubkey]
-    loaded_writable: list[Pubkey]
-    loaded_readonly: list[Pubkey]
-    pre_balances: list[int]
-    post_balances: list[int]
-    pre_token_balances: list[TokenBalance]
-    post_token_balances: list[TokenBalance]
-    compute_unit_price: int
-
-    @property
-    def version(self) -> TransactionVersion:
-        message = self.transaction.message
-        if isinstance(message, MessageV0):
-            return 0
-        return 1 if isinstance(message, MessageV1) else "legacy"
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What happened to a sent transaction; ``landed`` is False when it left no trace."""
-
-    signature: Signature
-    err: TransactionErrorType | None
-    landed: bool
-
-
-@dataclass(frozen=True)
-class Simulation:
-    err: TransactionErrorType | None
-    logs: list[str]
-    units_consumed: int
-    return_data: TransactionReturnData | None
-    inner_instructions: list[list[InnerInstruction]]
-    post_accounts: dict[Pubkey, Account]
-    account_keys: list[Pubkey]
-    loaded_accounts_data_size: int
-    replacement_blockhash: tuple[Hash, int] | None
-    fee: int
-    loaded_writable: list[Pubkey] = field(default_factory=list)
-    loaded_readonly: list[Pubkey] = field(default_factory=list)
-    pre_balances: list[int] | None = None
-    post_balances: list[int] | None = None
-    pre_token_balances: list[TokenBalance] | None = None
-    post_token_balances: list[TokenBalance] | None = None
 
 
 @dataclass
 class _SlotFees:
     min_fee: int
     accounts: dict[Pubkey, int] = field(default_factory=dict)
-
-
-def compute_budget_settings(
-    message: AnyMessage,
-) -> tuple[int | None, int]:
-    """``(compute unit limit or None, compute unit price in micro-lamports)`` of a message."""
-    keys = message.account_keys
-    limit: int | None = None
-    price = 0
-    for ix in message.instructions:
-        if keys[ix.program_id_index] != COMPUTE_BUDGET_PROGRAM_ID:
-            continue
-        data = bytes(ix.data)
-        if data[:1] == b"\x02" and len(data) >= 5:
-            limit = struct.unpack_from("<I", data, 1)[0]
-        elif data[:1] == b"\x03" and len(data) >= 9:
-            price = struct.unpack_from("<Q", data, 1)[0]
-    return limit, price
-
-
-def _num_signatures(message: AnyMessage) -> int:
-    """Transaction signatures plus those checked by precompile instructions."""
-    keys = message.account_keys
-    total = message.header.num_required_signatures
-    for ix in message.instructions:
-        if keys[ix.program_id_index] in _PRECOMPILES:
-            data = bytes(ix.data)
-            total += data[0] if data else 0
-    return total
-
-
-def message_fee(message: AnyMessage) -> int:
-    """5,000 lamports per signature + ceil(price x limit / 1e6) (agave's fee structure)."""
-    limit, price = compute_budget_settings(message)
-    if limit is None:
-        keys = message.account_keys
-        limit = sum(
-            MAX_BUILTIN_ALLOCATION_COMPUTE_UNIT_LIMIT
-            if keys[ix.program_id_index] in _BUILTINS
-            or keys[ix.program_id_index] == COMPUTE_BUDGET_PROGRAM_ID
-            else DEFAULT_INSTRUCTION_COMPUTE_UNIT_LIMIT
-            for ix in message.instructions
-        )
-    limit = min(limit, MAX_COMPUTE_UNIT_LIMIT)
-    priority = math.ceil(price * limit / 1_000_000)
-    return LAMPORTS_PER_SIGNATURE * _num_signatures(message) + priority
 
 
 def _writable_static(message: AnyMessage, index: int) -> bool:

@@ -50,8 +50,10 @@ def set_clock(chain: Chain, p: Params) -> Any:
 
 @method("bourse_warpTime")
 def warp_time(chain: Chain, p: Params) -> Any:
-    """``[seconds]`` -> the clock after letting that much time pass."""
+    """``[seconds]`` or ``[{"seconds": n}]`` -> the clock after letting that much time pass."""
     seconds = p.required(0, "seconds")
+    if isinstance(seconds, dict):
+        seconds = seconds.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         raise invalid_params("Invalid params: seconds must be a non-negative number.")
     chain.warp_time(seconds)

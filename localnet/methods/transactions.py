@@ -11,7 +11,7 @@ from solders.transaction import VersionedTransaction
 
 from localnet import wire
 from localnet.b58 import b58encode
-from localnet.chain import Chain, Simulation, TokenBalance, TxRecord
+from localnet.chain import Chain
 from localnet.methods.accounts import ui_account
 from localnet.methods.common import checked_config, registry, with_context
 from localnet.params import (
@@ -23,6 +23,7 @@ from localnet.params import (
     parse_pubkey,
     parse_signature,
 )
+from localnet.records import Simulation, TokenBalance, TxRecord
 from localnet.rpc_errors import (
     SEND_TRANSACTION_PREFLIGHT_FAILURE,
     TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,

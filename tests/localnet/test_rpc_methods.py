@@ -618,3 +618,30 @@ async def test_v0_transaction_through_a_lookup_table(
     assert len(meta.post_balances) == len(msg.account_keys) + 2
     for d in dests:
         assert (await rpc.get_signatures_for_address(d)).value[0].signature == sig
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["transfer", "price-no-limit", "memo-price", "limit-price", "two-signers"],
+)
+async def test_fee_for_message_matches_the_fee_charged(
+    rpc: AsyncClient, send: Any, funded: Keypair, shape: str
+) -> None:
+    from spl.memo.constants import MEMO_PROGRAM_ID
+
+    other = Keypair()
+    memo = Instruction(MEMO_PROGRAM_ID, b"fee check", [])
+    ixs = {
+        "transfer": [pay(funded, Keypair().pubkey(), SOL)],
+        "price-no-limit": [set_compute_unit_price(777_777), pay(funded, Keypair().pubkey(), SOL)],
+        "memo-price": [set_compute_unit_price(3_000_001), memo],
+        "limit-price": [set_compute_unit_limit(50_001), set_compute_unit_price(1_000_003), memo],
+        "two-signers": [pay(funded, other.pubkey(), SOL), pay(other, funded.pubkey(), 1)],
+    }[shape]
+    signers = [other] if shape == "two-signers" else []
+    tx = await send.build(ixs, funded, *signers)
+    quoted = (await rpc.get_fee_for_message(tx.message)).value  # type: ignore[arg-type]
+    sig = await send(ixs, funded, *signers)
+    got = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
+    assert got is not None and got.transaction.meta is not None
+    assert quoted == got.transaction.meta.fee
