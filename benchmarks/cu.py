@@ -66,7 +66,9 @@ def measure(logs: list[str]) -> tuple[int, int]:
             elif len(stack) == 2 and stack[0] == ours:
                 cpi += n
             continue
-        if stack and (line == f"Program {stack[-1]} success" or line.startswith(f"Program {stack[-1]} failed")):
+        if stack and (
+            line == f"Program {stack[-1]} success" or line.startswith(f"Program {stack[-1]} failed")
+        ):
             stack.pop()
     return total, cpi
 
@@ -90,56 +92,199 @@ def main() -> int:
     m = Market(usdc_mint=c.usdc_mint, treasury_authority=treasury.pubkey())
     c.ata(treasury.pubkey(), c.usdc_mint)
     c.ata(prov.pubkey(), c.usdc_mint)
-    b.run("initialize_config", [m.initialize_config(c.admin.pubkey(), settler.pubkey(), crank.pubkey())], [c.admin])
-    b.run("update_config", [m.update_config(c.admin.pubkey(), swap_programs=[CP_POOL_ID])], [c.admin])
-    b.run("update_config (propose admin)", [m.update_config(c.admin.pubkey(), pending_admin=c.admin.pubkey())], [c.admin])
+    b.run(
+        "initialize_config",
+        [m.initialize_config(c.admin.pubkey(), settler.pubkey(), crank.pubkey())],
+        [c.admin],
+    )
+    b.run(
+        "update_config", [m.update_config(c.admin.pubkey(), swap_programs=[CP_POOL_ID])], [c.admin]
+    )
+    b.run(
+        "update_config (propose admin)",
+        [m.update_config(c.admin.pubkey(), pending_admin=c.admin.pubkey())],
+        [c.admin],
+    )
     b.run("accept_admin", [m.accept_admin(c.admin.pubkey())], [c.admin])
     for slug, t22 in (("spl-model", False), ("t22-model", True)):
-        b.run("register_model", [m.register_model(creator.pubkey(), slug, 500, "ipfs://x")], [creator])
-        b.run("set_model_status", [m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)], [c.admin])
+        b.run(
+            "register_model", [m.register_model(creator.pubkey(), slug, 500, "ipfs://x")], [creator]
+        )
+        b.run(
+            "set_model_status",
+            [m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)],
+            [c.admin],
+        )
         fee = mints.TransferFee(100, 10**12, m.config) if t22 else None
         mint = c.create_model_mint(creator.pubkey(), 10**12, fee=fee)
         tp = TOKEN_2022_PROGRAM_ID if t22 else TOKEN_PROGRAM_ID
-        b.run(f"tokenize_model ({'Token-2022 + fee' if t22 else 'SPL'})", [m.tokenize_model(creator.pubkey(), slug, mint, tp)], [creator])
+        b.run(
+            f"tokenize_model ({'Token-2022 + fee' if t22 else 'SPL'})",
+            [m.tokenize_model(creator.pubkey(), slug, mint, tp)],
+            [creator],
+        )
         if not t22:
             b.run("register_provider", [m.register_provider(prov.pubkey(), "p")], [prov])
-        b.run("upsert_offer (create)", [m.upsert_offer(prov.pubkey(), slug, 270_000, 1_100_000)], [prov])
-        b.run("upsert_offer (update)", [m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)], [prov])
+        b.run(
+            "upsert_offer (create)",
+            [m.upsert_offer(prov.pubkey(), slug, 270_000, 1_100_000)],
+            [prov],
+        )
+        b.run(
+            "upsert_offer (update)",
+            [m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)],
+            [prov],
+        )
         nonce = 1 if not t22 else 3
-        b.run("open_order", [m.open_order(payer.pubkey(), slug, prov.pubkey(), nonce, 100_000, 50_000)], [payer])
+        b.run(
+            "open_order",
+            [m.open_order(payer.pubkey(), slug, prov.pubkey(), nonce, 100_000, 50_000)],
+            [payer],
+        )
         order = m.order(payer.pubkey(), nonce)
-        b.run("settle_order", [m.settle_order(settler.pubkey(), order=order, payer=payer.pubkey(), payer_token=m.usdc_account(payer.pubkey()),
-                                              model=m.model(slug), provider=m.provider(prov.pubkey()), provider_payout=m.usdc_account(prov.pubkey()),
-                                              revenue_vault=m.revenue_vault(slug), input_tokens=40_000, output_tokens=10_000)], [settler])
-        b.run("open_order", [m.open_order(payer.pubkey(), slug, prov.pubkey(), nonce + 1, 100_000, 50_000)], [payer])
-        b.run("cancel_order", [m.cancel_order(settler.pubkey(), order=m.order(payer.pubkey(), nonce + 1), payer=payer.pubkey(),
-                                              payer_token=m.usdc_account(payer.pubkey()))], [settler])
+        b.run(
+            "settle_order",
+            [
+                m.settle_order(
+                    settler.pubkey(),
+                    order=order,
+                    payer=payer.pubkey(),
+                    payer_token=m.usdc_account(payer.pubkey()),
+                    model=m.model(slug),
+                    provider=m.provider(prov.pubkey()),
+                    provider_payout=m.usdc_account(prov.pubkey()),
+                    revenue_vault=m.revenue_vault(slug),
+                    input_tokens=40_000,
+                    output_tokens=10_000,
+                )
+            ],
+            [settler],
+        )
+        b.run(
+            "open_order",
+            [m.open_order(payer.pubkey(), slug, prov.pubkey(), nonce + 1, 100_000, 50_000)],
+            [payer],
+        )
+        b.run(
+            "cancel_order",
+            [
+                m.cancel_order(
+                    settler.pubkey(),
+                    order=m.order(payer.pubkey(), nonce + 1),
+                    payer=payer.pubkey(),
+                    payer_token=m.usdc_account(payer.pubkey()),
+                )
+            ],
+            [settler],
+        )
         c.fund_usdc(settler.pubkey(), 100 * USDC)
-        b.run("settle_payment", [m.settle_payment(settler.pubkey(), slug=slug, provider_authority=prov.pubkey(), payment_id=f"{slug}-1",
-                                                  amount=100 * USDC, source=m.usdc_account(settler.pubkey()), source_authority=settler.pubkey())], [settler])
+        b.run(
+            "settle_payment",
+            [
+                m.settle_payment(
+                    settler.pubkey(),
+                    slug=slug,
+                    provider_authority=prov.pubkey(),
+                    payment_id=f"{slug}-1",
+                    amount=100 * USDC,
+                    source=m.usdc_account(settler.pubkey()),
+                    source_authority=settler.pubkey(),
+                )
+            ],
+            [settler],
+        )
         a, bb = pda.ordered_mints(mint, c.usdc_mint)
         tps = {mint: tp, c.usdc_mint: TOKEN_PROGRAM_ID}
-        c.send([pool_ix.create_pool(pool_ix.CreatePoolArgs(fee_bps=30), pool_ix.CreatePoolAccounts(
-            payer=c.payer.pubkey(), mint_a=a, mint_b=bb, token_program_a=tps[a], token_program_b=tps[bb]))], [])
+        c.send(
+            [
+                pool_ix.create_pool(
+                    pool_ix.CreatePoolArgs(fee_bps=30),
+                    pool_ix.CreatePoolAccounts(
+                        payer=c.payer.pubkey(),
+                        mint_a=a,
+                        mint_b=bb,
+                        token_program_a=tps[a],
+                        token_program_b=tps[bb],
+                    ),
+                )
+            ],
+            [],
+        )
         pool = pda.pool_pda(a, bb)[0]
         vault = {x: pda.pool_vault_pda(pool, x)[0] for x in (a, bb)}
-        src = {mint: c.ata(creator.pubkey(), mint, tp), c.usdc_mint: c.fund_usdc(creator.pubkey(), 1_000 * USDC)}
+        src = {
+            mint: c.ata(creator.pubkey(), mint, tp),
+            c.usdc_mint: c.fund_usdc(creator.pubkey(), 1_000 * USDC),
+        }
         amt = {mint: 10**11, c.usdc_mint: 1_000 * USDC}
-        c.send([pool_ix.add_liquidity(pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[bb]), pool_ix.AddLiquidityAccounts(
-            depositor=creator.pubkey(), pool=pool, depositor_a=src[a], depositor_b=src[bb], vault_a=vault[a], vault_b=vault[bb],
-            mint_a=a, mint_b=bb, token_program_a=tps[a], token_program_b=tps[bb]))], [creator])
+        c.send(
+            [
+                pool_ix.add_liquidity(
+                    pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[bb]),
+                    pool_ix.AddLiquidityAccounts(
+                        depositor=creator.pubkey(),
+                        pool=pool,
+                        depositor_a=src[a],
+                        depositor_b=src[bb],
+                        vault_a=vault[a],
+                        vault_b=vault[bb],
+                        mint_a=a,
+                        mint_b=bb,
+                        token_program_a=tps[a],
+                        token_program_b=tps[bb],
+                    ),
+                )
+            ],
+            [creator],
+        )
         amount_in = c.token_balance(m.revenue_vault(slug))
-        sw = pool_ix.swap(pool_ix.SwapArgs(amount_in=amount_in, min_out=1), pool_ix.SwapAccounts(
-            user=m.model(slug), pool=pool, user_source=m.revenue_vault(slug), user_destination=m.buyback_vault(slug),
-            vault_in=vault[c.usdc_mint], vault_out=vault[mint], mint_in=c.usdc_mint, mint_out=mint,
-            token_program_in=TOKEN_PROGRAM_ID, token_program_out=tp))
+        sw = pool_ix.swap(
+            pool_ix.SwapArgs(amount_in=amount_in, min_out=1),
+            pool_ix.SwapAccounts(
+                user=m.model(slug),
+                pool=pool,
+                user_source=m.revenue_vault(slug),
+                user_destination=m.buyback_vault(slug),
+                vault_in=vault[c.usdc_mint],
+                vault_out=vault[mint],
+                mint_in=c.usdc_mint,
+                mint_out=mint,
+                token_program_in=TOKEN_PROGRAM_ID,
+                token_program_out=tp,
+            ),
+        )
         accounts = [AccountMeta(x.pubkey, False, x.is_writable) for x in sw.accounts]
-        b.run(f"buyback via cp_pool ({'Token-2022' if t22 else 'SPL'})", [m.buyback(crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=bytes(sw.data),
-                                                         swap_accounts=accounts, amount_in=amount_in, min_out=1)], [crank])
-        b.run(f"burn ({'Token-2022' if t22 else 'SPL'})", [m.burn(crank.pubkey(), slug, mint, tp)], [crank])
+        b.run(
+            f"buyback via cp_pool ({'Token-2022' if t22 else 'SPL'})",
+            [
+                m.buyback(
+                    crank.pubkey(),
+                    slug,
+                    swap_program=CP_POOL_ID,
+                    swap_data=bytes(sw.data),
+                    swap_accounts=accounts,
+                    amount_in=amount_in,
+                    min_out=1,
+                )
+            ],
+            [crank],
+        )
+        b.run(
+            f"burn ({'Token-2022' if t22 else 'SPL'})",
+            [m.burn(crank.pubkey(), slug, mint, tp)],
+            [crank],
+        )
         if t22:
             dest = c.ata(treasury.pubkey(), mint, tp)
-            b.run("harvest_fees (2 sources)", [m.harvest_fees(crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)])], [crank])
+            b.run(
+                "harvest_fees (2 sources)",
+                [
+                    m.harvest_fees(
+                        crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)]
+                    )
+                ],
+                [crank],
+            )
 
     seen: dict[str, Row] = {}
     for r in b.rows:
@@ -150,7 +295,7 @@ def main() -> int:
         "Measured by `python -m benchmarks.cu` (rewrites this file). *total*: the top-level",
         "instruction's consumption; *CPIs*: what the programs it invoked consumed (System, SPL",
         "Token / Token-2022 — p-token in LiteSVM, as on mainnet —, the swap program); *own*:",
-        "the program's own overhead, total − CPIs (System-program CPIs log no consumption, so",
+        "the program's own overhead, total - CPIs (System-program CPIs log no consumption, so",
         "their cost and every CPI's invoke overhead count as own). First occurrence of each name.",
         "",
         "| instruction | total | CPIs | own |",

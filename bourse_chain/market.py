@@ -80,7 +80,9 @@ class Market:
         return pda.provider_pda(authority, self.program_id)[0]
 
     def offer(self, slug: str, provider_authority: Pubkey) -> Pubkey:
-        return pda.offer_pda(self.model(slug), self.provider(provider_authority), self.program_id)[0]
+        return pda.offer_pda(self.model(slug), self.provider(provider_authority), self.program_id)[
+            0
+        ]
 
     def order(self, payer: Pubkey, nonce: int) -> Pubkey:
         return pda.order_pda(payer, nonce, self.program_id)[0]
@@ -146,16 +148,22 @@ class Market:
 
     # -- creators ----------------------------------------------------------------------------
 
-    def register_model(self, creator: Pubkey, slug: str, fee_bps: int, metadata_uri: str = "") -> Instruction:
+    def register_model(
+        self, creator: Pubkey, slug: str, fee_bps: int, metadata_uri: str = ""
+    ) -> Instruction:
         return ix.register_model(
             ix.RegisterModelArgs(slug=slug, fee_bps=fee_bps, metadata_uri=metadata_uri),
             ix.RegisterModelAccounts(
-                creator=creator, usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program
+                creator=creator,
+                usdc_mint=self.usdc_mint,
+                usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,
         )
 
-    def tokenize_model(self, creator: Pubkey, slug: str, mint: Pubkey, token_program: Pubkey) -> Instruction:
+    def tokenize_model(
+        self, creator: Pubkey, slug: str, mint: Pubkey, token_program: Pubkey
+    ) -> Instruction:
         return ix.tokenize_model(
             ix.TokenizeModelAccounts(
                 creator=creator, model=self.model(slug), mint=mint, token_program=token_program
@@ -165,15 +173,23 @@ class Market:
 
     # -- providers ---------------------------------------------------------------------------
 
-    def register_provider(self, authority: Pubkey, name: str, payout: Pubkey | None = None) -> Instruction:
+    def register_provider(
+        self, authority: Pubkey, name: str, payout: Pubkey | None = None
+    ) -> Instruction:
         return ix.register_provider(
             ix.RegisterProviderArgs(name=name),
-            ix.RegisterProviderAccounts(authority=authority, payout=payout or self.usdc_account(authority)),
+            ix.RegisterProviderAccounts(
+                authority=authority, payout=payout or self.usdc_account(authority)
+            ),
             self.program_id,
         )
 
     def upsert_offer(
-        self, authority: Pubkey, slug: str, price_input_per_mtok: int, price_output_per_mtok: int,
+        self,
+        authority: Pubkey,
+        slug: str,
+        price_input_per_mtok: int,
+        price_output_per_mtok: int,
         active: bool = True,
     ) -> Instruction:
         return ix.upsert_offer(
@@ -189,14 +205,22 @@ class Market:
     # -- orders and payments -----------------------------------------------------------------
 
     def open_order(
-        self, payer: Pubkey, slug: str, provider_authority: Pubkey, nonce: int,
-        max_input_tokens: int, max_output_tokens: int, ttl_secs: int = 600,
+        self,
+        payer: Pubkey,
+        slug: str,
+        provider_authority: Pubkey,
+        nonce: int,
+        max_input_tokens: int,
+        max_output_tokens: int,
+        ttl_secs: int = 600,
         payer_token: Pubkey | None = None,
     ) -> Instruction:
         return ix.open_order(
             ix.OpenOrderArgs(
-                nonce=nonce, max_input_tokens=max_input_tokens,
-                max_output_tokens=max_output_tokens, ttl_secs=ttl_secs,
+                nonce=nonce,
+                max_input_tokens=max_input_tokens,
+                max_output_tokens=max_output_tokens,
+                ttl_secs=ttl_secs,
             ),
             ix.OpenOrderAccounts(
                 payer=payer,
@@ -210,43 +234,78 @@ class Market:
         )
 
     def settle_order(
-        self, settler: Pubkey, *, order: Pubkey, payer: Pubkey, payer_token: Pubkey, model: Pubkey,
-        provider: Pubkey, provider_payout: Pubkey, revenue_vault: Pubkey,
-        input_tokens: int, output_tokens: int,
+        self,
+        settler: Pubkey,
+        *,
+        order: Pubkey,
+        payer: Pubkey,
+        payer_token: Pubkey,
+        model: Pubkey,
+        provider: Pubkey,
+        provider_payout: Pubkey,
+        revenue_vault: Pubkey,
+        input_tokens: int,
+        output_tokens: int,
     ) -> Instruction:
         """Accounts come from the decoded Order / Provider / Model accounts."""
         return ix.settle_order(
             ix.SettleOrderArgs(input_tokens=input_tokens, output_tokens=output_tokens),
             ix.SettleOrderAccounts(
-                settler=settler, order=order, payer=payer, payer_token=payer_token, model=model,
-                provider=provider, provider_payout=provider_payout, revenue_vault=revenue_vault,
-                treasury=self.treasury, usdc_mint=self.usdc_mint,
+                settler=settler,
+                order=order,
+                payer=payer,
+                payer_token=payer_token,
+                model=model,
+                provider=provider,
+                provider_payout=provider_payout,
+                revenue_vault=revenue_vault,
+                treasury=self.treasury,
+                usdc_mint=self.usdc_mint,
                 usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,
         )
 
-    def cancel_order(self, authority: Pubkey, *, order: Pubkey, payer: Pubkey, payer_token: Pubkey) -> Instruction:
+    def cancel_order(
+        self, authority: Pubkey, *, order: Pubkey, payer: Pubkey, payer_token: Pubkey
+    ) -> Instruction:
         return ix.cancel_order(
             ix.CancelOrderAccounts(
-                authority=authority, order=order, payer=payer, payer_token=payer_token,
-                usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program,
+                authority=authority,
+                order=order,
+                payer=payer,
+                payer_token=payer_token,
+                usdc_mint=self.usdc_mint,
+                usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,
         )
 
     def settle_payment(
-        self, settler: Pubkey, *, slug: str, provider_authority: Pubkey, payment_id: str | bytes,
-        amount: int, source: Pubkey, source_authority: Pubkey, provider_payout: Pubkey | None = None,
+        self,
+        settler: Pubkey,
+        *,
+        slug: str,
+        provider_authority: Pubkey,
+        payment_id: str | bytes,
+        amount: int,
+        source: Pubkey,
+        source_authority: Pubkey,
+        provider_payout: Pubkey | None = None,
     ) -> Instruction:
         return ix.settle_payment(
             ix.SettlePaymentArgs(payment_id=payment_id_bytes(payment_id), amount=amount),
             ix.SettlePaymentAccounts(
-                settler=settler, model=self.model(slug), provider=self.provider(provider_authority),
-                source=source, source_authority=source_authority,
+                settler=settler,
+                model=self.model(slug),
+                provider=self.provider(provider_authority),
+                source=source,
+                source_authority=source_authority,
                 provider_payout=provider_payout or self.usdc_account(provider_authority),
-                revenue_vault=self.revenue_vault(slug), treasury=self.treasury,
-                usdc_mint=self.usdc_mint, usdc_token_program=self.usdc_token_program,
+                revenue_vault=self.revenue_vault(slug),
+                treasury=self.treasury,
+                usdc_mint=self.usdc_mint,
+                usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,
         )
@@ -254,14 +313,24 @@ class Market:
     # -- buyback, burn, harvest --------------------------------------------------------------
 
     def buyback(
-        self, crank: Pubkey, slug: str, *, swap_program: Pubkey, swap_data: bytes,
-        swap_accounts: list[AccountMeta], amount_in: int, min_out: int,
+        self,
+        crank: Pubkey,
+        slug: str,
+        *,
+        swap_program: Pubkey,
+        swap_data: bytes,
+        swap_accounts: list[AccountMeta],
+        amount_in: int,
+        min_out: int,
     ) -> Instruction:
         return ix.buyback(
             ix.BuybackArgs(amount_in=amount_in, min_out=min_out, swap_data=swap_data),
             ix.BuybackAccounts(
-                crank=crank, model=self.model(slug), revenue_vault=self.revenue_vault(slug),
-                buyback_vault=self.buyback_vault(slug), swap_program=swap_program,
+                crank=crank,
+                model=self.model(slug),
+                revenue_vault=self.revenue_vault(slug),
+                buyback_vault=self.buyback_vault(slug),
+                swap_program=swap_program,
             ),
             self.program_id,
             remaining_accounts=swap_accounts,
@@ -270,8 +339,11 @@ class Market:
     def burn(self, crank: Pubkey, slug: str, mint: Pubkey, token_program: Pubkey) -> Instruction:
         return ix.burn(
             ix.BurnAccounts(
-                crank=crank, model=self.model(slug), buyback_vault=self.buyback_vault(slug),
-                mint=mint, token_program=token_program,
+                crank=crank,
+                model=self.model(slug),
+                buyback_vault=self.buyback_vault(slug),
+                mint=mint,
+                token_program=token_program,
             ),
             self.program_id,
         )
@@ -280,7 +352,9 @@ class Market:
         self, crank: Pubkey, slug: str, mint: Pubkey, destination: Pubkey, sources: list[Pubkey]
     ) -> Instruction:
         return ix.harvest_fees(
-            ix.HarvestFeesAccounts(crank=crank, model=self.model(slug), mint=mint, destination=destination),
+            ix.HarvestFeesAccounts(
+                crank=crank, model=self.model(slug), mint=mint, destination=destination
+            ),
             self.program_id,
             remaining_accounts=[AccountMeta(s, is_signer=False, is_writable=True) for s in sources],
         )

@@ -151,7 +151,9 @@ def _model_mint(
             )
         )
     )
-    return ModelMint(mint=mint, token_program=token_program, creator_token_account=ata, instructions=ixs)
+    return ModelMint(
+        mint=mint, token_program=token_program, creator_token_account=ata, instructions=ixs
+    )
 
 
 def transfer_checked_with_fee(

@@ -1,7 +1,7 @@
 """Render each program spec to its Anchor IDL JSON and its Rust constants.
 
-    python -m idl.render          # write idl/*.json and program/*/src/generated.rs
-    python -m idl.render --check  # exit 1 if any written file would change
+python -m idl.render          # write idl/*.json and program/*/src/generated.rs
+python -m idl.render --check  # exit 1 if any written file would change
 """
 
 from __future__ import annotations
@@ -49,13 +49,19 @@ def render_rust(p: Program) -> str:
         out.append(f"    pub const {_const_name(e.name)}: u32 = {p.first_error_code + i};")
     out += ["}", "", "/// Event discriminators.", "pub mod event {"]
     for e in p.events:
-        out.append(f"    pub const {_const_name(e.name)}: [u8; 8] = {_bytes(discriminator('event', e.name))};")
+        out.append(
+            f"    pub const {_const_name(e.name)}: [u8; 8] = "
+            f"{_bytes(discriminator('event', e.name))};"
+        )
     out.append("}")
     for a in p.accounts:
-        out += ["", f"/// `{a.name}` account layout (discriminator + fixed fields).",
-                f"pub mod {_snake(a.name)} {{",
-                f"    pub const DISCRIMINATOR: [u8; 8] = {_bytes(discriminator('account', a.name))};",
-                f"    pub const LEN: usize = {p.account_len(a)};"]
+        out += [
+            "",
+            f"/// `{a.name}` account layout (discriminator + fixed fields).",
+            f"pub mod {_snake(a.name)} {{",
+            f"    pub const DISCRIMINATOR: [u8; 8] = {_bytes(discriminator('account', a.name))};",
+            f"    pub const LEN: usize = {p.account_len(a)};",
+        ]
         for f, off, _n in p.offsets(a, 8):
             out.append(f"    pub const {f.name.upper()}: usize = {off};")
         out.append("}")

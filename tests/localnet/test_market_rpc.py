@@ -20,10 +20,20 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from spl.token.instructions import create_idempotent_associated_token_account, get_associated_token_address
+from spl.token.instructions import (
+    create_idempotent_associated_token_account,
+    get_associated_token_address,
+)
 
 from bourse_chain import mints, pda
-from bourse_chain.generated.compute_market.accounts import Config, Model, Offer, Order, PaymentReceipt, Provider
+from bourse_chain.generated.compute_market.accounts import (
+    Config,
+    Model,
+    Offer,
+    Order,
+    PaymentReceipt,
+    Provider,
+)
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
@@ -57,11 +67,15 @@ class Env:
     m: Market
     keys: dict[str, Keypair]
 
-    async def send(self, ixs: Sequence[Instruction], payer: Keypair, *signers: Keypair) -> list[str]:
+    async def send(
+        self, ixs: Sequence[Instruction], payer: Keypair, *signers: Keypair
+    ) -> list[str]:
         """Send through solana-py with preflight; return the landed tx's logs."""
         blockhash = (await self.rpc.get_latest_blockhash()).value.blockhash
         unique = {k.pubkey(): k for k in (payer, *signers)}
-        tx = VersionedTransaction(Message.new_with_blockhash(list(ixs), payer.pubkey(), blockhash), list(unique.values()))
+        tx = VersionedTransaction(
+            Message.new_with_blockhash(list(ixs), payer.pubkey(), blockhash), list(unique.values())
+        )
         sig = (await self.rpc.send_transaction(tx, TxOpts(preflight_commitment=Confirmed))).value
         await self.rpc.confirm_transaction(sig, Confirmed, sleep_seconds=0.02)
         got = await self.rpc.get_transaction(sig, max_supported_transaction_version=0)
@@ -80,7 +94,9 @@ class Env:
         text = str(err) if data is None else str(data.err)
         import re
 
-        m = re.search(r"Custom\(?\s*(?:code:\s*)?(\d+)", text) or re.search(r"custom program error: 0x([0-9a-f]+)", text)
+        m = re.search(r"Custom\(?\s*(?:code:\s*)?(\d+)", text) or re.search(
+            r"custom program error: 0x([0-9a-f]+)", text
+        )
         assert m is not None, text
         return int(m.group(1)) if "0x" not in m.group(0) else int(m.group(1), 16)
 
@@ -101,94 +117,199 @@ class Env:
 
     async def ata(self, owner: Pubkey, mint: Pubkey, program: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
         payer = self.keys["admin"]
-        await self.send([create_idempotent_associated_token_account(payer.pubkey(), owner, mint, program)], payer)
+        await self.send(
+            [create_idempotent_associated_token_account(payer.pubkey(), owner, mint, program)],
+            payer,
+        )
         return get_associated_token_address(owner, mint, program)
 
 
 @pytest.fixture(scope="module")
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
-    async with Localnet.start(port=0, workdir=tmp_path_factory.mktemp("ln"), backend="embedded") as net:
-        async with AsyncClient(net.rpc_url, commitment=Confirmed, timeout=30) as rpc:
-            keys = dict(net.keypairs)
-            treasury = Keypair()
-            m = Market(usdc_mint=net.usdc_mint, treasury_authority=treasury.pubkey())
-            e = Env(net, rpc, m, keys | {"treasury": treasury})
-            await net.airdrop(treasury.pubkey(), 10**9)
-            await e.ata(treasury.pubkey(), net.usdc_mint)
-            yield e
+    async with Localnet.start(
+        port=0, workdir=tmp_path_factory.mktemp("ln"), backend="embedded"
+    ) as net, AsyncClient(net.rpc_url, commitment=Confirmed, timeout=30) as rpc:
+        keys = dict(net.keypairs)
+        treasury = Keypair()
+        m = Market(usdc_mint=net.usdc_mint, treasury_authority=treasury.pubkey())
+        e = Env(net, rpc, m, keys | {"treasury": treasury})
+        await net.airdrop(treasury.pubkey(), 10**9)
+        await e.ata(treasury.pubkey(), net.usdc_mint)
+        yield e
 
 
 async def test_governance(env: Env) -> None:
     k, m = env.keys, env.m
     # Only the upgrade authority may initialize: a stranger is refused.
     stranger = await env.wallet()
-    code = await env.fails([m.initialize_config(stranger.pubkey(), k["settler"].pubkey(), k["crank"].pubkey())], stranger)
+    code = await env.fails(
+        [m.initialize_config(stranger.pubkey(), k["settler"].pubkey(), k["crank"].pubkey())],
+        stranger,
+    )
     assert code == 6040  # UpgradeAuthorityMismatch
-    await env.send([m.initialize_config(k["admin"].pubkey(), k["settler"].pubkey(), k["crank"].pubkey(),
-                                        max_buyback_per_call=1_000 * USDC)], k["admin"])
+    await env.send(
+        [
+            m.initialize_config(
+                k["admin"].pubkey(),
+                k["settler"].pubkey(),
+                k["crank"].pubkey(),
+                max_buyback_per_call=1_000 * USDC,
+            )
+        ],
+        k["admin"],
+    )
     cfg = Config.decode(await env.data(m.config))  # type: ignore[arg-type]
-    assert (cfg.admin, cfg.protocol_fee_bps, cfg.usdc_mint) == (k["admin"].pubkey(), 100, env.net.usdc_mint)
+    assert (cfg.admin, cfg.protocol_fee_bps, cfg.usdc_mint) == (
+        k["admin"].pubkey(),
+        100,
+        env.net.usdc_mint,
+    )
     # Re-initialisation is refused.
-    assert await env.fails([m.initialize_config(k["admin"].pubkey(), k["settler"].pubkey(), k["crank"].pubkey())], k["admin"]) == 6007
+    assert (
+        await env.fails(
+            [m.initialize_config(k["admin"].pubkey(), k["settler"].pubkey(), k["crank"].pubkey())],
+            k["admin"],
+        )
+        == 6007
+    )
     # Fee above the cap fixed at init.
-    assert await env.fails([m.update_config(k["admin"].pubkey(), protocol_fee_bps=501)], k["admin"]) == 6013
-    await env.send([m.update_config(k["admin"].pubkey(), protocol_fee_bps=150, swap_programs=[CP_POOL_ID])], k["admin"])
+    assert (
+        await env.fails([m.update_config(k["admin"].pubkey(), protocol_fee_bps=501)], k["admin"])
+        == 6013
+    )
+    await env.send(
+        [m.update_config(k["admin"].pubkey(), protocol_fee_bps=150, swap_programs=[CP_POOL_ID])],
+        k["admin"],
+    )
     # Two-step admin change, then back.
     new_admin = await env.wallet()
-    await env.send([m.update_config(k["admin"].pubkey(), pending_admin=new_admin.pubkey())], k["admin"])
+    await env.send(
+        [m.update_config(k["admin"].pubkey(), pending_admin=new_admin.pubkey())], k["admin"]
+    )
     assert await env.fails([m.accept_admin(stranger.pubkey())], stranger) == 6038  # NotPendingAdmin
     await env.send([m.accept_admin(new_admin.pubkey())], new_admin)
     assert Config.decode(await env.data(m.config)).admin == new_admin.pubkey()  # type: ignore[arg-type]
-    await env.send([m.update_config(new_admin.pubkey(), pending_admin=k["admin"].pubkey())], new_admin)
+    await env.send(
+        [m.update_config(new_admin.pubkey(), pending_admin=k["admin"].pubkey())], new_admin
+    )
     await env.send([m.accept_admin(k["admin"].pubkey())], k["admin"])
     cfg = Config.decode(await env.data(m.config))  # type: ignore[arg-type]
-    assert cfg.admin == k["admin"].pubkey() and cfg.protocol_fee_bps == 150 and cfg.swap_programs[0] == CP_POOL_ID
+    assert (
+        cfg.admin == k["admin"].pubkey()
+        and cfg.protocol_fee_bps == 150
+        and cfg.swap_programs[0] == CP_POOL_ID
+    )
 
 
-async def list_model(env: Env, slug: str, fee_bps: int, fee: mints.TransferFee | None = None) -> Pubkey:
+async def list_model(
+    env: Env, slug: str, fee_bps: int, fee: mints.TransferFee | None = None
+) -> Pubkey:
     k, m = env.keys, env.m
     creator = k["creator"]
-    await env.send([m.register_model(creator.pubkey(), slug, fee_bps, "https://example.org/" + slug)], creator)
+    await env.send(
+        [m.register_model(creator.pubkey(), slug, fee_bps, "https://example.org/" + slug)], creator
+    )
     assert Model.decode(await env.data(m.model(slug))).status == ModelStatus.PENDING  # type: ignore[arg-type]
-    await env.send([m.set_model_status(k["admin"].pubkey(), slug, ModelStatus.APPROVED)], k["admin"])
+    await env.send(
+        [m.set_model_status(k["admin"].pubkey(), slug, ModelStatus.APPROVED)], k["admin"]
+    )
     mint = Keypair()
     if fee:
-        mm = mints.token2022_model_mint(creator.pubkey(), mint.pubkey(), creator.pubkey(), 10**12, 6, fee)
+        mm = mints.token2022_model_mint(
+            creator.pubkey(), mint.pubkey(), creator.pubkey(), 10**12, 6, fee
+        )
     else:
         mm = mints.spl_model_mint(creator.pubkey(), mint.pubkey(), creator.pubkey(), 10**12, 6)
     await env.send(mm.instructions, creator, mint)
-    await env.send([m.tokenize_model(creator.pubkey(), slug, mint.pubkey(), mm.token_program)], creator)
+    await env.send(
+        [m.tokenize_model(creator.pubkey(), slug, mint.pubkey(), mm.token_program)], creator
+    )
     model = Model.decode(await env.data(m.model(slug)))  # type: ignore[arg-type]
-    assert model.token_kind == (TokenKind.TOKEN2022 if fee else TokenKind.SPL) and model.mint == mint.pubkey()
+    assert (
+        model.token_kind == (TokenKind.TOKEN2022 if fee else TokenKind.SPL)
+        and model.mint == mint.pubkey()
+    )
     return mint.pubkey()
 
 
-async def add_pool(env: Env, mint: Pubkey, token_program: Pubkey, tokens: int, usdc: int) -> tuple[Pubkey, dict[Pubkey, Pubkey]]:
+async def add_pool(
+    env: Env, mint: Pubkey, token_program: Pubkey, tokens: int, usdc: int
+) -> tuple[Pubkey, dict[Pubkey, Pubkey]]:
     creator = env.keys["creator"]
     usdc_mint = env.net.usdc_mint
     a, b = pda.ordered_mints(mint, usdc_mint)
     tp = {mint: token_program, usdc_mint: TOKEN_PROGRAM_ID}
-    await env.send([pool_ix.create_pool(pool_ix.CreatePoolArgs(fee_bps=30), pool_ix.CreatePoolAccounts(
-        payer=creator.pubkey(), mint_a=a, mint_b=b, token_program_a=tp[a], token_program_b=tp[b]))], creator)
+    await env.send(
+        [
+            pool_ix.create_pool(
+                pool_ix.CreatePoolArgs(fee_bps=30),
+                pool_ix.CreatePoolAccounts(
+                    payer=creator.pubkey(),
+                    mint_a=a,
+                    mint_b=b,
+                    token_program_a=tp[a],
+                    token_program_b=tp[b],
+                ),
+            )
+        ],
+        creator,
+    )
     pool = pda.pool_pda(a, b)[0]
     vault = {x: pda.pool_vault_pda(pool, x)[0] for x in (a, b)}
     await env.net.mint_usdc(creator.pubkey(), usdc)
-    src = {mint: get_associated_token_address(creator.pubkey(), mint, token_program),
-           usdc_mint: get_associated_token_address(creator.pubkey(), usdc_mint)}
+    src = {
+        mint: get_associated_token_address(creator.pubkey(), mint, token_program),
+        usdc_mint: get_associated_token_address(creator.pubkey(), usdc_mint),
+    }
     amt = {mint: tokens, usdc_mint: usdc}
-    await env.send([pool_ix.add_liquidity(pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[b]), pool_ix.AddLiquidityAccounts(
-        depositor=creator.pubkey(), pool=pool, depositor_a=src[a], depositor_b=src[b], vault_a=vault[a], vault_b=vault[b],
-        mint_a=a, mint_b=b, token_program_a=tp[a], token_program_b=tp[b]))], creator)
+    await env.send(
+        [
+            pool_ix.add_liquidity(
+                pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[b]),
+                pool_ix.AddLiquidityAccounts(
+                    depositor=creator.pubkey(),
+                    pool=pool,
+                    depositor_a=src[a],
+                    depositor_b=src[b],
+                    vault_a=vault[a],
+                    vault_b=vault[b],
+                    mint_a=a,
+                    mint_b=b,
+                    token_program_a=tp[a],
+                    token_program_b=tp[b],
+                ),
+            )
+        ],
+        creator,
+    )
     return pool, vault
 
 
-def swap_route(env: Env, slug: str, pool: Pubkey, vault: dict[Pubkey, Pubkey], mint: Pubkey, tp: Pubkey,
-               amount_in: int) -> tuple[bytes, list[AccountMeta]]:
+def swap_route(
+    env: Env,
+    slug: str,
+    pool: Pubkey,
+    vault: dict[Pubkey, Pubkey],
+    mint: Pubkey,
+    tp: Pubkey,
+    amount_in: int,
+) -> tuple[bytes, list[AccountMeta]]:
     m, usdc = env.m, env.net.usdc_mint
-    sw = pool_ix.swap(pool_ix.SwapArgs(amount_in=amount_in, min_out=1), pool_ix.SwapAccounts(
-        user=m.model(slug), pool=pool, user_source=m.revenue_vault(slug), user_destination=m.buyback_vault(slug),
-        vault_in=vault[usdc], vault_out=vault[mint], mint_in=usdc, mint_out=mint,
-        token_program_in=TOKEN_PROGRAM_ID, token_program_out=tp))
+    sw = pool_ix.swap(
+        pool_ix.SwapArgs(amount_in=amount_in, min_out=1),
+        pool_ix.SwapAccounts(
+            user=m.model(slug),
+            pool=pool,
+            user_source=m.revenue_vault(slug),
+            user_destination=m.buyback_vault(slug),
+            vault_in=vault[usdc],
+            vault_out=vault[mint],
+            mint_in=usdc,
+            mint_out=mint,
+            token_program_in=TOKEN_PROGRAM_ID,
+            token_program_out=tp,
+        ),
+    )
     return bytes(sw.data), [AccountMeta(x.pubkey, False, x.is_writable) for x in sw.accounts]
 
 
@@ -198,10 +319,16 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     mint = await list_model(env, slug, fee_bps)
     prov = k["provider"]
     await env.send([m.register_provider(prov.pubkey(), "DeepSeek Direct")], prov)
-    assert Provider.decode(await env.data(m.provider(prov.pubkey()))).payout == m.usdc_account(prov.pubkey())  # type: ignore[arg-type]
+    assert Provider.decode(await env.data(m.provider(prov.pubkey()))).payout == m.usdc_account(
+        prov.pubkey()
+    )  # type: ignore[arg-type]
     await env.send([m.upsert_offer(prov.pubkey(), slug, 270_000, 1_100_000)], prov)
-    await env.send([m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)], prov)  # update in place
-    assert Offer.decode(await env.data(m.offer(slug, prov.pubkey()))).price_input_per_mtok == 280_000  # type: ignore[arg-type]
+    await env.send(
+        [m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)], prov
+    )  # update in place
+    assert (
+        Offer.decode(await env.data(m.offer(slug, prov.pubkey()))).price_input_per_mtok == 280_000
+    )  # type: ignore[arg-type]
 
     payer = await env.wallet(usdc=100 * USDC)
     payer_ata = m.usdc_account(payer.pubkey())
@@ -214,10 +341,23 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     order = Order.decode(await env.data(m.order(payer.pubkey(), 1)))  # type: ignore[arg-type]
     hold = ceil_div(280_000 * 200_000, 10**6) + ceil_div(1_100_000 * 100_000, 10**6)
     assert order.hold == hold and await env.balance(m.escrow_vault) == hold
-    logs = await env.send([m.settle_order(settler.pubkey(), order=m.order(payer.pubkey(), 1), payer=payer.pubkey(),
-                                          payer_token=payer_ata, model=m.model(slug), provider=m.provider(prov.pubkey()),
-                                          provider_payout=m.usdc_account(prov.pubkey()), revenue_vault=m.revenue_vault(slug),
-                                          input_tokens=123_456, output_tokens=7_890)], settler)
+    logs = await env.send(
+        [
+            m.settle_order(
+                settler.pubkey(),
+                order=m.order(payer.pubkey(), 1),
+                payer=payer.pubkey(),
+                payer_token=payer_ata,
+                model=m.model(slug),
+                provider=m.provider(prov.pubkey()),
+                provider_payout=m.usdc_account(prov.pubkey()),
+                revenue_vault=m.revenue_vault(slug),
+                input_tokens=123_456,
+                output_tokens=7_890,
+            )
+        ],
+        settler,
+    )
     gross = ceil_div(280_000 * 123_456, 10**6) + ceil_div(1_100_000 * 7_890, 10**6)
     p, c, pr = split(gross, 150, fee_bps)
     assert await env.balance(payer_ata) == 100 * USDC - gross
@@ -228,21 +368,51 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     assert await env.data(m.order(payer.pubkey(), 1)) is None
     assert any(type(e).__name__ == "OrderSettled" for e in events_from_logs(logs))
     # Re-settling the closed order is refused.
-    code = await env.fails([m.settle_order(settler.pubkey(), order=m.order(payer.pubkey(), 1), payer=payer.pubkey(),
-                                           payer_token=payer_ata, model=m.model(slug), provider=m.provider(prov.pubkey()),
-                                           provider_payout=m.usdc_account(prov.pubkey()), revenue_vault=m.revenue_vault(slug),
-                                           input_tokens=1, output_tokens=1)], settler)
+    code = await env.fails(
+        [
+            m.settle_order(
+                settler.pubkey(),
+                order=m.order(payer.pubkey(), 1),
+                payer=payer.pubkey(),
+                payer_token=payer_ata,
+                model=m.model(slug),
+                provider=m.provider(prov.pubkey()),
+                provider_payout=m.usdc_account(prov.pubkey()),
+                revenue_vault=m.revenue_vault(slug),
+                input_tokens=1,
+                output_tokens=1,
+            )
+        ],
+        settler,
+    )
     assert code == 6004  # InvalidAccountOwner (closed: owned by the System program)
 
     # 2. open + settler cancel (upstream failure): full refund
     bal = await env.balance(payer_ata)
     await env.send([m.open_order(payer.pubkey(), slug, prov.pubkey(), 2, 1_000, 1_000)], payer)
-    await env.send([m.cancel_order(settler.pubkey(), order=m.order(payer.pubkey(), 2), payer=payer.pubkey(), payer_token=payer_ata)], settler)
+    await env.send(
+        [
+            m.cancel_order(
+                settler.pubkey(),
+                order=m.order(payer.pubkey(), 2),
+                payer=payer.pubkey(),
+                payer_token=payer_ata,
+            )
+        ],
+        settler,
+    )
     assert await env.balance(payer_ata) == bal
 
     # 3. open with a 60 s ttl: the payer cannot cancel before expiry, can after
-    await env.send([m.open_order(payer.pubkey(), slug, prov.pubkey(), 3, 1_000, 1_000, ttl_secs=60)], payer)
-    cancel = m.cancel_order(payer.pubkey(), order=m.order(payer.pubkey(), 3), payer=payer.pubkey(), payer_token=payer_ata)
+    await env.send(
+        [m.open_order(payer.pubkey(), slug, prov.pubkey(), 3, 1_000, 1_000, ttl_secs=60)], payer
+    )
+    cancel = m.cancel_order(
+        payer.pubkey(),
+        order=m.order(payer.pubkey(), 3),
+        payer=payer.pubkey(),
+        payer_token=payer_ata,
+    )
     assert await env.fails([cancel], payer) == 6026  # OrderNotExpired
     await env.net.warp_time(61)
     await env.send([cancel], payer)
@@ -252,12 +422,24 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     source = k["settler"]
     await env.net.mint_usdc(source.pubkey(), 10 * USDC)
     before_vault = await env.balance(m.revenue_vault(slug))
-    pay = m.settle_payment(settler.pubkey(), slug=slug, provider_authority=prov.pubkey(), payment_id="x402:1",
-                           amount=10 * USDC, source=m.usdc_account(source.pubkey()), source_authority=source.pubkey())
+    pay = m.settle_payment(
+        settler.pubkey(),
+        slug=slug,
+        provider_authority=prov.pubkey(),
+        payment_id="x402:1",
+        amount=10 * USDC,
+        source=m.usdc_account(source.pubkey()),
+        source_authority=source.pubkey(),
+    )
     await env.send([pay], settler)
     p2, c2, pr2 = split(10 * USDC, 150, fee_bps)
     receipt = PaymentReceipt.decode(await env.data(m.receipt("x402:1")))  # type: ignore[arg-type]
-    assert (receipt.amount, receipt.provider_amount, receipt.creator_fee, receipt.protocol_fee) == (10 * USDC, p2, c2, pr2)
+    assert (receipt.amount, receipt.provider_amount, receipt.creator_fee, receipt.protocol_fee) == (
+        10 * USDC,
+        p2,
+        c2,
+        pr2,
+    )
     assert await env.balance(m.revenue_vault(slug)) == before_vault + c2
     await env.net.mint_usdc(source.pubkey(), 10 * USDC + 1)
     assert await env.fails([pay], settler) == 6007  # AlreadyInitialized: the receipt exists
@@ -270,10 +452,37 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     out = r_out * (revenue - fee) // (r_in + revenue - fee)
     data, accounts = swap_route(env, slug, pool, vault, mint, TOKEN_PROGRAM_ID, revenue)
     crank = k["crank"]
-    assert await env.fails([m.buyback(crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=data, swap_accounts=accounts,
-                                      amount_in=revenue, min_out=out + 1)], crank) == 6029
-    await env.send([m.buyback(crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=data, swap_accounts=accounts,
-                              amount_in=revenue, min_out=out)], crank)
+    assert (
+        await env.fails(
+            [
+                m.buyback(
+                    crank.pubkey(),
+                    slug,
+                    swap_program=CP_POOL_ID,
+                    swap_data=data,
+                    swap_accounts=accounts,
+                    amount_in=revenue,
+                    min_out=out + 1,
+                )
+            ],
+            crank,
+        )
+        == 6029
+    )
+    await env.send(
+        [
+            m.buyback(
+                crank.pubkey(),
+                slug,
+                swap_program=CP_POOL_ID,
+                swap_data=data,
+                swap_accounts=accounts,
+                amount_in=revenue,
+                min_out=out,
+            )
+        ],
+        crank,
+    )
     assert await env.balance(m.buyback_vault(slug)) == out
     supply = int((await env.rpc.get_token_supply(mint)).value.amount)
     await env.send([m.burn(crank.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], crank)
@@ -281,7 +490,9 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     model = Model.decode(await env.data(m.model(slug)))  # type: ignore[arg-type]
     assert (model.usdc_spent, model.tokens_bought, model.tokens_burned) == (revenue, out, out)
     assert model.total_volume == gross + 10 * USDC
-    assert await env.fails([m.burn(crank.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], crank) == 6033  # NothingToBurn
+    assert (
+        await env.fails([m.burn(crank.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], crank) == 6033
+    )  # NothingToBurn
 
 
 async def test_token2022_listing_and_harvest(env: Env) -> None:
@@ -296,7 +507,10 @@ async def test_token2022_listing_and_harvest(env: Env) -> None:
     src = get_associated_token_address(creator.pubkey(), mint, TOKEN_2022_PROGRAM_ID)
     amount = 5_000_000
     withheld = mints.transfer_fee(amount, 100, 10**12)
-    await env.send([mints.transfer_checked_with_fee(src, mint, dest, creator.pubkey(), amount, 6, withheld)], creator)
+    await env.send(
+        [mints.transfer_checked_with_fee(src, mint, dest, creator.pubkey(), amount, 6, withheld)],
+        creator,
+    )
     assert await env.balance(dest) == amount - withheld
     treasury_acc = await env.ata(env.keys["treasury"].pubkey(), mint, TOKEN_2022_PROGRAM_ID)
     crank = k["crank"]
@@ -316,11 +530,27 @@ async def test_rejections_move_nothing_over_rpc(env: Env) -> None:
     stranger = await env.wallet()
     before = await env.balance(payer_ata), await env.balance(m.escrow_vault)
     # wrong signer for set_model_status
-    assert await env.fails([m.set_model_status(stranger.pubkey(), slug, ModelStatus.DELISTED)], stranger) == 6002
+    assert (
+        await env.fails(
+            [m.set_model_status(stranger.pubkey(), slug, ModelStatus.DELISTED)], stranger
+        )
+        == 6002
+    )
     # overflow in price x tokens
-    assert await env.fails([m.open_order(payer.pubkey(), slug, k["provider"].pubkey(), 9, 2**64 - 1, 2**64 - 1)], payer) == 6001
+    assert (
+        await env.fails(
+            [m.open_order(payer.pubkey(), slug, k["provider"].pubkey(), 9, 2**64 - 1, 2**64 - 1)],
+            payer,
+        )
+        == 6001
+    )
     # paused
     await env.send([m.update_config(k["admin"].pubkey(), paused=True)], k["admin"])
-    assert await env.fails([m.open_order(payer.pubkey(), slug, k["provider"].pubkey(), 9, 10, 10)], payer) == 6012
+    assert (
+        await env.fails(
+            [m.open_order(payer.pubkey(), slug, k["provider"].pubkey(), 9, 10, 10)], payer
+        )
+        == 6012
+    )
     await env.send([m.update_config(k["admin"].pubkey(), paused=False)], k["admin"])
     assert (await env.balance(payer_ata), await env.balance(m.escrow_vault)) == before

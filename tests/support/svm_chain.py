@@ -48,7 +48,9 @@ class TxFailed(AssertionError):
     @property
     def custom_code(self) -> int | None:
         err = self.meta.err()
-        if isinstance(err, TransactionErrorInstructionError) and isinstance(err.err, InstructionErrorCustom):
+        if isinstance(err, TransactionErrorInstructionError) and isinstance(
+            err.err, InstructionErrorCustom
+        ):
             return int(err.err.code)
         return None
 
@@ -64,7 +66,9 @@ class SvmChain:
 
     # -- transactions --------------------------------------------------------------------
 
-    def send(self, ixs: Sequence[Instruction], signers: Sequence[Keypair], payer: Keypair | None = None) -> TransactionMetadata:
+    def send(
+        self, ixs: Sequence[Instruction], signers: Sequence[Keypair], payer: Keypair | None = None
+    ) -> TransactionMetadata:
         fee_payer = payer or self.payer
         unique: dict[Pubkey, Keypair] = {fee_payer.pubkey(): fee_payer}
         for s in signers:
@@ -77,7 +81,9 @@ class SvmChain:
             raise TxFailed(res)
         return res
 
-    def fails(self, ixs: Sequence[Instruction], signers: Sequence[Keypair], payer: Keypair | None = None) -> TxFailed:
+    def fails(
+        self, ixs: Sequence[Instruction], signers: Sequence[Keypair], payer: Keypair | None = None
+    ) -> TxFailed:
         try:
             self.send(ixs, signers, payer)
         except TxFailed as e:
@@ -125,7 +131,10 @@ class SvmChain:
     def ata(self, owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
         address = get_associated_token_address(owner, mint, token_program)
         if self.data(address) is None:
-            self.send([create_associated_token_account(self.payer.pubkey(), owner, mint, token_program)], [])
+            self.send(
+                [create_associated_token_account(self.payer.pubkey(), owner, mint, token_program)],
+                [],
+            )
         return address
 
     def fund_usdc(self, owner: Pubkey, amount: int) -> Pubkey:
@@ -134,8 +143,13 @@ class SvmChain:
             [
                 mint_to_checked(
                     spl_models.MintToCheckedParams(
-                        program_id=TOKEN_PROGRAM_ID, mint=self.usdc_mint, dest=dest,
-                        mint_authority=self.usdc_authority.pubkey(), amount=amount, decimals=6, signers=[],
+                        program_id=TOKEN_PROGRAM_ID,
+                        mint=self.usdc_mint,
+                        dest=dest,
+                        mint_authority=self.usdc_authority.pubkey(),
+                        amount=amount,
+                        decimals=6,
+                        signers=[],
                     )
                 )
             ],
@@ -144,11 +158,18 @@ class SvmChain:
         return dest
 
     def create_model_mint(
-        self, creator: Pubkey, supply: int, *, token2022: bool = False, fee: mints.TransferFee | None = None
+        self,
+        creator: Pubkey,
+        supply: int,
+        *,
+        token2022: bool = False,
+        fee: mints.TransferFee | None = None,
     ) -> Pubkey:
         mint = Keypair()
         if token2022 or fee:
-            mm = mints.token2022_model_mint(self.payer.pubkey(), mint.pubkey(), creator, supply, 6, fee)
+            mm = mints.token2022_model_mint(
+                self.payer.pubkey(), mint.pubkey(), creator, supply, 6, fee
+            )
         else:
             mm = mints.spl_model_mint(self.payer.pubkey(), mint.pubkey(), creator, supply, 6)
         self.send(mm.instructions, [mint])
@@ -165,7 +186,13 @@ def new_chain() -> SvmChain:
     svm.airdrop(payer.pubkey(), 1_000 * 1_000_000_000)
     svm.airdrop(admin.pubkey(), 100 * 1_000_000_000)
     for name in ("compute_market", "cp_pool"):
-        deploy_upgradeable(svm, payer, load_keypair(KEYS / f"{name}-keypair.json"), (BIN / f"{name}.so").read_bytes(), admin)
+        deploy_upgradeable(
+            svm,
+            payer,
+            load_keypair(KEYS / f"{name}-keypair.json"),
+            (BIN / f"{name}.so").read_bytes(),
+            admin,
+        )
     usdc_authority = Keypair()
     svm.airdrop(usdc_authority.pubkey(), 10 * 1_000_000_000)
     chain = SvmChain(svm, payer, admin, Pubkey.default(), usdc_authority)
@@ -175,10 +202,24 @@ def new_chain() -> SvmChain:
 
     chain.send(
         [
-            create_account(CreateAccountParams(from_pubkey=payer.pubkey(), to_pubkey=usdc.pubkey(),
-                                               lamports=mints.rent_exempt_lamports(82), space=82, owner=TOKEN_PROGRAM_ID)),
-            initialize_mint2(spl_models.InitializeMint2Params(decimals=6, program_id=TOKEN_PROGRAM_ID, mint=usdc.pubkey(),
-                                                              mint_authority=usdc_authority.pubkey(), freeze_authority=None)),
+            create_account(
+                CreateAccountParams(
+                    from_pubkey=payer.pubkey(),
+                    to_pubkey=usdc.pubkey(),
+                    lamports=mints.rent_exempt_lamports(82),
+                    space=82,
+                    owner=TOKEN_PROGRAM_ID,
+                )
+            ),
+            initialize_mint2(
+                spl_models.InitializeMint2Params(
+                    decimals=6,
+                    program_id=TOKEN_PROGRAM_ID,
+                    mint=usdc.pubkey(),
+                    mint_authority=usdc_authority.pubkey(),
+                    freeze_authority=None,
+                )
+            ),
         ],
         [usdc],
     )
@@ -186,4 +227,11 @@ def new_chain() -> SvmChain:
     return chain
 
 
-__all__ = ["TOKEN_2022_PROGRAM_ID", "TOKEN_PROGRAM_ID", "Market", "SvmChain", "TxFailed", "new_chain"]
+__all__ = [
+    "TOKEN_2022_PROGRAM_ID",
+    "TOKEN_PROGRAM_ID",
+    "Market",
+    "SvmChain",
+    "TxFailed",
+    "new_chain",
+]

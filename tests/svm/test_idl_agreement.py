@@ -19,7 +19,9 @@ from tests.support.svm_chain import BIN, REPO, new_chain
 
 IDL = json.loads((REPO / "idl" / "compute_market.json").read_text())
 ERR = {e["name"]: e["code"] for e in IDL["errors"]}
-pytestmark = pytest.mark.skipif(not (BIN / "compute_market.so").exists(), reason="program not built")
+pytestmark = pytest.mark.skipif(
+    not (BIN / "compute_market.so").exists(), reason="program not built"
+)
 
 
 def test_rendered_files_are_current() -> None:
@@ -37,7 +39,9 @@ def test_idl_discriminators_are_anchors() -> None:
 
 def test_program_error_constants_match_idl() -> None:
     text = (REPO / "program" / "compute_market" / "src" / "generated.rs").read_text()
-    consts = {m.group(1): int(m.group(2)) for m in re.finditer(r"pub const (\w+): u32 = (\d+);", text)}
+    consts = {
+        m.group(1): int(m.group(2)) for m in re.finditer(r"pub const (\w+): u32 = (\d+);", text)
+    }
     for name, code in ERR.items():
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
         assert consts[snake] == code
@@ -68,14 +72,30 @@ def test_account_sizes_match_idl_layouts() -> None:
     c, m = w.c, w.m
     c.send([m.register_provider(w.provider.pubkey(), "p")], [w.provider])
     c.send([m.upsert_offer(w.provider.pubkey(), "size-check", 1, 1)], [w.provider])
-    c.send([m.open_order(w.payer.pubkey(), "size-check", w.provider.pubkey(), 1, 10, 10)], [w.payer])
+    c.send(
+        [m.open_order(w.payer.pubkey(), "size-check", w.provider.pubkey(), 1, 10, 10)], [w.payer]
+    )
     c.fund_usdc(w.settler.pubkey(), 10)
-    c.send([m.settle_payment(w.settler.pubkey(), slug="size-check", provider_authority=w.provider.pubkey(),
-                             payment_id="p", amount=10, source=m.usdc_account(w.settler.pubkey()),
-                             source_authority=w.settler.pubkey())], [w.settler])
+    c.send(
+        [
+            m.settle_payment(
+                w.settler.pubkey(),
+                slug="size-check",
+                provider_authority=w.provider.pubkey(),
+                payment_id="p",
+                amount=10,
+                source=m.usdc_account(w.settler.pubkey()),
+                source_authority=w.settler.pubkey(),
+            )
+        ],
+        [w.settler],
+    )
     created = {
-        "Config": m.config, "Model": m.model("size-check"), "Provider": m.provider(w.provider.pubkey()),
-        "Offer": m.offer("size-check", w.provider.pubkey()), "Order": m.order(w.payer.pubkey(), 1),
+        "Config": m.config,
+        "Model": m.model("size-check"),
+        "Provider": m.provider(w.provider.pubkey()),
+        "Offer": m.offer("size-check", w.provider.pubkey()),
+        "Order": m.order(w.payer.pubkey(), 1),
         "PaymentReceipt": m.receipt("p"),
     }
     assert set(created) == {a["name"] for a in IDL["accounts"]}

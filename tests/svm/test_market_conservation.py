@@ -56,7 +56,14 @@ def market() -> Market2:
     settler, crank, treasury = c.new_wallet(), c.new_wallet(), c.new_wallet()
     m = Market(usdc_mint=c.usdc_mint, treasury_authority=treasury.pubkey())
     c.ata(treasury.pubkey(), c.usdc_mint)
-    c.send([m.initialize_config(c.admin.pubkey(), settler.pubkey(), crank.pubkey(), protocol_fee_bps=137)], [c.admin])
+    c.send(
+        [
+            m.initialize_config(
+                c.admin.pubkey(), settler.pubkey(), crank.pubkey(), protocol_fee_bps=137
+            )
+        ],
+        [c.admin],
+    )
     creator = c.new_wallet()
     providers = [c.new_wallet() for _ in range(2)]
     for p in providers:
@@ -73,9 +80,17 @@ def market() -> Market2:
 
 
 op = st.one_of(
-    st.tuples(st.just("open"), st.integers(0, 1), st.sampled_from(SLUGS), st.integers(0, 1),
-              st.integers(0, 2_000_000), st.integers(0, 500_000)),
-    st.tuples(st.just("settle"), st.integers(0, 50), st.integers(0, 3_000_000), st.integers(0, 900_000)),
+    st.tuples(
+        st.just("open"),
+        st.integers(0, 1),
+        st.sampled_from(SLUGS),
+        st.integers(0, 1),
+        st.integers(0, 2_000_000),
+        st.integers(0, 500_000),
+    ),
+    st.tuples(
+        st.just("settle"), st.integers(0, 50), st.integers(0, 3_000_000), st.integers(0, 900_000)
+    ),
     st.tuples(st.just("cancel"), st.integers(0, 50)),
     st.tuples(st.just("pay"), st.sampled_from(SLUGS), st.integers(0, 1), st.integers(1, 50 * USDC)),
 )
@@ -88,7 +103,9 @@ def _pick(market: Market2, i: int) -> Pubkey | None:
     return keys[i % len(keys)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=st.lists(op, min_size=1, max_size=12))
 def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> None:
     c, m = market.c, market.m
@@ -101,7 +118,14 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
             nonce = market.next_nonce
             market.next_nonce += 1
             try:
-                c.send([m.open_order(payer.pubkey(), str(slug), prov.pubkey(), nonce, int(tin), int(tout))], [payer])  # type: ignore[call-overload]
+                c.send(
+                    [
+                        m.open_order(
+                            payer.pubkey(), str(slug), prov.pubkey(), nonce, int(tin), int(tout)
+                        )
+                    ],
+                    [payer],
+                )  # type: ignore[call-overload]
             except TxFailed as e:
                 assert e.custom_code == 6024  # ZeroAmount (0 tokens)
                 continue
@@ -114,11 +138,23 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
             od = Order.decode(c.data(order_addr))  # type: ignore[arg-type]
             prov = next(p for p in market.providers if m.provider(p.pubkey()) == od.provider)
             slug = next(s for s in SLUGS if m.model(s) == od.model)
-            meta = c.send([m.settle_order(market.settler.pubkey(), order=order_addr, payer=od.payer,
-                                          payer_token=od.payer_token, model=od.model, provider=od.provider,
-                                          provider_payout=m.usdc_account(prov.pubkey()),
-                                          revenue_vault=m.revenue_vault(slug),
-                                          input_tokens=int(o[2]), output_tokens=int(o[3]))], [market.settler])  # type: ignore[call-overload]
+            meta = c.send(
+                [
+                    m.settle_order(
+                        market.settler.pubkey(),
+                        order=order_addr,
+                        payer=od.payer,
+                        payer_token=od.payer_token,
+                        model=od.model,
+                        provider=od.provider,
+                        provider_payout=m.usdc_account(prov.pubkey()),
+                        revenue_vault=m.revenue_vault(slug),
+                        input_tokens=int(o[2]),
+                        output_tokens=int(o[3]),
+                    )
+                ],
+                [market.settler],
+            )  # type: ignore[call-overload]
             (ev,) = [e for e in c.events(meta) if isinstance(e, OrderSettled)]
             assert ev.provider_amount + ev.creator_fee + ev.protocol_fee == ev.gross
             assert ev.gross + ev.refund == market.open_orders.pop(order_addr)
@@ -127,17 +163,36 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
             if order_addr is None:
                 continue
             od = Order.decode(c.data(order_addr))  # type: ignore[arg-type]
-            c.send([m.cancel_order(market.settler.pubkey(), order=order_addr, payer=od.payer, payer_token=od.payer_token)],
-                   [market.settler])
+            c.send(
+                [
+                    m.cancel_order(
+                        market.settler.pubkey(),
+                        order=order_addr,
+                        payer=od.payer,
+                        payer_token=od.payer_token,
+                    )
+                ],
+                [market.settler],
+            )
             market.open_orders.pop(order_addr)
         else:
             _, slug, vi, amount = o
             prov = market.providers[int(vi)]  # type: ignore[call-overload]
             market.next_payment += 1
-            meta = c.send([m.settle_payment(market.settler.pubkey(), slug=str(slug), provider_authority=prov.pubkey(),
-                                            payment_id=f"pay-{market.next_payment}", amount=int(amount),  # type: ignore[call-overload]
-                                            source=m.usdc_account(market.settler.pubkey()),
-                                            source_authority=market.settler.pubkey())], [market.settler])
+            meta = c.send(
+                [
+                    m.settle_payment(
+                        market.settler.pubkey(),
+                        slug=str(slug),
+                        provider_authority=prov.pubkey(),
+                        payment_id=f"pay-{market.next_payment}",
+                        amount=int(amount),  # type: ignore[call-overload]
+                        source=m.usdc_account(market.settler.pubkey()),
+                        source_authority=market.settler.pubkey(),
+                    )
+                ],
+                [market.settler],
+            )
             (pv,) = [e for e in c.events(meta) if isinstance(e, PaymentSettled)]
             assert pv.provider_amount + pv.creator_fee + pv.protocol_fee == pv.gross == amount
             assert pv.protocol_fee >= 1  # fees round up: no payment avoids the protocol fee

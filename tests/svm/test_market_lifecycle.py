@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import pytest
 from solders.instruction import AccountMeta
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from bourse_chain import pda
 from bourse_chain.generated.compute_market.accounts import Model, Order
 from bourse_chain.generated.compute_market.events import OrderSettled, TokensBurned
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from bourse_chain import pda
 from tests.support.svm_chain import (
     BIN,
     TOKEN_PROGRAM_ID,
@@ -56,14 +55,26 @@ class World:
         self.m = Market(usdc_mint=c.usdc_mint, treasury_authority=self.treasury_owner.pubkey())
         c.ata(self.treasury_owner.pubkey(), c.usdc_mint)
         c.ata(self.provider.pubkey(), c.usdc_mint)
-        c.send([self.m.initialize_config(c.admin.pubkey(), self.settler.pubkey(), self.crank.pubkey())], [c.admin])
+        c.send(
+            [
+                self.m.initialize_config(
+                    c.admin.pubkey(), self.settler.pubkey(), self.crank.pubkey()
+                )
+            ],
+            [c.admin],
+        )
 
     def list_model(self, slug: str, fee_bps: int, *, supply: int = 1_000_000 * USDC) -> Pubkey:
         c, m = self.c, self.m
-        c.send([m.register_model(self.creator.pubkey(), slug, fee_bps, f"ipfs://{slug}")], [self.creator])
+        c.send(
+            [m.register_model(self.creator.pubkey(), slug, fee_bps, f"ipfs://{slug}")],
+            [self.creator],
+        )
         c.send([m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)], [c.admin])
         mint = c.create_model_mint(self.creator.pubkey(), supply)
-        c.send([m.tokenize_model(self.creator.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], [self.creator])
+        c.send(
+            [m.tokenize_model(self.creator.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], [self.creator]
+        )
         return mint
 
 
@@ -87,7 +98,10 @@ def test_full_lifecycle(world: World) -> None:
     # Open an order: hold for 100k in + 50k out.
     payer_ata = m.usdc_account(world.payer.pubkey())
     before = c.token_balance(payer_ata)
-    meta = c.send([m.open_order(world.payer.pubkey(), slug, world.provider.pubkey(), 7, 100_000, 50_000)], [world.payer])
+    meta = c.send(
+        [m.open_order(world.payer.pubkey(), slug, world.provider.pubkey(), 7, 100_000, 50_000)],
+        [world.payer],
+    )
     hold = ceil_div(270_000 * 100_000, 10**6) + ceil_div(1_100_000 * 50_000, 10**6)
     order_addr = m.order(world.payer.pubkey(), 7)
     order = Order.decode(c.data(order_addr))
@@ -97,10 +111,20 @@ def test_full_lifecycle(world: World) -> None:
 
     # Settle actual usage: 40k in, 10k out.
     meta = c.send(
-        [m.settle_order(world.settler.pubkey(), order=order_addr, payer=order.payer, payer_token=order.payer_token,
-                        model=m.model(slug), provider=m.provider(world.provider.pubkey()),
-                        provider_payout=m.usdc_account(world.provider.pubkey()),
-                        revenue_vault=m.revenue_vault(slug), input_tokens=40_000, output_tokens=10_000)],
+        [
+            m.settle_order(
+                world.settler.pubkey(),
+                order=order_addr,
+                payer=order.payer,
+                payer_token=order.payer_token,
+                model=m.model(slug),
+                provider=m.provider(world.provider.pubkey()),
+                provider_payout=m.usdc_account(world.provider.pubkey()),
+                revenue_vault=m.revenue_vault(slug),
+                input_tokens=40_000,
+                output_tokens=10_000,
+            )
+        ],
         [world.settler],
     )
     gross = ceil_div(270_000 * 40_000, 10**6) + ceil_div(1_100_000 * 10_000, 10**6)
@@ -113,15 +137,32 @@ def test_full_lifecycle(world: World) -> None:
     assert c.data(order_addr) is None  # closed
     (ev,) = [e for e in c.events(meta) if isinstance(e, OrderSettled)]
     assert (ev.gross, ev.provider_amount, ev.creator_fee, ev.protocol_fee, ev.refund) == (
-        gross, prov, creator, protocol, hold - gross)
+        gross,
+        prov,
+        creator,
+        protocol,
+        hold - gross,
+    )
 
     # Settle an already-collected payment of 50 USDC.
     src = world.settler
     c.fund_usdc(src.pubkey(), 50 * USDC)
-    c.send([m.settle_payment(world.settler.pubkey(), slug=slug, provider_authority=world.provider.pubkey(),
-                             payment_id="x402:abc", amount=50 * USDC, source=m.usdc_account(src.pubkey()),
-                             source_authority=src.pubkey())], [world.settler])
+    c.send(
+        [
+            m.settle_payment(
+                world.settler.pubkey(),
+                slug=slug,
+                provider_authority=world.provider.pubkey(),
+                payment_id="x402:abc",
+                amount=50 * USDC,
+                source=m.usdc_account(src.pubkey()),
+                source_authority=src.pubkey(),
+            )
+        ],
+        [world.settler],
+    )
     p2, c2, pr2 = expected_split(50 * USDC, 100, 500)
+    assert p2 + c2 + pr2 == 50 * USDC
     assert c.token_balance(m.revenue_vault(slug)) == creator + c2
     assert c.token_balance(m.treasury) == protocol + pr2
     model = Model.decode(c.data(m.model(slug)))
@@ -129,11 +170,22 @@ def test_full_lifecycle(world: World) -> None:
     assert model.total_creator_fees == creator + c2
 
     # A pool: model token vs USDC, then buyback through it.
-    lp = c.new_wallet(usdc=10_000 * USDC)
     mint_a, mint_b = pda.ordered_mints(mint, c.usdc_mint)
-    c.send([pool_ix.create_pool(pool_ix.CreatePoolArgs(fee_bps=30), pool_ix.CreatePoolAccounts(
-        payer=c.payer.pubkey(), mint_a=mint_a, mint_b=mint_b, token_program_a=TOKEN_PROGRAM_ID,
-        token_program_b=TOKEN_PROGRAM_ID))], [])
+    c.send(
+        [
+            pool_ix.create_pool(
+                pool_ix.CreatePoolArgs(fee_bps=30),
+                pool_ix.CreatePoolAccounts(
+                    payer=c.payer.pubkey(),
+                    mint_a=mint_a,
+                    mint_b=mint_b,
+                    token_program_a=TOKEN_PROGRAM_ID,
+                    token_program_b=TOKEN_PROGRAM_ID,
+                ),
+            )
+        ],
+        [],
+    )
     pool = pda.pool_pda(mint_a, mint_b)[0]
     vault = {k: pda.pool_vault_pda(pool, k)[0] for k in (mint_a, mint_b)}
     # creator seeds liquidity: 100k tokens vs 1000 USDC
@@ -141,11 +193,26 @@ def test_full_lifecycle(world: World) -> None:
     creator_usdc = c.fund_usdc(world.creator.pubkey(), 1_000 * USDC)
     amt = {mint: 100_000 * USDC, c.usdc_mint: 1_000 * USDC}
     src_acc = {mint: creator_tok, c.usdc_mint: creator_usdc}
-    c.send([pool_ix.add_liquidity(pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]),
-                                  pool_ix.AddLiquidityAccounts(
-        depositor=world.creator.pubkey(), pool=pool, depositor_a=src_acc[mint_a], depositor_b=src_acc[mint_b],
-        vault_a=vault[mint_a], vault_b=vault[mint_b], mint_a=mint_a, mint_b=mint_b,
-        token_program_a=TOKEN_PROGRAM_ID, token_program_b=TOKEN_PROGRAM_ID))], [world.creator])
+    c.send(
+        [
+            pool_ix.add_liquidity(
+                pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]),
+                pool_ix.AddLiquidityAccounts(
+                    depositor=world.creator.pubkey(),
+                    pool=pool,
+                    depositor_a=src_acc[mint_a],
+                    depositor_b=src_acc[mint_b],
+                    vault_a=vault[mint_a],
+                    vault_b=vault[mint_b],
+                    mint_a=mint_a,
+                    mint_b=mint_b,
+                    token_program_a=TOKEN_PROGRAM_ID,
+                    token_program_b=TOKEN_PROGRAM_ID,
+                ),
+            )
+        ],
+        [world.creator],
+    )
     c.send([m.update_config(c.admin.pubkey(), swap_programs=[CP_POOL_ID])], [c.admin])
 
     vault_usdc = c.token_balance(m.revenue_vault(slug))
@@ -153,14 +220,38 @@ def test_full_lifecycle(world: World) -> None:
     reserve_in, reserve_out = c.token_balance(vault[c.usdc_mint]), c.token_balance(vault[mint])
     fee = ceil_div(amount_in * 30, 10_000)
     expected_out = reserve_out * (amount_in - fee) // (reserve_in + amount_in - fee)
-    swap = pool_ix.swap(pool_ix.SwapArgs(amount_in=amount_in, min_out=expected_out), pool_ix.SwapAccounts(
-        user=m.model(slug), pool=pool, user_source=m.revenue_vault(slug), user_destination=m.buyback_vault(slug),
-        vault_in=vault[c.usdc_mint], vault_out=vault[mint], mint_in=c.usdc_mint, mint_out=mint,
-        token_program_in=TOKEN_PROGRAM_ID, token_program_out=TOKEN_PROGRAM_ID))
-    accounts = [AccountMeta(a.pubkey, is_signer=False, is_writable=a.is_writable) for a in swap.accounts]
-    meta = c.send([m.buyback(world.crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=bytes(swap.data),
-                             swap_accounts=accounts,
-                             amount_in=amount_in, min_out=expected_out)], [world.crank])
+    swap = pool_ix.swap(
+        pool_ix.SwapArgs(amount_in=amount_in, min_out=expected_out),
+        pool_ix.SwapAccounts(
+            user=m.model(slug),
+            pool=pool,
+            user_source=m.revenue_vault(slug),
+            user_destination=m.buyback_vault(slug),
+            vault_in=vault[c.usdc_mint],
+            vault_out=vault[mint],
+            mint_in=c.usdc_mint,
+            mint_out=mint,
+            token_program_in=TOKEN_PROGRAM_ID,
+            token_program_out=TOKEN_PROGRAM_ID,
+        ),
+    )
+    accounts = [
+        AccountMeta(a.pubkey, is_signer=False, is_writable=a.is_writable) for a in swap.accounts
+    ]
+    meta = c.send(
+        [
+            m.buyback(
+                world.crank.pubkey(),
+                slug,
+                swap_program=CP_POOL_ID,
+                swap_data=bytes(swap.data),
+                swap_accounts=accounts,
+                amount_in=amount_in,
+                min_out=expected_out,
+            )
+        ],
+        [world.crank],
+    )
     assert c.token_balance(m.revenue_vault(slug)) == 0
     assert c.token_balance(m.buyback_vault(slug)) == expected_out
     model = Model.decode(c.data(m.model(slug)))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 from solders.instruction import AccountMeta
-from solders.pubkey import Pubkey
 
 from bourse_chain import mints, pda
 from bourse_chain.generated.compute_market.accounts import Model
@@ -51,15 +50,48 @@ def test_token2022_buyback_burn_harvest() -> None:
     # Pool: 200k model tokens vs 2,000 USDC (the deposit of tokens itself pays the transfer fee).
     mint_a, mint_b = pda.ordered_mints(mint, c.usdc_mint)
     tp = {mint: TOKEN_2022_PROGRAM_ID, c.usdc_mint: TOKEN_PROGRAM_ID}
-    c.send([pool_ix.create_pool(pool_ix.CreatePoolArgs(fee_bps=30), pool_ix.CreatePoolAccounts(
-        payer=c.payer.pubkey(), mint_a=mint_a, mint_b=mint_b, token_program_a=tp[mint_a], token_program_b=tp[mint_b]))], [])
+    c.send(
+        [
+            pool_ix.create_pool(
+                pool_ix.CreatePoolArgs(fee_bps=30),
+                pool_ix.CreatePoolAccounts(
+                    payer=c.payer.pubkey(),
+                    mint_a=mint_a,
+                    mint_b=mint_b,
+                    token_program_a=tp[mint_a],
+                    token_program_b=tp[mint_b],
+                ),
+            )
+        ],
+        [],
+    )
     pool = pda.pool_pda(mint_a, mint_b)[0]
     vault = {k: pda.pool_vault_pda(pool, k)[0] for k in (mint_a, mint_b)}
-    src = {mint: c.ata(creator.pubkey(), mint, TOKEN_2022_PROGRAM_ID), c.usdc_mint: c.fund_usdc(creator.pubkey(), 2_000 * USDC)}
+    src = {
+        mint: c.ata(creator.pubkey(), mint, TOKEN_2022_PROGRAM_ID),
+        c.usdc_mint: c.fund_usdc(creator.pubkey(), 2_000 * USDC),
+    }
     amt = {mint: 200_000 * USDC, c.usdc_mint: 2_000 * USDC}
-    c.send([pool_ix.add_liquidity(pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]), pool_ix.AddLiquidityAccounts(
-        depositor=creator.pubkey(), pool=pool, depositor_a=src[mint_a], depositor_b=src[mint_b], vault_a=vault[mint_a],
-        vault_b=vault[mint_b], mint_a=mint_a, mint_b=mint_b, token_program_a=tp[mint_a], token_program_b=tp[mint_b]))], [creator])
+    c.send(
+        [
+            pool_ix.add_liquidity(
+                pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]),
+                pool_ix.AddLiquidityAccounts(
+                    depositor=creator.pubkey(),
+                    pool=pool,
+                    depositor_a=src[mint_a],
+                    depositor_b=src[mint_b],
+                    vault_a=vault[mint_a],
+                    vault_b=vault[mint_b],
+                    mint_a=mint_a,
+                    mint_b=mint_b,
+                    token_program_a=tp[mint_a],
+                    token_program_b=tp[mint_b],
+                ),
+            )
+        ],
+        [creator],
+    )
     deposit_fee = mints.transfer_fee(200_000 * USDC, FEE_BPS, MAX_FEE)
     assert c.token_balance(vault[mint]) == 200_000 * USDC - deposit_fee
 
@@ -68,9 +100,20 @@ def test_token2022_buyback_burn_harvest() -> None:
     c.ata(prov.pubkey(), c.usdc_mint)
     c.send([m.register_provider(prov.pubkey(), "hf")], [prov])
     c.fund_usdc(settler.pubkey(), 100 * USDC)
-    c.send([m.settle_payment(settler.pubkey(), slug=slug, provider_authority=prov.pubkey(), payment_id=b"p1",
-                             amount=100 * USDC, source=m.usdc_account(settler.pubkey()), source_authority=settler.pubkey())],
-           [settler])
+    c.send(
+        [
+            m.settle_payment(
+                settler.pubkey(),
+                slug=slug,
+                provider_authority=prov.pubkey(),
+                payment_id=b"p1",
+                amount=100 * USDC,
+                source=m.usdc_account(settler.pubkey()),
+                source_authority=settler.pubkey(),
+            )
+        ],
+        [settler],
+    )
     revenue = c.token_balance(m.revenue_vault(slug))
     assert revenue == 10 * USDC
 
@@ -79,21 +122,58 @@ def test_token2022_buyback_burn_harvest() -> None:
     pool_fee = ceil_div(revenue * 30, 10_000)
     out = reserve_out * (revenue - pool_fee) // (reserve_in + revenue - pool_fee)
     arrived = out - mints.transfer_fee(out, FEE_BPS, MAX_FEE)
-    swap = pool_ix.swap(pool_ix.SwapArgs(amount_in=revenue, min_out=1), pool_ix.SwapAccounts(
-        user=m.model(slug), pool=pool, user_source=m.revenue_vault(slug), user_destination=m.buyback_vault(slug),
-        vault_in=vault[c.usdc_mint], vault_out=vault[mint], mint_in=c.usdc_mint, mint_out=mint,
-        token_program_in=TOKEN_PROGRAM_ID, token_program_out=TOKEN_2022_PROGRAM_ID))
-    accounts = [AccountMeta(a.pubkey, is_signer=False, is_writable=a.is_writable) for a in swap.accounts]
+    swap = pool_ix.swap(
+        pool_ix.SwapArgs(amount_in=revenue, min_out=1),
+        pool_ix.SwapAccounts(
+            user=m.model(slug),
+            pool=pool,
+            user_source=m.revenue_vault(slug),
+            user_destination=m.buyback_vault(slug),
+            vault_in=vault[c.usdc_mint],
+            vault_out=vault[mint],
+            mint_in=c.usdc_mint,
+            mint_out=mint,
+            token_program_in=TOKEN_PROGRAM_ID,
+            token_program_out=TOKEN_2022_PROGRAM_ID,
+        ),
+    )
+    accounts = [
+        AccountMeta(a.pubkey, is_signer=False, is_writable=a.is_writable) for a in swap.accounts
+    ]
 
     # min_out at the nominal `out` fails: only `arrived` lands in the vault.
     before = c.snapshot([m.revenue_vault(slug), m.buyback_vault(slug), m.model(slug)])
-    err = c.fails([m.buyback(crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=bytes(swap.data),
-                             swap_accounts=accounts, amount_in=revenue, min_out=out)], [crank])
+    err = c.fails(
+        [
+            m.buyback(
+                crank.pubkey(),
+                slug,
+                swap_program=CP_POOL_ID,
+                swap_data=bytes(swap.data),
+                swap_accounts=accounts,
+                amount_in=revenue,
+                min_out=out,
+            )
+        ],
+        [crank],
+    )
     assert err.custom_code == 6029  # SlippageExceeded
     assert c.snapshot([m.revenue_vault(slug), m.buyback_vault(slug), m.model(slug)]) == before
 
-    meta = c.send([m.buyback(crank.pubkey(), slug, swap_program=CP_POOL_ID, swap_data=bytes(swap.data),
-                             swap_accounts=accounts, amount_in=revenue, min_out=arrived)], [crank])
+    meta = c.send(
+        [
+            m.buyback(
+                crank.pubkey(),
+                slug,
+                swap_program=CP_POOL_ID,
+                swap_data=bytes(swap.data),
+                swap_accounts=accounts,
+                amount_in=revenue,
+                min_out=arrived,
+            )
+        ],
+        [crank],
+    )
     (ev,) = [e for e in c.events(meta) if isinstance(e, BuybackExecuted)]
     assert (ev.usdc_spent, ev.tokens_bought) == (revenue, arrived)
     assert c.token_balance(m.buyback_vault(slug)) == arrived
@@ -108,7 +188,10 @@ def test_token2022_buyback_burn_harvest() -> None:
     # Harvest: fees withheld in the pool vault (deposit) and the buyback vault (buyback).
     dest = c.ata(treasury_owner.pubkey(), mint, TOKEN_2022_PROGRAM_ID)
     withheld = deposit_fee + mints.transfer_fee(out, FEE_BPS, MAX_FEE)
-    meta = c.send([m.harvest_fees(crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)])], [crank])
+    meta = c.send(
+        [m.harvest_fees(crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)])],
+        [crank],
+    )
     assert c.token_balance(dest) == withheld
     (hv,) = [e for e in c.events(meta) if isinstance(e, FeesHarvested)]
     assert hv.amount == withheld and hv.sources == 2
@@ -119,5 +202,3 @@ def test_token2022_buyback_burn_harvest() -> None:
     err = c.fails([m.harvest_fees(crank.pubkey(), slug, mint, other, [])], [crank])
     assert err.custom_code == 6037  # InvalidTreasury
     assert c.snapshot([other, mint, dest]) == before
-
-
