@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
@@ -121,17 +122,17 @@ class Market:
             self.program_id,
         )
 
-    def update_config(self, admin: Pubkey, **changes: object) -> Instruction:
+    def update_config(self, admin: Pubkey, **changes: Any) -> Instruction:
         """``update_config`` with only the named fields changed (others None)."""
-        fields = {name: None for name in ConfigUpdate.__dataclass_fields__}
+        fields: dict[str, Any] = dict.fromkeys(ConfigUpdate.__dataclass_fields__)
         unknown = set(changes) - set(fields)
         if unknown:
             raise TypeError(f"unknown config fields: {sorted(unknown)}")
         fields.update(changes)
-        if fields.get("swap_programs") is not None:
-            fields["swap_programs"] = tuple(fields["swap_programs"])  # type: ignore[arg-type]
+        if fields["swap_programs"] is not None:
+            fields["swap_programs"] = tuple(fields["swap_programs"])
         return ix.update_config(
-            ix.UpdateConfigArgs(params=ConfigUpdate(**fields)),  # type: ignore[arg-type]
+            ix.UpdateConfigArgs(params=ConfigUpdate(**fields)),
             ix.UpdateConfigAccounts(admin=admin),
             self.program_id,
         )

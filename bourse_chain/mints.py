@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
+from spl.token import models as spl_models
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import (
-    AuthorityType,
     create_associated_token_account,
     get_associated_token_address,
     initialize_mint2,
@@ -28,7 +28,6 @@ from spl.token.instructions import (
     mint_to_checked,
     set_authority,
 )
-from spl.token.instructions import models as spl_models
 
 MINT_LEN = 82
 #: A Token-2022 mint with only the TransferFeeConfig extension.
@@ -144,7 +143,7 @@ def _model_mint(
             spl_models.SetAuthorityParams(
                 program_id=token_program,
                 account=mint,
-                authority=AuthorityType.MINT_TOKENS,
+                authority=spl_models.AuthorityType.MINT_TOKENS,
                 current_authority=payer,
                 new_authority=None,
                 signers=[],
