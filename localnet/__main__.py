@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -71,8 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(serve(args))
+    except KeyboardInterrupt:  # before the signal handlers were installed
+        pass
+    except (OSError, RuntimeError) as exc:  # port in use, fixture/deploy/validator failure
+        sys.stderr.write(f"localnet: {exc}\n")
+        return 1
     return 0
 
 

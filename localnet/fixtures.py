@@ -136,9 +136,16 @@ class Fixtures:
             "pid": os.getpid(),
         }
 
-    def write_manifest(self, *, rpc_url: str, backend: str, ws_url: str | None = None) -> Path:
+    def write_manifest(
+        self,
+        *,
+        rpc_url: str,
+        backend: str,
+        ws_url: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Path:
         path = self.workdir / MANIFEST_NAME
-        data = self.manifest(rpc_url=rpc_url, backend=backend, ws_url=ws_url)
+        data = {**self.manifest(rpc_url=rpc_url, backend=backend, ws_url=ws_url), **(extra or {})}
         path.write_text(json.dumps(data, indent=2) + "\n")
         return path
 

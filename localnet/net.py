@@ -152,7 +152,10 @@ class Localnet:
     async def _validator(cls, fixtures: Fixtures, host: str, port: int) -> AsyncIterator[Localnet]:
         async with run_validator(fixtures, host=host, port=port) as proc:
             manifest = fixtures.write_manifest(
-                rpc_url=proc.rpc_url, backend="validator", ws_url=proc.ws_url
+                rpc_url=proc.rpc_url,
+                backend="validator",
+                ws_url=proc.ws_url,
+                extra={"validator_pid": proc.pid, "validator_log": str(proc.log_path)},
             )
             net = cls(proc.rpc_url, proc.ws_url, "validator", fixtures, manifest)
             try:
