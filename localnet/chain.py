@@ -2,7 +2,8 @@
 
 LiteSVM executes transactions but has no notion of time, blocks or history. ``Chain`` adds:
 
-- **slots and clock that advance with wall time** (400 ms slots; the Clock sysvar follows);
+- **slots and clock that advance with wall time** (400 ms slots from slot 1: genesis is
+  slot 0, so nothing lands there; the Clock sysvar follows);
   ``warp_time`` / ``set_clock`` move them on purpose;
 - **a blockhash queue**: one new blockhash per slot, each valid for 150 blocks
   (``lastValidBlockHeight``), so transactions expire as on a cluster; block height == slot;
@@ -91,7 +92,7 @@ class Chain:
         self,
         *,
         slot_duration: float = DEFAULT_SLOT_DURATION,
-        start_slot: int = 0,
+        start_slot: int = 1,
         slots_per_epoch: int = DEFAULT_SLOTS_PER_EPOCH,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
