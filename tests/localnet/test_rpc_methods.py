@@ -645,3 +645,15 @@ async def test_fee_for_message_matches_the_fee_charged(
     got = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
     assert got is not None and got.transaction.meta is not None
     assert quoted == got.transaction.meta.fee
+
+
+async def test_logs_are_truncated_at_10k_bytes_like_agave(
+    rpc: AsyncClient, send: Any, funded: Keypair, log_program: Pubkey
+) -> None:
+    # 60 log-only instructions write ~14 KB of logs; the runtime keeps 10,000 bytes
+    sig = await send([Instruction(log_program, bytes([i]), []) for i in range(60)], funded)
+    got = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
+    assert got is not None and got.transaction.meta is not None
+    logs = got.transaction.meta.log_messages or []
+    assert logs[-1] == "Log truncated"
+    assert sum(len(line) for line in logs[:-1]) <= 10_000
