@@ -23,13 +23,14 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from program.toolchain import ir_fixups, shims
 from program.toolchain.errors import ToolchainError
 from program.toolchain.relink import LinkResult, relink
+from program.toolchain.syscalls import SYSCALLS
 from program.toolchain.tools import TARGET, Tools, find_tools
 
 HELPERS_C = Path(__file__).parent / "c" / "solfx.c"
@@ -231,8 +232,14 @@ class Toolchain:
         *,
         cfg: Sequence[str] = (),
         crate_dir: Path | None = None,
+        allowed_syscalls: Iterable[str] = SYSCALLS,
     ) -> BuildResult:
-        """Build the crate rooted at ``source`` (a lib.rs) into an SBPF image."""
+        """Build the crate rooted at ``source`` (a lib.rs) into an SBPF image.
+
+        ``cfg`` adds ``--cfg`` flags; ``crate_dir`` is rustc's working directory
+        (default: the source's directory); ``allowed_syscalls`` is the relinker's
+        allow-list (tests widen it to show what the loader does without it).
+        """
         source = source.resolve()
         if not source.is_file():
             raise ToolchainError(f"no such source file: {source}")
@@ -324,7 +331,7 @@ class Toolchain:
             raise ToolchainError(_explain_llc(name, proc.stderr))
         t = step("llc", t)
 
-        link = relink(obj.read_bytes())
+        link = relink(obj.read_bytes(), allowed_syscalls)
         step("relink", t)
         return BuildResult(
             name=name,

@@ -9,7 +9,15 @@
 //!   Returns the arithmetic results (see `arith`) as return data.
 //! * 2 `bad`: calls a syscall that does not exist (only compiled with
 //!   `--cfg bad_syscall`, used to check that the relinker refuses it).
+//! * 3 `vec`: data = 3 ‖ n u32; no accounts. Pushes n u64 values into a `Vec`
+//!   (exercises `alloc` and the toolchain's bump allocator) and returns
+//!   sum u64 ‖ len u64 ‖ capacity u64 ‖ a `String`'s length u64.
 #![no_std]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
 
 extern "C" {
     fn sol_log_(message: *const u8, len: u64);
@@ -354,6 +362,30 @@ fn hello(input: &Input, d: &[u8]) -> u64 {
     0
 }
 
+// ---------------------------------------------------------------- alloc
+
+#[inline(never)]
+fn vec_sum(n: u32) -> u64 {
+    let mut v: Vec<u64> = Vec::new();
+    let mut i: u64 = 0;
+    while i < n as u64 {
+        v.push(i * 3 + 1);
+        i += 1;
+    }
+    let mut s = String::new();
+    for _ in 0..(n % 50) {
+        s.push_str("ab");
+    }
+    let sum: u64 = v.iter().sum();
+    let mut out = Out { buf: [0u8; 512], len: 0 };
+    out.u64(sum);
+    out.u64(v.len() as u64);
+    out.u64(v.capacity() as u64);
+    out.u64(s.len() as u64);
+    unsafe { sol_set_return_data(out.buf.as_ptr(), out.len as u64) };
+    0
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
     let inp = match deserialize(input) {
@@ -377,6 +409,13 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
         }
         #[cfg(bad_syscall)]
         2 => sol_definitely_not_a_syscall(7),
+        3 => {
+            if d.len() < 5 {
+                return 1;
+            }
+            let n = (d[1] as u32) | ((d[2] as u32) << 8) | ((d[3] as u32) << 16) | ((d[4] as u32) << 24);
+            vec_sum(n)
+        }
         _ => 1,
     }
 }
