@@ -35,7 +35,7 @@ from solana.rpc.commitment import Commitment, Confirmed
 from solana.rpc.core import RPCException
 from solana.rpc.models import MemcmpOpts, TxOpts
 from solders.account import Account
-from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.address_lookup_table_account import AddressLookupTable, AddressLookupTableAccount
 from solders.hash import Hash
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -70,6 +70,9 @@ from bourse_chain.tx import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: The address lookup table program.
+ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
 #: ``getMultipleAccounts`` takes at most this many addresses per call.
 MULTIPLE_ACCOUNTS_BATCH = 100
@@ -252,6 +255,19 @@ class BourseClient:
         """Decoded accounts in the order asked, ``None`` for missing ones (batches of 100)."""
         accounts = await self.get_accounts(addresses)
         return [None if a is None else self.decode(a, account_type) for a in accounts]
+
+    async def fetch_lookup_table(self, address: Pubkey) -> AddressLookupTableAccount | None:
+        """An address lookup table, ready for ``send(..., lookup_tables=[...])``; None if absent."""
+        account = await self.get_account(address)
+        if account is None:
+            return None
+        if account.owner != ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
+            raise AccountDecodeError(f"{address} is not an address lookup table")
+        try:
+            table = AddressLookupTable.deserialize(bytes(account.data))
+        except ValueError as e:
+            raise AccountDecodeError(f"{address}: {e}") from None
+        return AddressLookupTableAccount(address, list(table.addresses))
 
     async def list_accounts(
         self, account_type: type[A], filters: Sequence[MemcmpOpts] = ()

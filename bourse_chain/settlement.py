@@ -26,6 +26,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -42,6 +43,7 @@ from bourse_chain.generated.compute_market.accounts import (
     PaymentReceipt,
     Provider,
 )
+from bourse_chain.generated.compute_market.constants import SYSTEM_PROGRAM_ID
 from bourse_chain.generated.compute_market.events import (
     OrderCancelled,
     OrderOpened,
@@ -222,6 +224,7 @@ class Settlement:
         *,
         treasury: Pubkey | None = None,
         max_batch_concurrency: int = 4,
+        lookup_tables: Sequence[AddressLookupTableAccount] = (),
     ) -> None:
         if config.settler != settler.pubkey():
             raise SettlerMismatch(
@@ -235,6 +238,8 @@ class Settlement:
             config.treasury_authority, config.usdc_mint, config.usdc_token_program
         )
         self._concurrency = max(1, max_batch_concurrency)
+        #: Address lookup tables used for payment transactions (see :meth:`lookup_addresses`).
+        self.lookup_tables = tuple(lookup_tables)
         self._models: dict[str, tuple[Pubkey, Model]] = {}
         self._providers: dict[Pubkey, Provider] = {}
 
@@ -246,14 +251,27 @@ class Settlement:
         *,
         treasury: Pubkey | None = None,
         max_batch_concurrency: int = 4,
+        lookup_tables: Sequence[Pubkey] = (),
     ) -> Settlement:
-        """Fetch the program's config and build the settlement API on it."""
+        """Fetch the program's config (and the given address lookup tables) and build the
+        settlement API on it."""
         address = config_pda(client.program_id)[0]
         config = await client.fetch(address, Config)
         if config is None:
             raise SettlementError(f"config {address} not found: is the program initialized?")
+        tables = []
+        for table_address in lookup_tables:
+            table = await client.fetch_lookup_table(table_address)
+            if table is None:
+                raise SettlementError(f"address lookup table {table_address} not found")
+            tables.append(table)
         return cls(
-            client, settler, config, treasury=treasury, max_batch_concurrency=max_batch_concurrency
+            client,
+            settler,
+            config,
+            treasury=treasury,
+            max_batch_concurrency=max_batch_concurrency,
+            lookup_tables=tables,
         )
 
     # --------------------------------------------------------------- lookups
@@ -292,6 +310,29 @@ class Settlement:
 
     def receipt_address(self, payment_id: str | bytes) -> Pubkey:
         return payment_receipt_pda(payment_id_bytes(payment_id), self.program_id)[0]
+
+    async def lookup_addresses(
+        self, model_slugs: Sequence[str], providers: Sequence[Pubkey], sources: Sequence[Pubkey]
+    ) -> list[Pubkey]:
+        """The accounts settle_payment transactions repeat, for an address lookup table:
+        config, mint, token and system programs, treasury, each model and its revenue vault,
+        each provider and its payout account, and the (non-signer) sources."""
+        out: dict[Pubkey, None] = dict.fromkeys(
+            [
+                config_pda(self.program_id)[0],
+                self.config.usdc_mint,
+                self.config.usdc_token_program,
+                SYSTEM_PROGRAM_ID,
+                self.treasury,
+            ]
+        )
+        for slug in model_slugs:
+            address, model = await self.model(slug)
+            out.update(dict.fromkeys([address, model.revenue_vault]))
+        for provider in providers:
+            out.update(dict.fromkeys([provider, (await self.provider(provider)).payout]))
+        out.update(dict.fromkeys(sources))
+        return list(out)
 
     # ----------------------------------------------------------------- holds
 
@@ -536,7 +577,10 @@ class Settlement:
             result = await self.client.send([ix], _signers(self.settler, [item]))
         except cm_errors.AlreadyInitialized:
             return await self._receipt_split(item, pid, resolved.model)
-        return _payment_splits(result)[pid]
+        split = _payment_splits(result).get(pid)
+        if split is None:  # event lost to log truncation: the receipt has it
+            return await self._receipt_split(item, pid, resolved.model)
+        return split
 
     async def _receipt_split(self, item: PaymentItem, pid: bytes, model: Pubkey) -> Split:
         address = payment_receipt_pda(pid, self.program_id)[0]
@@ -613,7 +657,7 @@ class Settlement:
         for i in order:
             candidate = [*current, i]
             body = with_compute_budget([ixs[j] for j in candidate], budget)
-            if current and not fits(payer, body):
+            if current and not fits(payer, body, self.lookup_tables):
                 batches.append(current)
                 current = [i]
             else:
@@ -634,7 +678,9 @@ class Settlement:
     ) -> None:
         signers = _signers(self.settler, [items[i] for i in batch])
         try:
-            result = await self.client.send([ixs[i] for i in batch], signers)
+            result = await self.client.send(
+                [ixs[i] for i in batch], signers, lookup_tables=self.lookup_tables
+            )
         except cm_errors.AlreadyInitialized:
             # Some were settled meanwhile: answer those from receipts, resend the rest.
             await self._after_replay(batch, ixs, items, pids, resolved, splits, errors)
@@ -654,6 +700,21 @@ class Settlement:
                 await self._send_batch(half, ixs, items, pids, resolved, splits, errors)
             return
         by_pid = _payment_splits(result)
+        missing = [i for i in batch if pids[i] not in by_pid]
+        if missing:
+            # A node keeps at most 10 KB of logs per transaction: events past that are lost
+            # ("Log truncated"); the receipts the transaction created hold the same splits.
+            logger.info(
+                "%d events truncated from %s; reading receipts", len(missing), result.signature
+            )
+            receipts = await self.client.fetch_many(
+                [payment_receipt_pda(pids[i], self.program_id)[0] for i in missing],
+                PaymentReceipt,
+            )
+            for i, receipt in zip(missing, receipts, strict=True):
+                if receipt is None:
+                    raise SettlementError(f"{result.signature} landed without receipt for item {i}")
+                by_pid[pids[i]] = split_of_receipt(receipt)
         for i in batch:
             splits[i] = by_pid[pids[i]]
 

@@ -4,7 +4,9 @@ settle_payment + replay, and a 30-payment batch packed into few transactions."""
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +18,7 @@ from solana.rpc.models import TxOpts
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from bourse_chain.client import BourseClient
+from bourse_chain.client import ADDRESS_LOOKUP_TABLE_PROGRAM_ID, BourseClient
 from bourse_chain.generated.compute_market.accounts import Model, Order, PaymentReceipt
 from bourse_chain.results import Split
 from bourse_chain.settlement import (
@@ -357,6 +359,50 @@ async def test_settle_payments_batch_of_30(market: MarketEnv, settlement: Settle
     assert after["provider"] - totals_before["provider"] == sum(s.provider for s in new)
     assert after["creator"] - totals_before["creator"] == sum(s.creator for s in new)
     assert after["protocol"] - totals_before["protocol"] == sum(s.protocol for s in new)
+
+
+def lookup_table_data(addresses: list[Pubkey]) -> bytes:
+    """An active address lookup table account (ProgramState::LookupTable, 56-byte meta)."""
+    meta = struct.pack("<IQQB", 1, 2**64 - 1, 0, 0) + b"\x00" + bytes(32) + b"\x00\x00"
+    return meta + b"".join(bytes(a) for a in addresses)
+
+
+async def test_settle_payments_with_a_lookup_table(
+    market: MarketEnv, settlement: Settlement
+) -> None:
+    source = await market.new_wallet(usdc=100 * USDC)
+    src = market.usdc_account(source.pubkey())
+    # Given a lookup table holding the accounts every settle_payment repeats
+    addresses = await settlement.lookup_addresses([market.slug], [market.provider], [src])
+    table = Pubkey.new_unique()
+    data = lookup_table_data(addresses)
+    account = {
+        "lamports": 10**8,
+        "data": [base64.b64encode(data).decode(), "base64"],
+        "owner": str(ADDRESS_LOOKUP_TABLE_PROGRAM_ID),
+    }
+    await market.net.rpc("bourse_setAccount", [str(table), account])  # type: ignore[attr-defined]
+    rpc = CountingRpc(market.net.rpc_url)  # type: ignore[attr-defined]
+    try:
+        client = BourseClient(rpc, options=FAST)
+        loaded = await client.fetch_lookup_table(table)
+        assert loaded is not None and list(loaded.addresses) == addresses
+        with_alt = await Settlement.load(client, market.settler, lookup_tables=[table])
+        items = [
+            PaymentItem(market.slug, market.provider, 2_000 + i, f"alt:{i}", src, source)
+            for i in range(30)
+        ]
+        splits = await with_alt.settle_payments(items)
+        sent = rpc.calls["sendTransaction"]
+    finally:
+        await rpc.close()
+    # Then 30 payments fit in 4 transactions (9 per transaction instead of 6)
+    assert sent == 4, sent
+    assert [s.gross for s in splits] == [i.amount for i in items]
+    receipts = await market.client.fetch_many(
+        [settlement.receipt_address(i.payment_id) for i in items], PaymentReceipt
+    )
+    assert all(r is not None for r in receipts)
 
 
 async def test_settle_payments_duplicate_ids_in_one_call(
