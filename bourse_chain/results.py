@@ -38,6 +38,11 @@ class TxResult:
     cu_price: int | None = None
     attempts: int = 1
 
+    @property
+    def logs_truncated(self) -> bool:
+        """Whether the node cut the logs (10 KB per transaction): later events are missing."""
+        return "Log truncated" in self.logs
+
     def events_of(self, kind: type[object]) -> list[object]:
         """The events of one class, in order."""
         return [e for e in self.events if isinstance(e, kind)]
