@@ -100,6 +100,18 @@ def test_alloc_uses_the_heap_bump_allocator(deployed: tuple[LiteSVM, Keypair, Pu
         assert text_len == 2 * (n % 50)
 
 
+def test_function_pointer_table_and_callx(deployed: tuple[LiteSVM, Keypair, Pubkey]) -> None:
+    """Pointers stored in read-only data are relocated; callx is in the v0 encoding."""
+    svm, payer, program_id = deployed
+    m64 = (1 << 64) - 1
+    for k, x in ((0, 7), (1, 12345), (2, 0), (3, 1 << 40), (4, m64), (5, 99)):
+        data = bytes([4, k]) + struct.pack("<Q", x)
+        meta = _send(svm, payer, Instruction(program_id, data, []))
+        (got,) = struct.unpack("<Q", bytes(meta.return_data().data))
+        want = [(3 * x) & m64, (x * x) & m64, x ^ m64][k % 3]
+        assert got == want, (k, x)
+
+
 def test_unknown_syscall_is_refused_by_the_relinker() -> None:
     from program.toolchain import Toolchain, ToolchainError
 

@@ -12,6 +12,9 @@
 //! * 3 `vec`: data = 3 ‖ n u32; no accounts. Pushes n u64 values into a `Vec`
 //!   (exercises `alloc` and the toolchain's bump allocator) and returns
 //!   sum u64 ‖ len u64 ‖ capacity u64 ‖ a `String`'s length u64.
+//! * 4 `fnptr`: data = 4 ‖ k u8 ‖ x u64; no accounts. Calls entry k % 3 of a
+//!   table of function pointers in read-only data (`callx`, relocated data
+//!   pointers) and returns its u64 result as return data.
 #![no_std]
 
 extern crate alloc;
@@ -362,6 +365,31 @@ fn hello(input: &Input, d: &[u8]) -> u64 {
     0
 }
 
+// ---------------------------------------------------------------- function pointers
+
+#[inline(never)]
+fn triple(x: u64) -> u64 {
+    x.wrapping_mul(3)
+}
+
+#[inline(never)]
+fn square(x: u64) -> u64 {
+    x.wrapping_mul(x)
+}
+
+#[inline(never)]
+fn flip(x: u64) -> u64 {
+    !x
+}
+
+static TABLE: [fn(u64) -> u64; 3] = [triple, square, flip];
+
+#[inline(never)]
+fn call_table(k: u8, x: u64) -> u64 {
+    let f = unsafe { core::ptr::read_volatile(&TABLE[(k % 3) as usize]) };
+    f(x)
+}
+
 // ---------------------------------------------------------------- alloc
 
 #[inline(never)]
@@ -415,6 +443,14 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
             }
             let n = (d[1] as u32) | ((d[2] as u32) << 8) | ((d[3] as u32) << 16) | ((d[4] as u32) << 24);
             vec_sum(n)
+        }
+        4 => {
+            if d.len() < 10 {
+                return 1;
+            }
+            let r = call_table(d[1], rd_u64(d, 2));
+            sol_set_return_data(r.to_le_bytes().as_ptr(), 8);
+            0
         }
         _ => 1,
     }
