@@ -459,7 +459,7 @@ class BourseClient:
         signatures: list[Signature] = []
         for attempt in range(opts.max_resigns + 1):
             if attempt > 0:
-                landed = await self._find_landed(signatures)
+                landed = await self._find_landed(signatures, final_ixs)
                 if landed is not None:
                     return await self._result(landed, final_ixs, cu_limit, cu_price, attempt)
                 blockhash, last_valid = await self.latest_blockhash()
@@ -479,7 +479,7 @@ class BourseClient:
                     logs = await self._logs_of(landed_sig)
                     raise self._error(landed_status.err, final_ixs, logs, landed_sig)
                 return await self._result(landed_sig, final_ixs, cu_limit, cu_price, attempt + 1)
-        landed = await self._find_landed(signatures)
+        landed = await self._find_landed(signatures, final_ixs)
         if landed is not None:
             return await self._result(landed, final_ixs, cu_limit, cu_price, len(signatures))
         raise TransactionExpired(signatures)
@@ -547,7 +547,9 @@ class BourseClient:
                 last_send = self._clock()
             await asyncio.sleep(opts.poll_interval)
 
-    async def _find_landed(self, signatures: Sequence[Signature]) -> Signature | None:
+    async def _find_landed(
+        self, signatures: Sequence[Signature], instructions: Sequence[Instruction]
+    ) -> Signature | None:
         """A signature among ``signatures`` that landed successfully (history searched);
         raises the typed error if one landed and failed."""
         if not signatures:
@@ -557,7 +559,7 @@ class BourseClient:
             if status is not None:
                 if status.err is not None:
                     logs = await self._logs_of(sig)
-                    raise TransactionFailed(status.err, logs, signature=str(sig))
+                    raise self._error(status.err, instructions, logs, sig)
                 return sig
         return None
 
