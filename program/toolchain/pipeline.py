@@ -65,7 +65,7 @@ INLINE_MAX_STACK = 512
 CLEANUP_PASSES = (
     "internalize,always-inline,"
     "function(sroa<modify-cfg>,early-cse<memssa>,instcombine<no-verify-fixpoint>,"
-    "simplifycfg,dse,adce),globaldce"
+    "simplifycfg,dse,adce,instnamer),globaldce"
 )
 LLC_FLAGS = (
     "-march=bpfel",

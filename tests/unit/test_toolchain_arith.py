@@ -120,7 +120,37 @@ def expected(a: int, b: int, c: int, e: int, s: int) -> bytes:
     o.u128(sc >> (s & 127))
     ca = in_range(c * a, 128, False)
     o.opt_u128(None if ca is None or e == 0 else ca // e)
+    r = s & 127
+    o.u128(((c << r) | (c >> (128 - r))) & M128)
+    o.u128(((c >> r) | (c << (128 - r))) & M128)
+    r = s & 63
+    o.u64(((a << r) | (a >> (64 - r))) & M64)
+    o.opt_u64(None if sb == 0 or (sa == -(1 << 63) and sb == -1) else sa % abs(sb))
+    o.opt_u64(None if sb == 0 or (sa == -(1 << 63) and sb == -1) else (sa - sa % abs(sb)) // sb)
+    a32s, b32s = s32(a), s32(b)
+    o.opt_u64(none_or_mask(in_range(a32s * b32s, 32, True), 32))
+    o.opt_u64(none_or_mask(signed_div(a32s, b32s, 32, rem=False), 32))
+    o.opt_u64(none_or_mask(signed_div(s16(a), s16(b), 16, rem=True), 16))
+    o.u128(min(c * e, M128))
+    o.u128(max(min(sc * se, (1 << 127) - 1), -(1 << 127)))
+    o.u64((c & -c).bit_length() - 1 if c else 128)
+    o.u128(c**3)
+    o.u128(abs(sc))
     return bytes(o.buf)
+
+
+def s32(x: int) -> int:
+    x &= 0xFFFF_FFFF
+    return x - (1 << 32) if x >> 31 else x
+
+
+def s16(x: int) -> int:
+    x &= 0xFFFF
+    return x - (1 << 16) if x >> 15 else x
+
+
+def none_or_mask(v: int | None, bits: int) -> int | None:
+    return None if v is None else v & ((1 << bits) - 1)
 
 
 FIELDS = [
@@ -129,9 +159,13 @@ FIELDS = [
     *("widening_mul", "u128_add", "u128_sub", "u128_mul", "u128_checked_mul"),
     *("u128_checked_add", "u128_div", "u128_rem", "u128_shl", "u128_shr", "u128_clz"),
     *("u128_popcount", "i128_checked_mul", "i128_div", "i128_rem", "i128_shr", "mul_div"),
+    *("u128_rotl", "u128_rotr", "u64_rotl", "i64_rem_euclid", "i64_div_euclid"),
+    *("i32_checked_mul", "i32_checked_div", "i16_checked_rem", "u128_saturating_mul"),
+    *("i128_saturating_mul", "u128_ctz", "u128_pow3", "i128_abs"),
 ]
 FIELD_SIZES = (8, 8, 8, 9, 9, 9, 9, 8, 8, 9, 9, 9, 8, 9, 16, 16, 16, 16, 17, 17, 17, 17,
-               16, 16, 8, 8, 17, 17, 17, 16, 17)  # fmt: skip
+               16, 16, 8, 8, 17, 17, 17, 16, 17, 16, 16, 8, 9, 9, 9, 9, 9, 16, 16, 8,
+               16, 16)  # fmt: skip
 
 
 def first_difference(got: bytes, want: bytes) -> str:

@@ -143,7 +143,7 @@ fn rd_u128(d: &[u8], off: usize) -> u128 {
 }
 
 struct Out {
-    buf: [u8; 512],
+    buf: [u8; 1024],
     len: usize,
 }
 
@@ -236,6 +236,20 @@ fn arith(d: &[u8], out: &mut Out) {
     out.u128(sc.wrapping_shr(s) as u128);
     // mixed: a * c / e (u128), the shape of fee math
     out.opt_u128(c.checked_mul(a as u128).and_then(|x| x.checked_div(e)));
+    // rotates (funnel shifts), euclid, narrow signed, saturating
+    out.u128(c.rotate_left(s));
+    out.u128(c.rotate_right(s));
+    out.u64(a.rotate_left(s));
+    out.opt_u64(sa.checked_rem_euclid(sb).map(|x| x as u64));
+    out.opt_u64(sa.checked_div_euclid(sb).map(|x| x as u64));
+    out.opt_u64((a as i32).checked_mul(b as i32).map(|x| x as u32 as u64));
+    out.opt_u64((a as i32).checked_div(b as i32).map(|x| x as u32 as u64));
+    out.opt_u64((a as i16).checked_rem(b as i16).map(|x| x as u16 as u64));
+    out.u128(c.saturating_mul(e));
+    out.u128(sc.saturating_mul(se) as u128);
+    out.u64(c.trailing_zeros() as u64);
+    out.u128(c.wrapping_pow(3));
+    out.u128(sc.wrapping_abs() as u128);
 }
 
 // ---------------------------------------------------------------- hello
@@ -405,7 +419,7 @@ fn vec_sum(n: u32) -> u64 {
         s.push_str("ab");
     }
     let sum: u64 = v.iter().sum();
-    let mut out = Out { buf: [0u8; 512], len: 0 };
+    let mut out = Out { buf: [0u8; 1024], len: 0 };
     out.u64(sum);
     out.u64(v.len() as u64);
     out.u64(v.capacity() as u64);
@@ -430,7 +444,7 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
             if d.len() < 50 {
                 return 1;
             }
-            let mut out = Out { buf: [0u8; 512], len: 0 };
+            let mut out = Out { buf: [0u8; 1024], len: 0 };
             arith(&d[1..], &mut out);
             sol_set_return_data(out.buf.as_ptr(), out.len as u64);
             0
