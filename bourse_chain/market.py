@@ -28,7 +28,14 @@ from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 
 
 def payment_id_bytes(payment_id: str | bytes) -> bytes:
-    """A 32-byte on-chain payment id: raw 32 bytes as given, else sha256 of the key."""
+    """The 32-byte on-chain payment id: 32 raw bytes as given, else sha256 of the id
+    (a ``str`` as UTF-8). The receipt PDA is ``["payment", id]``.
+
+    >>> payment_id_bytes("pay_1").hex()[:16]
+    '6ec81111d581d10d'
+    >>> payment_id_bytes(bytes(32)) == bytes(32)
+    True
+    """
     if isinstance(payment_id, bytes) and len(payment_id) == 32:
         return payment_id
     raw = payment_id.encode() if isinstance(payment_id, str) else payment_id
@@ -36,7 +43,13 @@ def payment_id_bytes(payment_id: str | bytes) -> bytes:
 
 
 def order_nonce(idempotency_key: str | bytes) -> int:
-    """A deterministic order nonce from an idempotency key (first 8 bytes of sha256)."""
+    """The order nonce for an idempotency key: the first 8 bytes (little-endian) of
+    ``sha256("order:" || key)``. The order PDA is ``["order", payer, nonce]``, so keys
+    are scoped per payer.
+
+    >>> order_nonce("req-1") == order_nonce(b"req-1")
+    True
+    """
     raw = idempotency_key.encode() if isinstance(idempotency_key, str) else idempotency_key
     return int.from_bytes(hashlib.sha256(b"order:" + raw).digest()[:8], "little")
 

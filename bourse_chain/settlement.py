@@ -21,7 +21,6 @@ See ``docs/settlement.md`` for runnable examples.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ from bourse_chain.generated.compute_market.instructions import (
     settle_order,
     settle_payment,
 )
+from bourse_chain.market import order_nonce, payment_id_bytes
 from bourse_chain.pda import (
     config_pda,
     model_pda,
@@ -75,7 +75,6 @@ from bourse_chain.tx import MAX_COMPUTE_UNIT_LIMIT, ComputeBudget, fits, with_co
 
 logger = logging.getLogger(__name__)
 
-_NONCE_DOMAIN = b"order:"
 
 #: Errors meaning the order account is gone (closed by an earlier settle/cancel).
 _ORDER_GONE = (cm_errors.InvalidAccountOwner, cm_errors.InvalidDiscriminator)
@@ -133,33 +132,6 @@ class BatchSettlementError(SettlementError):
         super().__init__(
             f"{len(errors)} of {len(splits)} payments failed; item {first}: {errors[first]}"
         )
-
-
-def order_nonce(idempotency_key: str | bytes) -> int:
-    """The order nonce for an idempotency key: the first 8 bytes (little-endian) of
-    ``sha256("order:" || key)`` (the same rule as ``bourse_chain.market``).  The order PDA
-    is ``["order", payer, nonce]``, so keys are scoped per payer.
-
-    >>> order_nonce("req-1") == order_nonce(b"req-1")
-    True
-    """
-    raw = idempotency_key.encode() if isinstance(idempotency_key, str) else bytes(idempotency_key)
-    return int.from_bytes(hashlib.sha256(_NONCE_DOMAIN + raw).digest()[:8], "little")
-
-
-def payment_id_bytes(payment_id: str | bytes) -> bytes:
-    """The 32-byte on-chain payment id: 32 raw bytes as given, else ``sha256`` of the id (a
-    ``str`` as UTF-8) — the same rule as ``bourse_chain.market``.
-
-    >>> payment_id_bytes("pay_1").hex()[:16]
-    '6ec81111d581d10d'
-    >>> payment_id_bytes(bytes(32)) == bytes(32)
-    True
-    """
-    if isinstance(payment_id, bytes) and len(payment_id) == 32:
-        return payment_id
-    raw = payment_id.encode() if isinstance(payment_id, str) else bytes(payment_id)
-    return hashlib.sha256(raw).digest()
 
 
 def split_of_settled(event: OrderSettled) -> Split:
