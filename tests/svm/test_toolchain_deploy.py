@@ -52,9 +52,9 @@ def _send(svm: LiteSVM, payer: Keypair, ix: Instruction) -> TransactionMetadata:
 @pytest.fixture
 def deployed(hello_so: bytes) -> tuple[LiteSVM, Keypair, Pubkey]:
     svm = LiteSVM()
-    payer = Keypair()
+    payer = Keypair.from_seed(bytes([7] * 32))  # fixed keys: the PDA bump (hence CU) is fixed
     svm.airdrop(payer.pubkey(), 100 * 10**9)
-    program = Keypair()
+    program = Keypair.from_seed(bytes([9] * 32))
     deploy_upgradeable(svm, payer, program, hello_so, payer, max_data_len=2 * len(hello_so))
     svm.expire_blockhash()
     return svm, payer, program.pubkey()
@@ -87,7 +87,9 @@ def test_hello_deploys_through_the_upgradeable_loader_and_runs(
     ret = meta.return_data()
     assert ret.program_id == program_id
     assert bytes(ret.data) == bytes(pda) + bytes([bump]) + payload
-    assert meta.compute_units_consumed() < 20_000, meta.compute_units_consumed()
+    assert bump == 255
+    # log + PDA (one hash) + copy + System transfer CPI: measured 3,445 CU
+    assert meta.compute_units_consumed() < 6_000, meta.compute_units_consumed()
 
 
 def test_alloc_uses_the_heap_bump_allocator(deployed: tuple[LiteSVM, Keypair, Pubkey]) -> None:

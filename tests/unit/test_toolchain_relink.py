@@ -239,6 +239,19 @@ def test_unknown_syscall_is_rejected(tmp_path: Path) -> None:
 
 
 @needs_toolchain
+def test_oversized_stack_frame_is_explained(tmp_path: Path) -> None:
+    body = (
+        '#[no_mangle] pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {\n'
+        "    let mut buf = [0u8; 5000];\n"
+        "    let n = *(input as *const u64) as usize;\n"
+        "    core::ptr::write_volatile(&mut buf[n % 5000], 3);\n"
+        "    sol_log_64_(buf[(n * 7) % 5000] as u64, 0, 0, 0, 0); 0 }\n"
+    )
+    with pytest.raises(ToolchainError, match="more than 4 KiB of stack"):
+        _build_snippet(tmp_path, body)
+
+
+@needs_toolchain
 def test_six_argument_function_keeps_working(tmp_path: Path) -> None:
     """A non-inlined function with 6 arguments gets an argument block instead of failing."""
     body = (
