@@ -1,0 +1,55 @@
+"""docs/listing.md's examples run, in order, against an embedded localnet."""
+
+from __future__ import annotations
+
+import ast
+import re
+import types
+from pathlib import Path
+
+import pytest
+
+from bourse_chain.client import BourseClient
+from bourse_chain.generated.compute_market.accounts import Model
+from bourse_chain.market import Market
+from localnet import Localnet
+from tests.support.svm_chain import BIN
+
+pytestmark = pytest.mark.skipif(
+    not (BIN / "compute_market.so").exists(), reason="program not built"
+)
+DOC = Path(__file__).resolve().parents[2] / "docs" / "listing.md"
+_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+
+
+async def test_listing_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = [m.group(1) for m in _BLOCK.finditer(DOC.read_text())]
+    assert len(blocks) == 4
+    async with Localnet.start(port=0, workdir=tmp_path, backend="embedded") as net:
+        keys = net.keypairs
+        m = Market(usdc_mint=net.usdc_mint, treasury_authority=keys["admin"].pubkey())
+        async with BourseClient.connect(net.rpc_url) as client:
+            await client.send(
+                [
+                    m.initialize_config(
+                        keys["admin"].pubkey(), keys["settler"].pubkey(), keys["crank"].pubkey()
+                    )
+                ],
+                [keys["admin"]],
+            )
+        monkeypatch.setenv("BOURSE_RPC_URL", net.rpc_url)
+        monkeypatch.setenv("BOURSE_CREATOR_KEYPAIR", str(net.keypair_paths["creator"]))
+        monkeypatch.setenv("BOURSE_ADMIN_KEYPAIR", str(net.keypair_paths["admin"]))
+        namespace: dict[str, object] = {"__name__": "listing_doc"}
+        for i, block in enumerate(blocks):
+            code = compile(
+                block, f"{DOC.name}[block {i}]", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+            )
+            result = eval(code, namespace)  # our own documentation
+            if isinstance(result, types.CoroutineType):
+                await result
+        # The chain agrees with what the doc claims.
+        async with BourseClient.connect(net.rpc_url) as client:
+            listing = await client.fetch(m.model("acme/llama-4-70b"), Model)
+        assert listing is not None and listing.fee_bps == 500
+        assert bytes(listing.slug[: listing.slug_len]) == b"acme/llama-4-70b"
