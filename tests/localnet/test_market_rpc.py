@@ -38,6 +38,7 @@ from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool import instructions as pool_ix
+from bourse_chain.generated.cp_pool.accounts import Pool
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
 from localnet import Localnet
@@ -126,9 +127,10 @@ class Env:
 
 @pytest.fixture(scope="module")
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
-    async with Localnet.start(
-        port=0, workdir=tmp_path_factory.mktemp("ln"), backend="embedded"
-    ) as net, AsyncClient(net.rpc_url, commitment=Confirmed, timeout=30) as rpc:
+    async with (
+        Localnet.start(port=0, workdir=tmp_path_factory.mktemp("ln"), backend="embedded") as net,
+        AsyncClient(net.rpc_url, commitment=Confirmed, timeout=30) as rpc,
+    ):
         keys = dict(net.keypairs)
         treasury = Keypair()
         m = Market(usdc_mint=net.usdc_mint, treasury_authority=treasury.pubkey())
@@ -484,6 +486,12 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
         crank,
     )
     assert await env.balance(m.buyback_vault(slug)) == out
+    pool_state = Pool.decode(await env.data(pool))  # type: ignore[arg-type]
+    assert pool_state.swap_count == 1 and pool_state.fee_bps == 30
+    assert (
+        pool_state.vault_a == vault[pool_state.mint_a]
+        and pool_state.creator == k["creator"].pubkey()
+    )
     supply = int((await env.rpc.get_token_supply(mint)).value.amount)
     await env.send([m.burn(crank.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], crank)
     assert int((await env.rpc.get_token_supply(mint)).value.amount) == supply - out
