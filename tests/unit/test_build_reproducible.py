@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "program" / "toolchain" / "testdata" / "hello" / "lib.rs"
 BUILT = sorted((REPO / "program" / "bin").glob("*.so"))
 
-pytestmark = pytest.mark.skipif(
+needs_toolchain = pytest.mark.skipif(
     not Path("/usr/bin/llc-22").exists(),
     reason="needs the apt toolchain (llvm-22, clang-22, rustc-web, libstd-rust-web-dev-bpf)",
 )
@@ -26,6 +26,7 @@ def _build(source: Path) -> bytes:
         return tc.build(source, "hello").image
 
 
+@needs_toolchain
 def test_two_builds_give_identical_bytes(tmp_path: Path) -> None:
     first = _build(HELLO)
     second = _build(HELLO)
@@ -36,6 +37,7 @@ def test_two_builds_give_identical_bytes(tmp_path: Path) -> None:
     assert _build(moved) == first
 
 
+@needs_toolchain
 @pytest.mark.skipif(not BUILT, reason="no program/bin/*.so committed yet")
 def test_committed_programs_match_a_fresh_build() -> None:
     proc = subprocess.run(
@@ -48,3 +50,29 @@ def test_committed_programs_match_a_fresh_build() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "check passed" in proc.stdout
+
+
+def _fake_tool(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("present", "package"),
+    [
+        ([], "rustc-web"),
+        (["rustc"], "llvm-22"),
+        (["rustc", "llvm-link-22", "opt-22", "llc-22"], "clang-22"),
+        (["rustc", "llvm-link-22", "opt-22", "llc-22", "clang-22"], "libstd-rust-web-dev-bpf"),
+    ],
+)
+def test_missing_tools_name_their_debian_package(
+    tmp_path: Path, present: list[str], package: str
+) -> None:
+    from program.toolchain import ToolchainError, find_tools
+
+    for tool in present:
+        _fake_tool(tmp_path / "bin" / tool)
+    with pytest.raises(ToolchainError, match=package):
+        find_tools(tmp_path)

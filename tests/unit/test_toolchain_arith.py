@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "program" / "toolchain" / "testdata" / "hello" / "lib.rs"
 CASES = 1200
 
-pytestmark = pytest.mark.skipif(
+needs_toolchain = pytest.mark.skipif(
     not Path("/usr/bin/llc-22").exists(),
     reason="needs the apt toolchain (llvm-22, clang-22, rustc-web, libstd-rust-web-dev-bpf)",
 )
@@ -240,6 +240,7 @@ def hello_so() -> bytes:
         return tc.build(HELLO, "hello").image
 
 
+@needs_toolchain
 def test_arithmetic_matches_python(hello_so: bytes) -> None:
     svm = LiteSVM()
     program_id = Pubkey.new_unique()
@@ -269,3 +270,81 @@ def test_arithmetic_matches_python(hello_so: bytes) -> None:
 def test_model_field_layout_matches() -> None:
     """The field table used for error messages adds up to the model's output size."""
     assert sum(FIELD_SIZES) == len(expected(1, 2, 3, 4, 5))
+
+
+# ----------------------------------------------------------------------- IR text rewrites
+# (no toolchain needed: these run on hand-written IR)
+
+_IR = """\
+define internal fastcc void @callee(ptr %out, i64 %a, i64 %b, i64 %c, i64 %d, i64 %e) {
+bb:
+  store i64 %e, ptr %out, align 8
+  ret void
+}
+
+define i64 @entrypoint(ptr %input, i128 %x, i128 %y) {
+start:
+  %p = mul nuw i128 %x, %y
+  %q = udiv exact i128 %p, 10
+  %k = shl i128 %q, 3
+  %n = load i64, ptr %input, align 8
+  call void @llvm.memcpy.p0.p0.i64(ptr %input, ptr align 1 %input, i64 range(i64 0, 9) %n, i1 0)
+  call void @llvm.memcpy.p0.p0.i64(ptr align 8 %input, ptr align 8 %input, i64 16, i1 false)
+  call void @llvm.memset.p0.i64(ptr align 8 %input, i8 0, i64 100, i1 false)
+  %c = tail call i32 @bcmp(ptr %input, ptr %input, i64 32)
+  %s = sdiv i64 %n, -3
+  %o = tail call { i64, i1 } @llvm.umul.with.overflow.i64(i64 %n, i64 7)
+  call fastcc void @callee(ptr sret([8 x i8]) %input, i64 1, i64 2, i64 3, i64 %n, i64 %s)
+  ret i64 %s
+}
+"""
+
+
+def test_rewrite_replaces_libcall_shapes() -> None:
+    from program.toolchain.ir_fixups import check_lowerable, rewrite
+
+    out, stats = rewrite(_IR)
+    assert "call void @__solfx_mul128(ptr %__fx." in out
+    assert "call void @__solfx_udiv128(" in out and ", i64 10, i64 0)" in out
+    assert "shl i128 %q, 3" in out  # constant shifts stay
+    assert "call void @sol_memmove_(ptr %input, ptr %input, i64 %n)" in out
+    assert "@llvm.memcpy.p0.p0.i64(ptr align 8 %input, ptr align 8 %input, i64 16" in out
+    assert "call void @sol_memset_(ptr %input, i8 0, i64 100)" in out
+    assert "call void @sol_memcmp_(ptr %input, ptr %input, i64 32, ptr %__fx." in out
+    assert "%c = load i32, ptr %__fx." in out
+    assert "%s = call i64 @__solfx_sdiv64(i64 %n, i64 -3)" in out
+    assert "call void @__solfx_umulo64(" in out
+    assert "sret" not in out
+    # the 6-register callee takes its 5th and 6th arguments from a block
+    assert "define internal fastcc void @callee(ptr %out, i64 %a, i64 %b, i64 %c, ptr" in out
+    assert "%e = load i64, ptr %__fx.argp.5" in out
+    assert "call fastcc void @callee(ptr %input, i64 1, i64 2, i64 3, ptr %__fx.ab1)" in out
+    lines = out.splitlines()
+    start = lines.index("start:")
+    assert lines[start + 1].lstrip().startswith("%__fx.")  # allocas open the entry block
+    assert "alloca" in lines[start + 1]
+    for decl in ("@__solfx_mul128(ptr, i64, i64, i64, i64)", "@sol_memmove_(ptr, ptr, i64)"):
+        assert f"declare void {decl}" in out
+    assert stats.counts["i128.mul"] == 1
+    check_lowerable(out.replace("declare", "; declare"))  # nothing unlowerable left
+
+
+def test_rewrite_rejects_floats_and_address_taken_wide_functions() -> None:
+    from program.toolchain import ToolchainError
+    from program.toolchain.ir_fixups import rewrite
+
+    floats = "define i64 @f(double %x) {\n  %y = fadd double %x, 1.0\n  ret i64 0\n}\n"
+    with pytest.raises(ToolchainError, match="floating point"):
+        rewrite(floats)
+    taken = _IR + "@table = constant [1 x ptr] [ptr @callee]\n"
+    with pytest.raises(ToolchainError, match="used other than by a direct call"):
+        rewrite(taken)
+
+
+def test_check_lowerable_names_the_function() -> None:
+    from program.toolchain import ToolchainError
+    from program.toolchain.ir_fixups import check_lowerable
+
+    ir = "define i128 @f(i128 %a, i128 %b) {\n  %q = udiv i128 %a, %b\n  ret i128 %q\n}\n"
+    with pytest.raises(ToolchainError, match="f: 128-bit udiv"):
+        check_lowerable(ir)
