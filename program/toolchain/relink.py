@@ -124,28 +124,34 @@ def check_instructions(text: bytes | bytearray, function_at: dict[int, str] | No
     off = 0
     while off < len(text):
         opc, dst, src, offset, imm = _insn(text, off)
-        what = _describe(opc, off, function_at)
-        cls = opc & 0x07
-        if cls == 0x06:
-            raise ToolchainError(f"JMP32 instruction ({what}) is not in SBPF v0: build for cpu v2")
-        if opc in (0xC3, 0xDB):
-            raise ToolchainError(f"atomic instruction ({what}): SBPF has no atomics")
-        if opc in _DIV_MOD and offset != 0:
-            raise ToolchainError(
-                f"signed division ({what}) is not in SBPF v0: divide unsigned values"
-            )
-        if opc in _MOV and offset != 0:
-            raise ToolchainError(f"sign-extending move ({what}) is not in SBPF v0")
-        if opc not in V0_OPCODES:
-            raise ToolchainError(f"instruction {what} is not in SBPF v0")
+        problem = _v0_problem(text, off, opc, dst, src, offset, imm)
+        if problem is not None:
+            raise ToolchainError(problem.format(what=_describe(opc, off, function_at)))
         if opc == OP_LDDW:
-            if off + 2 * INSN_SIZE > len(text) or text[off + INSN_SIZE] != 0:
-                raise ToolchainError(f"incomplete lddw {what}")
             off += 2 * INSN_SIZE
             continue
-        if opc == OP_CALLX and not (0 <= imm <= 9 and dst == 0 and src == 0):
-            raise ToolchainError(f"callx not in SBPF v0 encoding ({what})")
         off += INSN_SIZE
+
+
+def _v0_problem(
+    text: bytes | bytearray, off: int, opc: int, dst: int, src: int, offset: int, imm: int
+) -> str | None:
+    """Why the instruction is not valid SBPF v0 (a template with ``{what}``), or None."""
+    if opc & 0x07 == 0x06:
+        return "JMP32 instruction ({what}) is not in SBPF v0: build for cpu v2"
+    if opc in (0xC3, 0xDB):
+        return "atomic instruction ({what}): SBPF has no atomics"
+    if opc in _DIV_MOD and offset != 0:
+        return "signed division ({what}) is not in SBPF v0: divide unsigned values"
+    if opc in _MOV and offset != 0:
+        return "sign-extending move ({what}) is not in SBPF v0"
+    if opc not in V0_OPCODES:
+        return "instruction {what} is not in SBPF v0"
+    if opc == OP_LDDW and (off + 2 * INSN_SIZE > len(text) or text[off + INSN_SIZE] != 0):
+        return "incomplete lddw {what}"
+    if opc == OP_CALLX and not (0 <= imm <= 9 and dst == 0 and src == 0):
+        return "callx not in SBPF v0 encoding ({what})"
+    return None
 
 
 def _symbol_table(elf: ELFFile) -> SymbolTableSection:
