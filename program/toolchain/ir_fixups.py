@@ -46,7 +46,7 @@ _CALL_RE = re.compile(
     r"(?P<rest>.*)$"
 )
 _CALLEE_RE = re.compile(r"@([-a-zA-Z$._0-9]+)\(")
-_DEFINE_RE = re.compile(r"^define .*@([-a-zA-Z$._0-9]+|\"[^\"]*\")\(")
+_DEFINE_RE = re.compile(r"^define [^@]*@([-a-zA-Z$._0-9]+|\"[^\"]*\")\(")
 _LABEL_RE = re.compile(r'^(?:[-a-zA-Z$._0-9]+|"[^"]*"):')
 _INT_LITERAL = re.compile(r"^-?\d+$")
 _FLOAT_OPS = re.compile(
