@@ -124,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ToolchainError as e:
         _fail(f"error: {e}")
         return 1
+    if not args.only:
+        for orphan in sorted(set(BIN_DIR.glob("*.so")) - {BIN_DIR / f"{n}.so" for n in crates}):
+            _fail(f"warning: {orphan.relative_to(PROGRAM_DIR.parent)} has no program/*/src/lib.rs")
     if stale:
         _fail("check failed: program/bin is stale; run `python -m program.build` and commit:")
         for s in stale:
