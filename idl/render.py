@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from idl.authoring import Program, discriminator
+from idl.authoring import Enum, Program, discriminator
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ("compute_market", "cp_pool")
@@ -45,8 +45,8 @@ def render_rust(p: Program) -> str:
         v = int.from_bytes(ix.discriminator, "little")
         out.append(f"    pub const {ix.name.upper()}: u64 = 0x{v:016x};")
     out += ["}", "", "/// Program error codes (Anchor numbering from 6000).", "pub mod err {"]
-    for i, e in enumerate(p.errors):
-        out.append(f"    pub const {_const_name(e.name)}: u32 = {p.first_error_code + i};")
+    for i, code in enumerate(p.errors):
+        out.append(f"    pub const {_const_name(code.name)}: u32 = {p.first_error_code + i};")
     out += ["}", "", "/// Event discriminators.", "pub mod event {"]
     for e in p.events:
         out.append(
@@ -66,9 +66,9 @@ def render_rust(p: Program) -> str:
             out.append(f"    pub const {f.name.upper()}: usize = {off};")
         out.append("}")
     for t in p.types:
-        if hasattr(t, "variants"):
+        if isinstance(t, Enum):
             out += ["", f"/// `{t.name}` enum values.", f"pub mod {_snake(t.name)} {{"]
-            for i, v in enumerate(t.variants):  # type: ignore[union-attr]
+            for i, v in enumerate(t.variants):
                 out.append(f"    pub const {_const_name(v)}: u8 = {i};")
             out.append("}")
     return "\n".join(out) + "\n"
