@@ -68,8 +68,8 @@ def render_rust(p: Program) -> str:
     for t in p.types:
         if isinstance(t, Enum):
             out += ["", f"/// `{t.name}` enum values.", f"pub mod {_snake(t.name)} {{"]
-            for i, v in enumerate(t.variants):
-                out.append(f"    pub const {_const_name(v)}: u8 = {i};")
+            for index, variant in enumerate(t.variants):
+                out.append(f"    pub const {_const_name(variant)}: u8 = {index};")
             out.append("}")
     return "\n".join(out) + "\n"
 
