@@ -1,0 +1,1 @@
+"""The ``bourse`` command line (``bourse_cli.app:main``)."""

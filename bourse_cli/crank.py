@@ -1,0 +1,61 @@
+"""``bourse crank``: one crank cycle by hand (the crank key): buyback and burn, harvest of
+Token-2022 transfer fees."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from bourse_cli.context import state_of
+from bourse_cli.errors import guard
+from bourse_cli.output import key_values
+from scripts import crank as crank_script
+from scripts.common import Session, parse_amount, pubkey
+
+app: typer.Typer = typer.Typer(help="Crank: buyback-and-burn, fee harvest.", no_args_is_help=True)
+
+
+@app.command()
+def buyback(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug")],
+    amount: Annotated[
+        str | None, typer.Option(help="USDC to spend (default: the whole revenue vault)")
+    ] = None,
+    slippage_bps: Annotated[int, typer.Option(help="Slippage tolerance")] = 100,
+) -> None:
+    """Buy the model's token back with its revenue vault's USDC and burn it."""
+    state = state_of(ctx)
+    crank = state.signer()
+    with guard():
+        micro = parse_amount(amount, 6, "amount") if amount is not None else None
+
+    async def work(s: Session) -> dict[str, Any]:
+        report = await crank_script.buyback_and_burn(
+            s, crank, slug, amount_in=micro, slippage_bps=slippage_bps
+        )
+        return report.to_json()
+
+    state.out.emit(state.run(work), lambda d: key_values(f"buyback {slug}", list(d.items())))
+
+
+@app.command()
+def harvest(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug (a Token-2022 listing)")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="Token account to harvest (repeat; default: those with fees)"),
+    ] = None,
+) -> None:
+    """Collect withheld transfer fees into the treasury's token account."""
+    state = state_of(ctx)
+    crank = state.signer()
+    with guard():
+        sources = [pubkey(x, "source") for x in source] if source else None
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await crank_script.harvest_fees(s, crank, slug, sources)).to_json()
+
+    state.out.emit(state.run(work), lambda d: key_values(f"harvest {slug}", list(d.items())))

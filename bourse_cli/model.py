@@ -1,0 +1,136 @@
+"""``bourse model``: creators create a model token, register a model, tokenize it, and
+check its status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import RenderableType
+
+from bourse_chain.keys import load_keypair
+from bourse_cli.context import state_of
+from bourse_cli.errors import guard
+from bourse_cli.output import key_values, tokens, usdc
+from scripts import list_model
+from scripts.common import Session, parse_amount, pubkey
+from scripts.market_view import model_status
+
+app: typer.Typer = typer.Typer(help="Creators: model tokens and listings.", no_args_is_help=True)
+
+
+def render_model(d: dict[str, Any]) -> RenderableType:
+    dec = d["token_decimals"]
+    return key_values(
+        f"model {d['slug']}",
+        [
+            ("address", d["address"]),
+            ("status", d["status"]),
+            ("creator", d["creator"]),
+            ("creator fee", f"{d['fee_bps'] / 100:g}% ({d['fee_bps']} bps)"),
+            ("metadata", d["metadata_uri"] or "-"),
+            ("token", d["token_kind"]),
+            ("mint", d["mint"]),
+            ("supply", tokens(d["supply"], dec)),
+            ("revenue vault", f"{usdc(d['vault_balance'])} USDC  ({d['revenue_vault']})"),
+            ("volume", f"{usdc(d['volume'])} USDC in {d['settlements']:,} settlements"),
+            ("creator fees", f"{usdc(d['creator_fees'])} USDC"),
+            ("protocol fees", f"{usdc(d['protocol_fees'])} USDC"),
+            ("provider payouts", f"{usdc(d['provider_payouts'])} USDC"),
+            ("USDC spent on buyback", f"{usdc(d['usdc_spent'])} USDC"),
+            ("tokens bought", tokens(d["tokens_bought"], dec)),
+            ("tokens burned", tokens(d["tokens_burned"], dec)),
+        ],
+    )
+
+
+@app.command("create-token")
+def create_token(
+    ctx: typer.Context,
+    supply: Annotated[str, typer.Option(help="Whole tokens minted to you (fixed supply)")] = (
+        "1000000000"
+    ),
+    decimals: Annotated[int, typer.Option(help="Token decimals")] = 6,
+    token_2022: Annotated[
+        bool, typer.Option("--token-2022", help="A Token-2022 mint instead of classic SPL")
+    ] = False,
+    transfer_fee_bps: Annotated[
+        int | None,
+        typer.Option(help="Token-2022 transfer fee in bps, withheld on every transfer"),
+    ] = None,
+    max_fee: Annotated[
+        str | None, typer.Option(help="Largest transfer fee per transfer, in whole tokens")
+    ] = None,
+    mint_keypair: Annotated[
+        Path | None, typer.Option(help="Keypair file for the mint address (default: new)")
+    ] = None,
+) -> None:
+    """Create a fixed-supply model token (mint authority revoked, no freeze authority)."""
+    state = state_of(ctx)
+    creator = state.signer()
+    with guard():
+        raw_supply = parse_amount(supply, decimals, "supply")
+        raw_max = parse_amount(max_fee, decimals, "max fee") if max_fee is not None else None
+        mint = load_keypair(mint_keypair) if mint_keypair is not None else None
+
+    async def work(s: Session) -> dict[str, Any]:
+        made = await list_model.create_model_token(
+            s,
+            creator,
+            supply=raw_supply,
+            decimals=decimals,
+            token_2022=token_2022,
+            transfer_fee_bps=transfer_fee_bps,
+            maximum_fee=raw_max,
+            mint=mint,
+        )
+        return made.to_json()
+
+    state.out.emit(state.run(work), lambda d: key_values("model token created", list(d.items())))
+
+
+@app.command()
+def register(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug, e.g. deepseek-chat")],
+    fee_bps: Annotated[int, typer.Option(help="Creator fee in bps of every settled call")],
+    uri: Annotated[str, typer.Option(help="Metadata URI (at most 128 bytes)")] = "",
+) -> None:
+    """Register a model (pending until the admin approves it)."""
+    state = state_of(ctx)
+    creator = state.signer()
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await list_model.register_model(s, creator, slug, fee_bps, uri)).to_json()
+
+    state.out.emit(state.run(work), render_model)
+
+
+@app.command()
+def tokenize(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug")],
+    mint: Annotated[str, typer.Option(help="The model token's mint (see create-token)")],
+) -> None:
+    """Attach the model's token (the model must be approved); creates its buyback vault."""
+    state = state_of(ctx)
+    creator = state.signer()
+    with guard():
+        mint_key = pubkey(mint, "mint")
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await list_model.tokenize_model(s, creator, slug, mint_key)).to_json()
+
+    state.out.emit(state.run(work), render_model)
+
+
+@app.command()
+def status(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="Model slug")]) -> None:
+    """A model's status, token, vaults, volume, fees, buyback and burn."""
+    state = state_of(ctx)
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await model_status(s, slug)).to_json()
+
+    state.out.emit(state.run(work), render_model)
