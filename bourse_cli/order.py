@@ -3,11 +3,13 @@ settles actual usage or releases it, and settles payments collected off-chain.""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Annotated, Any
 
 import typer
 from rich.console import RenderableType
+from rich.table import Table
 
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
@@ -15,7 +17,9 @@ from bourse_cli.output import key_values, usdc
 from scripts import orders
 from scripts.common import Session, parse_amount, pubkey
 
-app: typer.Typer = typer.Typer(help="Paid calls: orders and collected payments.", no_args_is_help=True)
+app: typer.Typer = typer.Typer(
+    help="Paid calls: orders and collected payments.", no_args_is_help=True
+)
 
 
 def render_split(d: dict[str, Any]) -> RenderableType:
@@ -28,6 +32,18 @@ def render_split(d: dict[str, Any]) -> RenderableType:
 def render_order(d: dict[str, Any]) -> RenderableType:
     rows = [(k, f"{usdc(v)} USDC" if k == "hold" else v) for k, v in d.items()]
     return key_values("order", rows)
+
+
+def render_orders(rows: list[dict[str, Any]]) -> RenderableType:
+    table = Table(title="open orders")
+    for h in ("order", "payer", "hold USDC", "expires (UTC)"):
+        table.add_column(h, justify="right" if h == "hold USDC" else "left")
+    for r in rows:
+        expires = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["expires_at"]))
+        table.add_row(r["order"], r["payer"], usdc(r["hold"]), expires)
+    if not rows:
+        table.caption = "no open orders"
+    return table
 
 
 @app.command("open")
@@ -110,7 +126,7 @@ def list_(
     async def work(s: Session) -> list[dict[str, Any]]:
         return [o.to_json() for o in await orders.list_orders(s, payer=payer_key)]
 
-    state.out.emit(state.run(work))
+    state.out.emit(state.run(work), render_orders)
 
 
 @app.command()

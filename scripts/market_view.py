@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from enum import Enum
 from typing import Any
 
+from solana.rpc.core import RPCException
 from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
@@ -287,7 +288,10 @@ async def chain_time(session: Session) -> int:
     """The chain's current unix time (block time of the latest slot; wall time otherwise)."""
     rpc = session.client.rpc
     slot = (await rpc.get_slot(commitment=session.client.commitment)).value
-    found = (await rpc.get_block_time(slot)).value
+    try:
+        found = (await rpc.get_block_time(slot)).value
+    except RPCException:  # no block in that slot (skipped, or not produced yet)
+        found = None
     return int(found) if found is not None else int(dt.datetime.now(dt.UTC).timestamp())
 
 
