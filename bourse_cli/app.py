@@ -8,6 +8,7 @@ module; the work is done by the functions of ``scripts/``.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,6 +126,7 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> None:
     """The console script: ``bourse = "bourse_cli.app:main"``."""
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     app(args=args, prog_name="bourse")
 
 

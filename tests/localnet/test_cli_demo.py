@@ -1,0 +1,85 @@
+"""``bourse demo`` end to end: it starts its own embedded localnet, runs the whole flow, and
+its final figures are asserted: value is conserved for every call and in the balances read
+back from the chain, and each token's supply fell by exactly what was burned."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bourse_cli.testing import Bourse
+from tests.support.svm_chain import BIN
+
+pytestmark = pytest.mark.skipif(
+    not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTS = ("provider", "creator", "protocol")
+
+
+def assert_figures(report: dict[str, Any]) -> None:
+    assert report["ok"] is True and all(report["checks"].values()), report["checks"]
+    models = {m["slug"]: m for m in report["models"]}
+    assert set(models) == {"deepseek-chat", "kimi-k2.6"}
+    assert models["deepseek-chat"]["token_kind"] == "spl"
+    assert models["kimi-k2.6"]["token_kind"] == "token2022"
+    for m in models.values():
+        # conservation, call by call summed per model
+        assert m["paid_in"] == sum(m[p] for p in PARTS) + m["refund"]
+        assert m["gross"] == sum(m[p] for p in PARTS)
+        assert m["gross"] > 0 and m["refund"] > 0 and m["released"] == 1
+        # supply before - after = burned, and the buyback burned what it bought
+        assert m["supply_before"] - m["supply_after"] == m["tokens_burned"] > 0
+        assert m["tokens_burned"] == m["tokens_bought"]
+        assert m["revenue_vault_after"] == m["creator"] - m["usdc_spent"]
+    assert models["kimi-k2.6"]["transfer_fees_harvested"] > 0
+    assert models["deepseek-chat"]["transfer_fees_harvested"] == 0
+    t, p = report["totals"], report["parties"]
+    assert t["paid_in"] == sum(t[x] for x in PARTS) + t["refund"]
+    # who got what, as read back from the chain
+    assert p["payer"]["paid"] + p["gateway"]["paid"] == t["gross"]
+    assert p["provider"]["received"] == t["provider"]
+    assert p["treasury"]["received"] == t["protocol"]
+    assert p["revenue_vaults"]["received"] == t["creator"]
+    assert p["escrow"]["left"] == 0
+    assert report["elapsed_seconds"] < 60
+
+
+def test_demo_json_figures() -> None:
+    run = Bourse("localnet", ROOT / ".no-localnet")("demo", "--quiet", "--orders", "3")
+    report = run.json()
+    assert_figures(report)
+    assert report["totals"]["orders"] == 6 and report["totals"]["payments"] == 16
+
+
+def test_demo_table_with_progress() -> None:
+    run = Bourse("localnet", ROOT / ".no-localnet")("demo", "--payments", "2", output="table")
+    assert run.code == 0, run.stderr
+    assert "Who got what" in run.stdout and "All checks passed" in run.stdout
+    assert "supply fell by burned" in run.stdout
+    # the progress display went to stderr, ending on the last step
+    assert "Reading the chain back" in run.stderr
+
+
+def test_demo_as_a_newcomer_runs_it() -> None:
+    # Given nothing but the checkout: `python -m bourse_cli demo -o json` (= `bourse demo`)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "bourse_cli", "demo", "-o", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    assert out.returncode == 0, out.stderr
+    assert_figures(json.loads(out.stdout))
+    assert elapsed < 60
