@@ -127,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     """The console script: ``bourse = "bourse_cli.app:main"``."""
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    # The crank jobs log per-model failures; the command reports them itself, in one line.
+    logging.getLogger("cranks").setLevel(logging.ERROR)
     app(args=args, prog_name="bourse")
 
 

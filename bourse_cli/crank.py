@@ -1,8 +1,9 @@
 """``bourse crank``: one crank cycle by hand (the crank key): buyback and burn, harvest of
-Token-2022 transfer fees."""
+Token-2022 transfer fees, through the operators' jobs (``cranks.buyback``, ``cranks.harvest``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,15 @@ from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.output import key_values
 from scripts import crank as crank_script
-from scripts.common import Session, parse_amount, pubkey
+from scripts.common import Session, parse_amount
+
+
+def _state_dir() -> Any:
+    return typer.Option(
+        help="Crank journal and fee ledger (default: the bourse-crank daemon's, "
+        "~/.local/state/bourse-crank)"
+    )
+
 
 app: typer.Typer = typer.Typer(help="Crank: buyback-and-burn, fee harvest.", no_args_is_help=True)
 
@@ -24,6 +33,7 @@ def buyback(
         str | None, typer.Option(help="USDC to spend (default: the whole revenue vault)")
     ] = None,
     slippage_bps: Annotated[int, typer.Option(help="Slippage tolerance")] = 100,
+    state_dir: Annotated[Path | None, _state_dir()] = None,
 ) -> None:
     """Buy the model's token back with its revenue vault's USDC and burn it."""
     state = state_of(ctx)
@@ -33,7 +43,7 @@ def buyback(
 
     async def work(s: Session) -> dict[str, Any]:
         report = await crank_script.buyback_and_burn(
-            s, crank, slug, amount_in=micro, slippage_bps=slippage_bps
+            s, crank, slug, amount_in=micro, slippage_bps=slippage_bps, state_dir=state_dir
         )
         return report.to_json()
 
@@ -44,18 +54,13 @@ def buyback(
 def harvest(
     ctx: typer.Context,
     slug: Annotated[str, typer.Argument(help="Model slug (a Token-2022 listing)")],
-    source: Annotated[
-        list[str] | None,
-        typer.Option(help="Token account to harvest (repeat; default: those with fees)"),
-    ] = None,
+    state_dir: Annotated[Path | None, _state_dir()] = None,
 ) -> None:
     """Collect withheld transfer fees into the treasury's token account."""
     state = state_of(ctx)
     crank = state.signer()
-    with guard():
-        sources = [pubkey(x, "source") for x in source] if source else None
 
     async def work(s: Session) -> dict[str, Any]:
-        return (await crank_script.harvest_fees(s, crank, slug, sources)).to_json()
+        return (await crank_script.harvest_fees(s, crank, slug, state_dir=state_dir)).to_json()
 
     state.out.emit(state.run(work), lambda d: key_values(f"harvest {slug}", list(d.items())))

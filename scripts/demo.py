@@ -215,7 +215,9 @@ async def run_demo(
             manifest = read_manifest(net.manifest_path)
             session = await Session.open(net.rpc_url, manifest=manifest)
             async with session:
-                report = await _flow(session, net.keypairs, calls, pays, rep)
+                report = await _flow(
+                    session, net.keypairs, calls, pays, rep, Path(tmp) / "crank-state"
+                )
     report.elapsed_seconds = time.perf_counter() - started
     return report
 
@@ -226,6 +228,7 @@ async def _flow(
     calls: list[_Call],
     pays: list[tuple[DemoModel, int, int]],
     rep: Reporter,
+    crank_state: Path,
 ) -> DemoReport:
     report = DemoReport()
     treasury = Keypair()
@@ -288,12 +291,12 @@ async def _flow(
     cycle: dict[str, CrankReport] = {}
     for m in MODELS:
         rep.step(f"Crank buys back and burns {m.slug}")
-        cycle[m.slug] = await crank.buyback_and_burn(s, k["crank"], m.slug)
+        cycle[m.slug] = await crank.buyback_and_burn(s, k["crank"], m.slug, state_dir=crank_state)
     rep.step("Crank harvests Token-2022 transfer fees")
     for m in MODELS:
         if m.token_2022:
             flows[m.slug].transfer_fees_harvested = (
-                await crank.harvest_fees(s, k["crank"], m.slug)
+                await crank.harvest_fees(s, k["crank"], m.slug, state_dir=crank_state)
             ).harvested
     rep.step("Reading the chain back")
     await _settle_figures(s, report, flows, cycle, market)

@@ -354,7 +354,8 @@ def test_model_status_matches_chain(net: ThreadedLocalnet, bourse: Bourse) -> No
         assert table.code == 0 and f"model {slug}" in table.stdout
 
 
-def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse) -> None:
+def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse, tmp_path: Path) -> None:
+    state = ("--state-dir", str(tmp_path / "crank-state"))
     for slug in (SPL, T22):
         pool = bourse(
             "pool", "add", slug, "--tokens", "100000000", "--usdc", "10000", keypair="creator"
@@ -366,7 +367,7 @@ def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse) -> None:
     m = model_account(net, SPL)
     vault = token_balance(net.rpc_url, m.revenue_vault)
     supply = token_supply(net.rpc_url, m.mint)
-    got = bourse("crank", "buyback", SPL, keypair="crank").json()
+    got = bourse("crank", "buyback", SPL, *state, keypair="crank").json()
     assert got["usdc_spent"] == vault > 0 and got["tokens_burned"] == got["tokens_bought"] > 0
     assert got["supply_before"] == supply
     assert got["supply_after"] == token_supply(net.rpc_url, m.mint) == supply - got["tokens_burned"]
@@ -374,12 +375,14 @@ def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse) -> None:
     assert (m.usdc_spent, m.tokens_burned) == (got["usdc_spent"], got["tokens_burned"])
 
     t22 = model_account(net, T22)
-    table = bourse("crank", "buyback", T22, "--amount", "0.1", keypair="crank", output="table")
+    table = bourse(
+        "crank", "buyback", T22, "--amount", "0.1", *state, keypair="crank", output="table"
+    )
     assert table.code == 0 and "usdc_spent" in table.stdout
     assert model_account(net, T22).usdc_spent == 100_000
     assert token_balance(net.rpc_url, t22.revenue_vault) == 150_000
 
-    harvest = bourse("crank", "harvest", T22, keypair="crank").json()
+    harvest = bourse("crank", "harvest", T22, *state, keypair="crank").json()
     assert harvest["harvested"] > 0 and harvest["sources"] >= 1
     assert (
         token_balance(net.rpc_url, Pubkey.from_string(harvest["destination"]))
