@@ -400,6 +400,10 @@ ERRORS = [
     ErrorCode("NotWritable", "Account must be writable"),
     ErrorCode("TooManySwapPrograms", "At most 4 swap programs"),
     ErrorCode("NameTooLong", "Provider name is longer than 32 bytes"),
+    ErrorCode(
+        "VaultTampered",
+        "A vault's owner, delegate or close authority is no longer the program's (buyback route)",
+    ),
 ]
 
 INSTRUCTIONS = [

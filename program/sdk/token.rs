@@ -25,6 +25,14 @@ pub fn account_amount(d: &[u8]) -> u64 {
 pub fn account_state(d: &[u8]) -> u8 {
     d[108]
 }
+/// COption<Pubkey> delegate (tag at 72).
+pub fn account_has_delegate(d: &[u8]) -> bool {
+    rd_u32(d, 72) != 0
+}
+/// COption<Pubkey> close authority (tag at 129).
+pub fn account_has_close_authority(d: &[u8]) -> bool {
+    rd_u32(d, 129) != 0
+}
 
 // Mint fields.
 pub fn mint_has_authority(d: &[u8]) -> bool {

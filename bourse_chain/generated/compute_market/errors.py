@@ -372,6 +372,16 @@ class NameTooLong(ComputeMarketError):
     msg = "Provider name is longer than 32 bytes"
 
 
+class VaultTampered(ComputeMarketError):
+    """6044 (0x179c): A vault's owner, delegate or close authority is no longer the program's
+    (buyback route)
+    """
+
+    code = 6044
+    name = "VaultTampered"
+    msg = "A vault's owner, delegate or close authority is no longer the program's (buyback route)"
+
+
 ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
     {
         6000: InvalidInstructionData,
@@ -418,6 +428,7 @@ ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
         6041: NotWritable,
         6042: TooManySwapPrograms,
         6043: NameTooLong,
+        6044: VaultTampered,
     }
 )
 
@@ -472,6 +483,7 @@ __all__ = [
     "UnsupportedMintExtension",
     "UpgradeAuthorityMismatch",
     "UriTooLong",
+    "VaultTampered",
     "WithheldAuthorityMismatch",
     "ZeroAmount",
     "ZeroMinOut",

@@ -110,12 +110,31 @@ pub fn token_account_of(a: &Account, token_program: &Pubkey, mint: &Pubkey) -> P
     Ok(())
 }
 
-/// A USDC token account owned by the treasury authority.
+/// A USDC token account owned by the treasury authority, never the escrow
+/// (a fee "paid" into the escrow would strand there, owed to no order).
 pub fn treasury(a: &Account, cfg: &[u8]) -> ProgramResult {
     writable(a)?;
     token_account_of(a, &rd_key(cfg, config::USDC_TOKEN_PROGRAM), &rd_key(cfg, config::USDC_MINT))?;
+    if key_eq(a.key(), &rd_key(cfg, config::ESCROW_VAULT)) {
+        return Err(err::DUPLICATE_ACCOUNT);
+    }
     if !key_eq(&token::account_owner(a.data()), &rd_key(cfg, config::TREASURY_AUTHORITY)) {
         return Err(err::INVALID_TREASURY);
+    }
+    Ok(())
+}
+
+/// A vault of ours after someone else's code ran with its authority's
+/// signature: still owned by `authority`, with no delegate and no close
+/// authority, so nothing but this program can ever move or close it.
+/// Call after `token_account_of` (the account is at least 165 bytes).
+pub fn vault_intact(a: &Account, authority: &Pubkey) -> ProgramResult {
+    let d = a.data();
+    if !key_eq(&token::account_owner(d), authority)
+        || token::account_has_delegate(d)
+        || token::account_has_close_authority(d)
+    {
+        return Err(err::VAULT_TAMPERED);
     }
     Ok(())
 }

@@ -68,6 +68,7 @@ pub mod err {
     pub const NOT_WRITABLE: u32 = 6041;
     pub const TOO_MANY_SWAP_PROGRAMS: u32 = 6042;
     pub const NAME_TOO_LONG: u32 = 6043;
+    pub const VAULT_TAMPERED: u32 = 6044;
 }
 
 /// Event discriminators.

@@ -4,8 +4,9 @@
 //! signs it with the model PDA, the authority of both vaults. Whatever the
 //! route does, the program then checks balances: USDC taken <= amount_in,
 //! tokens that ARRIVED in the buyback vault (after any Token-2022 transfer
-//! fee) >= min_out > 0. Per-call cap and per-model cooldown hold even
-//! against a malicious crank key.
+//! fee) >= min_out > 0, and both vaults still belong to the model PDA alone
+//! (no new owner, delegate or close authority). Per-call cap and per-model
+//! cooldown hold even against a malicious crank key.
 
 use crate::checks;
 use crate::events;
@@ -100,9 +101,13 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
     invoke(swap_program.key(), &metas[..remaining.len()], swap_data, Some(&signer))?;
 
-    // Re-validate: the route may have closed or replaced accounts.
+    // Re-validate: the route may have closed or replaced accounts, or used
+    // the model PDA's signature to hand a vault to someone (owner, delegate,
+    // close authority) while the balances below look right.
     checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
     checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
+    checks::vault_intact(revenue_vault, model_acc.key())?;
+    checks::vault_intact(buyback_vault, model_acc.key())?;
     let usdc_after = token::account_amount(revenue_vault.data());
     let tokens_after = token::account_amount(buyback_vault.data());
     let spent = usdc_before.saturating_sub(usdc_after);

@@ -49,6 +49,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     checks::key_is(payout, &rd_key(p, provider::PAYOUT), err::ACCOUNT_MISMATCH)?;
     checks::key_is(revenue_vault, &rd_key(m, model::REVENUE_VAULT), err::ACCOUNT_MISMATCH)?;
     checks::treasury(treasury, cfg)?;
+    // Paying out of the escrow into the escrow would strand the share there.
+    checks::distinct(payout, escrow)?;
 
     let hold = rd_u64(o, order::HOLD);
     let usage = usage_charge(
