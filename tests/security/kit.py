@@ -909,6 +909,59 @@ class World:
         c.send([tk_transfer_checked(tp, src, mint, dest, creator.pubkey(), amount)], [creator])
         return dest
 
+    def samples(self) -> dict[str, tuple[Instruction, list[Keypair]]]:
+        """A valid instance of every instruction but initialize_config, with its signers
+        (fresh state each call: new wallets, a new approved model, a new open order)."""
+        c, m = self.c, self.m
+        self.nonce_seq += 1
+        n = self.nonce_seq
+        pending, newcomer = c.new_wallet(), c.new_wallet(usdc=1 * USDC)
+        c.send([m.update_config(self.admin.pubkey(), pending_admin=pending.pubkey())], [self.admin])
+        slug = f"sample-{n}"
+        self.register(slug, 0, self.creator, approve=True)
+        mint = c.create_model_mint(self.creator.pubkey(), 1_000)
+        o, o2 = self.open(), self.open()
+        c.fund_usdc(self.settler.pubkey(), 1 * USDC)
+        bv = m.buyback_vault("alpha")
+        if self.balance(bv) == 0:
+            src = c.ata(self.creator.pubkey(), self.mints["alpha"])
+            c.send(
+                [
+                    tk_transfer_checked(
+                        TOKEN_PROGRAM_ID, src, self.mints["alpha"], bv, self.creator.pubkey(), 7
+                    )
+                ],
+                [self.creator],
+            )
+        return {
+            "update_config": (m.update_config(self.admin.pubkey(), paused=False), [self.admin]),
+            "register_model": (m.register_model(newcomer.pubkey(), f"new-{n}", 0), [newcomer]),
+            "set_model_status": (
+                m.set_model_status(self.admin.pubkey(), "alpha", ModelStatus.APPROVED),
+                [self.admin],
+            ),
+            "tokenize_model": (
+                m.tokenize_model(self.creator.pubkey(), slug, mint, TOKEN_PROGRAM_ID),
+                [self.creator],
+            ),
+            "register_provider": (m.register_provider(newcomer.pubkey(), "newcomer"), [newcomer]),
+            "upsert_offer": (
+                m.upsert_offer(self.provider.pubkey(), "alpha", PRICE_IN, PRICE_OUT),
+                [self.provider],
+            ),
+            "open_order": (self.open_ix()[0], [self.payer]),
+            "settle_order": (self.settle_ix(o), [self.settler]),
+            "cancel_order": (self.cancel_ix(o2, self.settler.pubkey()), [self.settler]),
+            "settle_payment": (self.payment_ix("alpha", 1 * USDC), [self.settler]),
+            "buyback": (self.buyback_ix("alpha", 1 * USDC, 1), [self.crank]),
+            "burn": (self.burn_ix("alpha"), [self.crank]),
+            "harvest_fees": (self.harvest_ix("gamma", []), [self.crank]),
+            "accept_admin": (
+                m.accept_admin(pending.pubkey()),
+                [pending],
+            ),  # last: changes the admin
+        }
+
     def set_paused(self, paused: bool) -> None:
         self.c.send([self.m.update_config(self.admin.pubkey(), paused=paused)], [self.admin])
 
