@@ -88,6 +88,8 @@ class SendSettings:
     rpc_attempts: int = 3
     #: After a failure an endpoint is passed over for this long (then tried again first).
     endpoint_cooloff_secs: float = 30.0
+    #: Wait before a request goes back to an endpoint that already failed it (doubles).
+    rpc_retry_delay_secs: float = 0.2
     poll_interval_secs: float = 0.5
     rebroadcast_interval_secs: float = 2.0
 

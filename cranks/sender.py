@@ -310,6 +310,7 @@ def connect_rpc(
         inner=inner,
         attempts=settings.rpc_attempts,
         cooloff_secs=settings.endpoint_cooloff_secs,
+        retry_delay_secs=settings.rpc_retry_delay_secs,
         metrics=metrics,
         on_send=on_send,
     )
