@@ -74,9 +74,9 @@ class CliState:
         """A localnet fixture's public key (``settler``, ``crank``...), when known."""
         return self.manifest.pubkeys.get(name) if self.manifest is not None else None
 
-    def run(self, work: Callable[[Session], Awaitable[T]]) -> T:
+    def run(self, work: Callable[[Session], Awaitable[T]], *, interrupt_ok: bool = False) -> T:
         """Open a session on the cluster, run ``work``, close; failures become one line."""
-        with guard(self.url):
+        with guard(self.url, interrupt_ok=interrupt_ok):
             return asyncio.run(self._run(work))
 
     async def _run(self, work: Callable[[Session], Awaitable[T]]) -> T:

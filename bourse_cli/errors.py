@@ -123,13 +123,16 @@ def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
 
 
 @contextlib.contextmanager
-def guard(url: str | None = None) -> Iterator[None]:
-    """Turn any failure inside into one line on stderr and exit code 1."""
+def guard(url: str | None = None, *, interrupt_ok: bool = False) -> Iterator[None]:
+    """Turn any failure inside into one line on stderr and exit code 1; Ctrl-C exits 130
+    (0 and silently with ``interrupt_ok``, for commands that run until interrupted)."""
     try:
         yield
     except (typer.Exit, typer.Abort, click.ClickException):
         raise
     except KeyboardInterrupt:
+        if interrupt_ok:
+            raise typer.Exit(0) from None
         raise fail("interrupted", EXIT_INTERRUPTED) from None
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):

@@ -108,10 +108,7 @@ def _watch(state: CliState, fetch: Any, interval: float, count: int | None) -> N
                 if count is None or n < count:
                     await asyncio.sleep(interval)
 
-    try:
-        state.run(loop)
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    state.run(loop, interrupt_ok=True)
 
 
 def render_history(rows: list[dict[str, Any]]) -> RenderableType:

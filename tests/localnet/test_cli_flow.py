@@ -8,6 +8,7 @@ and payments, pool and crank, updates, delisting.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import struct
 import subprocess
@@ -431,6 +432,17 @@ def test_market_views(net: ThreadedLocalnet, bourse: Bourse) -> None:
     assert sum(d["tokens_burned"] for d in chart["days"]) == m.tokens_burned
     table = bourse("market", "chart", T22, output="table")
     assert table.code == 0 and "revenue and burn" in table.stdout and "█" in table.stdout
+
+
+def test_market_chart_png(bourse: Bourse, tmp_path: Path) -> None:
+    png = tmp_path / "chart.png"
+    run = bourse("market", "chart", SPL, "--png", str(png))
+    if importlib.util.find_spec("matplotlib") is None:
+        # Without matplotlib: one line saying what to install, exit 1
+        assert run.code == 1 and run.stderr.startswith("error: --png needs matplotlib")
+        assert run.stderr.count("\n") == 1
+    else:
+        assert run.json()["png"] == str(png) and png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_admin_updates_and_delist(net: ThreadedLocalnet, bourse: Bourse) -> None:

@@ -199,3 +199,11 @@ def test_help_lists_the_command_groups() -> None:
 def test_demo_refuses_bad_sizes() -> None:
     result = CliRunner().invoke(app, ["demo", "--orders", "1"])
     assert result.exit_code == 1 and result.stderr.startswith("error: --orders")
+
+
+@pytest.mark.parametrize(("interrupt_ok", "code"), [(False, 130), (True, 0)])
+def test_ctrl_c(interrupt_ok: bool, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(typer.Exit) as info, guard(interrupt_ok=interrupt_ok):
+        raise KeyboardInterrupt
+    assert info.value.exit_code == code
+    assert capsys.readouterr().err == ("" if interrupt_ok else "error: interrupted\n")
