@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import RenderableType
 
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
-from bourse_cli.output import key_values
+from bourse_cli.output import key_values, tokens, usdc
 from scripts import crank as crank_script
 from scripts.common import Session, parse_amount
 
@@ -23,6 +24,22 @@ def _state_dir() -> Any:
 
 
 app: typer.Typer = typer.Typer(help="Crank: buyback-and-burn, fee harvest.", no_args_is_help=True)
+
+
+def render_buyback(d: dict[str, Any]) -> RenderableType:
+    dec = d["token_decimals"]
+    return key_values(
+        f"buyback {d['slug']}: {d['outcome']}",
+        [
+            ("USDC spent", f"{usdc(d['usdc_spent'])} USDC"),
+            ("tokens bought", tokens(d["tokens_bought"], dec)),
+            ("tokens burned", tokens(d["tokens_burned"], dec)),
+            ("supply before", tokens(d["supply_before"], dec)),
+            ("supply after", tokens(d["supply_after"], dec)),
+            ("detail", d["detail"] or "-"),
+            ("signatures", ", ".join(d["signatures"]) or "-"),
+        ],
+    )
 
 
 @app.command()
@@ -47,7 +64,7 @@ def buyback(
         )
         return report.to_json()
 
-    state.out.emit(state.run(work), lambda d: key_values(f"buyback {slug}", list(d.items())))
+    state.out.emit(state.run(work), render_buyback)
 
 
 @app.command()

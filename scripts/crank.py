@@ -57,6 +57,7 @@ class CrankReport:
     tokens_burned: int = 0
     supply_before: int = 0
     supply_after: int = 0
+    token_decimals: int = 0
     detail: str = ""
     signatures: list[str] = field(default_factory=list)
 
@@ -129,7 +130,7 @@ async def buyback_and_burn(
         raise InvalidInput(f"model {slug!r} has no token: nothing to buy back")
     if amount_in is not None and amount_in <= 0:
         raise InvalidInput("the amount to spend must be positive")
-    supply_before = (await session.mint_info(model.mint))[1]
+    _, supply_before, decimals = await session.mint_info(model.mint)
     config = crank_config(
         session, slug, state_dir=state_dir, max_usdc=amount_in, slippage_bps=slippage_bps
     )
@@ -153,6 +154,7 @@ async def buyback_and_burn(
         tokens_burned=burned,
         supply_before=supply_before,
         supply_after=(await session.mint_info(model.mint))[1],
+        token_decimals=decimals,
         detail=detail,
         signatures=signatures,
     )

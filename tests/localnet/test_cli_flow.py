@@ -379,7 +379,7 @@ def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse, tmp_path: Path) -
     table = bourse(
         "crank", "buyback", T22, "--amount", "0.1", *state, keypair="crank", output="table"
     )
-    assert table.code == 0 and "usdc_spent" in table.stdout
+    assert table.code == 0 and "USDC spent" in table.stdout and "0.1 USDC" in table.stdout
     assert model_account(net, T22).usdc_spent == 100_000
     assert token_balance(net.rpc_url, t22.revenue_vault) == 150_000
 
