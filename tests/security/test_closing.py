@@ -1,0 +1,117 @@
+"""Class 9 — closing: an order is closed when settled or cancelled (data zeroed, length 0,
+owner back to the System program, lamports to the payer). A closed order cannot be revived
+within the same transaction, re-settled, or refunded twice."""
+
+from __future__ import annotations
+
+import pytest
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+
+from bourse_chain.generated.compute_market.accounts import Order
+from tests.security.kit import OpenOrder, World, assert_rejected
+
+
+@pytest.fixture(scope="module")
+def w() -> World:
+    return World()
+
+
+def fund(w: World, o: OpenOrder) -> Instruction:
+    """A System transfer topping the (closed) order address up to rent-exemption."""
+    rent = w.c.svm.minimum_balance_for_rent_exemption(Order.LEN)
+    return transfer(
+        TransferParams(from_pubkey=w.attacker.pubkey(), to_pubkey=o.address, lamports=rent)
+    )
+
+
+def escrow_and_order(w: World, o: OpenOrder) -> list[Pubkey]:
+    return [o.address, w.m.escrow_vault, w.usdc(o.payer), o.payer.pubkey()]
+
+
+def test_close_leaves_nothing_behind(w: World) -> None:
+    o = w.open()
+    rent = w.c.lamports(o.address)
+    payer_sol = w.c.lamports(o.payer.pubkey())
+    w.c.send([w.settle_ix(o)], [w.settler])
+    assert w.c.data(o.address) is None and w.c.lamports(o.address) == 0
+    assert w.c.lamports(o.payer.pubkey()) == payer_sol + rent  # the rent went back to the payer
+
+
+def test_revival_in_the_same_transaction(w: World) -> None:
+    """settle, re-fund the address, settle again: the second settle finds a System-owned,
+    empty account, not an order."""
+    o = w.open()
+    ixs = [w.settle_ix(o), fund(w, o), w.settle_ix(o, 1, 1)]
+    assert_rejected(
+        w.c, ixs, [w.settler, w.attacker], "InvalidAccountOwner", watch=escrow_and_order(w, o)
+    )
+    assert Order.decode(w.c.data(o.address)).hold == o.hold  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("settle", "settle"), ("settle", "cancel"), ("cancel", "cancel"), ("cancel", "settle")],
+)
+def test_second_use_in_the_same_transaction(w: World, first: str, second: str) -> None:
+    o = w.open()
+
+    def ix(kind: str) -> Instruction:
+        return w.settle_ix(o) if kind == "settle" else w.cancel_ix(o, w.settler.pubkey())
+
+    assert_rejected(
+        w.c,
+        [ix(first), ix(second)],
+        [w.settler],
+        "InvalidAccountOwner",
+        watch=escrow_and_order(w, o),
+    )
+
+
+@pytest.mark.parametrize("first", ["settle", "cancel"])
+@pytest.mark.parametrize("second", ["settle", "cancel"])
+def test_use_after_close(w: World, first: str, second: str) -> None:
+    o = w.open()
+    w.c.send(
+        [w.settle_ix(o) if first == "settle" else w.cancel_ix(o, w.settler.pubkey())], [w.settler]
+    )
+    again = w.settle_ix(o) if second == "settle" else w.cancel_ix(o, w.settler.pubkey())
+    assert_rejected(w.c, [again], [w.settler], "InvalidAccountOwner", watch=escrow_and_order(w, o))
+
+
+def test_use_after_close_of_a_refunded_address(w: World) -> None:
+    """Someone funds the closed address afterwards: still not an order."""
+    o = w.open()
+    w.c.send([w.cancel_ix(o, w.settler.pubkey())], [w.settler])
+    w.c.send([fund(w, o)], [w.attacker])
+    assert_rejected(
+        w.c, [w.settle_ix(o)], [w.settler], "InvalidAccountOwner", watch=escrow_and_order(w, o)
+    )
+
+
+def test_payer_double_refund_after_expiry(w: World) -> None:
+    o = w.open(ttl=60)
+    w.warp(61)
+    w.c.send([w.cancel_ix(o, o.payer.pubkey())], [o.payer])
+    assert_rejected(
+        w.c,
+        [w.cancel_ix(o, o.payer.pubkey())],
+        [o.payer],
+        "InvalidAccountOwner",
+        watch=escrow_and_order(w, o),
+    )
+
+
+def test_reopening_a_closed_nonce_is_a_new_hold(w: World) -> None:
+    """The payer may reuse a nonce once its order is closed: that is a new order with a new
+    escrowed hold, settled once; the escrow always equals the open holds."""
+    o = w.open()
+    escrow = w.balance(w.m.escrow_vault)
+    w.c.send([w.settle_ix(o)], [w.settler])
+    ix, _ = w.open_ix(nonce=o.nonce)
+    w.c.send([ix], [o.payer])
+    assert w.balance(w.m.escrow_vault) == escrow
+    w.c.send([w.cancel_ix(o, w.settler.pubkey())], [w.settler])
+    assert w.balance(w.m.escrow_vault) == escrow - o.hold
+    assert_rejected(w.c, [w.settle_ix(o)], [w.settler], "InvalidAccountOwner")
