@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 LAMPORTS_PER_SIGNATURE = 5_000
 #: JSON-RPC error codes meaning "this node cannot answer now; another may".
 RETRY_RPC_CODES = frozenset({-32005, -32004, -32014, -32016})
+#: Error codes whose ``data`` solders parses as a struct: without one it *panics*
+#: (``pyo3_runtime.PanicException``, a ``BaseException``), so :class:`RpcTransport` gives them
+#: an empty object (providers and load balancers do answer "node is behind" without data).
+STRUCTURED_ERROR_CODES = frozenset({-32002, -32005, -32016})
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _BLOCKHASHES_KEPT = 512
 
@@ -202,6 +206,7 @@ class RpcTransport(httpx2.AsyncBaseTransport):
                 last_exc = exc
                 continue
             kind = _failure_kind(response.status_code, content)
+            content = _normalize_error(content)
             rebuilt = httpx2.Response(
                 response.status_code,
                 headers=[
@@ -274,6 +279,25 @@ def _sent_transaction(payload: Any) -> VersionedTransaction | None:
     except (KeyError, IndexError, TypeError, ValueError):
         log.warning("could not read a sendTransaction request for the journal")
         return None
+
+
+def _normalize_error(content: bytes) -> bytes:
+    """A JSON-RPC error solders can parse (see :data:`STRUCTURED_ERROR_CODES`)."""
+    if b'"error"' not in content:
+        return content
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        return content
+    err = payload.get("error") if isinstance(payload, dict) else None
+    if (
+        isinstance(err, dict)
+        and err.get("code") in STRUCTURED_ERROR_CODES
+        and not isinstance(err.get("data"), dict)
+    ):
+        err["data"] = {}
+        return json.dumps(payload).encode()
+    return content
 
 
 def _failure_kind(status: int, content: bytes) -> str | None:
