@@ -203,7 +203,7 @@ class RpcTransport(httpx2.AsyncBaseTransport):
                 await response.aclose()
             except httpx2.TransportError as exc:
                 self._failed(ep, method, type(exc).__name__)
-                last_exc = exc
+                last_exc, last_response = exc, None
                 continue
             kind = _failure_kind(response.status_code, content)
             content = _normalize_error(content)
