@@ -464,6 +464,20 @@ def token_close_authority(c: SvmChain, account: Pubkey) -> Pubkey | None:
     return Pubkey.from_bytes(d[133:165]) if d[129] else None
 
 
+def token_withheld(c: SvmChain, account: Pubkey) -> int:
+    """TransferFeeAmount.withheld_amount of a Token-2022 account (0 without the extension)."""
+    data = c.data(account) or b""
+    off = 166
+    while off + 4 <= len(data):
+        ty, ln = struct.unpack_from("<HH", data, off)
+        if ty == 2:
+            return int.from_bytes(data[off + 4 : off + 12], "little")
+        if ty == 0:
+            break
+        off += 4 + ln
+    return 0
+
+
 # -- the evil router (tests/security/programs/evil_router) --------------------------------------
 
 
@@ -542,6 +556,7 @@ class OpenOrder:
 
 
 PRICE_IN, PRICE_OUT = 270_000, 1_100_000
+GENESIS_UNIX = 1_764_000_000  # 2025-11-24
 T22_FEE_BPS, T22_MAX_FEE = 100, 5_000 * USDC
 
 
@@ -564,6 +579,9 @@ class World:
         max_model_fee_bps: int = 3_000,
     ) -> None:
         self.c = c = new_chain()
+        # LiteSVM starts its clock at unix time 0; a real cluster never reads 0 (and the
+        # buyback cooldown treats 0 as "never bought back"), so start at a real date.
+        self.warp(GENESIS_UNIX)
         self.admin = c.admin
         self.settler, self.crank, self.treasury_owner = (
             c.new_wallet(),
@@ -620,7 +638,7 @@ class World:
         for slug in ("alpha", "beta", "gamma"):
             self.pay(slug, 1_000 * USDC)
         self.pools: dict[str, Pubkey] = {}
-        for slug in ("alpha", "gamma"):
+        for slug in ("alpha", "beta", "gamma"):
             self.make_pool(slug)
 
     # -- setup helpers ---------------------------------------------------------------------
