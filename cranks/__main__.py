@@ -5,7 +5,8 @@
 
 The config file is ``--config``, else ``$BOURSE_CRANK_CONFIG``, else none (defaults plus
 ``BOURSE_CRANK_*`` overrides). Exit codes: 0 ok; 1 a job failed (``--once``); 2 bad
-configuration or setup; 75 every run found its lock held by another daemon (``--once``).
+configuration or setup (key, program config); 69 no RPC endpoint answered at start-up;
+75 a run found its lock held by another daemon (``--once``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Any
+
+from solana.exceptions import SolanaRpcException
+from solana.rpc.core import RPCException
 
 from bourse_chain.keys import KeypairError
 from cranks.config import CONFIG_ENV, ConfigError, CrankConfig, load_config, redacted
@@ -121,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CrankSetupError, KeypairError) as e:
         log.error("cannot start: %s", e, extra={"event": "setup_failed"})
         return 2
+    except (SolanaRpcException, RPCException) as e:
+        log.error("cannot reach the RPC endpoints: %s", e, extra={"event": "rpc_unreachable"})
+        return 69
     except KeyboardInterrupt:
         return 130
 

@@ -7,6 +7,7 @@ holds to a token account of the treasury authority, signed by the config PDA.
 
 Per cycle:
 
+0. Settle the sent-transaction journal (mints whose harvest may still land wait).
 1. List the Token-2022 models (one ``getProgramAccounts`` on our program) and read the config
    and every mint (batched ``getMultipleAccounts``), then the treasury's associated token
    accounts (batched).
@@ -162,6 +163,7 @@ async def withheld_accounts(
 async def run_once(ctx: CrankContext) -> HarvestReport:
     s = ctx.config.harvest
     report = HarvestReport(dry_run=ctx.dry_run)
+    busy = set() if ctx.dry_run else await ctx.sender.busy_accounts()
     models = [
         m
         for m in await list_tokenized(ctx, s.models, s.exclude_models)
@@ -188,6 +190,11 @@ async def run_once(ctx: CrankContext) -> HarvestReport:
             break
         mint_acc = mints[m.address]
         result = HarvestResult(model=m.slug, mint=str(m.model.mint))
+        if m.model.mint in busy:
+            result.reason, result.detail = "pending_tx", "a harvest of this mint may still land"
+            _log_result(result, ctx.dry_run)
+            report.results.append(result)
+            continue
         try:
             await _harvest_model(
                 ctx,
