@@ -150,3 +150,13 @@ def test_defaults_use_the_solana_cli_rpc_url(tmp_path: Path) -> None:
         "json_rpc_url: 'http://127.0.0.1:8899'\nkeypair_path: /keys/crank.json\n"
     )
     assert CrankConfig().resolved_rpc_urls({"HOME": str(home)}) == ("http://127.0.0.1:8899",)
+
+
+def test_the_operators_page_example_is_a_valid_config() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "operators.md").read_text()
+    example = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    cfg = load_config(text=example, environ={})
+    assert cfg.buyback.venue == "jupiter" and cfg.buyback.threshold_micro_usdc == 25_000_000
+    assert cfg.send.daily_fee_budget_lamports == 200_000_000
+    assert len(cfg.rpc_urls) == 2 and cfg.metrics.port == 9464
+    assert "BOURSE_CRANK_RAYDIUM_POOLS" in env_names()
