@@ -6,6 +6,7 @@ Token-2022 fees, a dry run that moves nothing, and the /metrics + /health endpoi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from spl.token.constants import TOKEN_2022_PROGRAM_ID
 from bourse_chain.client import memcmp
 from cranks import harvest
 from cranks.buyback import BuybackReport
+from cranks.config import MetricsSettings
 from cranks.daemon import Daemon, build_context, exit_code
 from cranks.harvest import HarvestReport
 from tests.localnet.test_crank_env import (
@@ -245,3 +247,25 @@ async def test_metrics_and_health_endpoint(env: CrankEnv) -> None:
         await serving
         await ctx.aclose()
     assert (await env.model(m)).usdc_spent == 3 * USDC
+
+
+async def test_scheduler_repeats_each_job_on_its_interval(env: CrankEnv) -> None:
+    # Jobs on short intervals, over no model at all (an allow-list naming none)
+    config = env.crank_config([]).replace(metrics=MetricsSettings(enabled=False))
+    config = config.replace(
+        buyback=dataclasses.replace(config.buyback, interval_secs=0.2, models=("none",)),
+        harvest=dataclasses.replace(config.harvest, interval_secs=0.3, models=("none",)),
+    )
+    ctx = await build_context(config, keypair=env.crank)
+    daemon = Daemon(ctx)  # the enabled jobs
+    assert list(daemon.jobs) == ["buyback", "harvest"]
+    serving = asyncio.create_task(daemon.serve(install_signals=False))
+    try:
+        await asyncio.sleep(1.3)
+    finally:
+        daemon.request_stop()
+        await serving
+        await ctx.aclose()
+    runs = ctx.metrics.value("job_runs_total", {"job": "buyback", "outcome": "ok"})
+    assert 4 <= runs <= 8, runs
+    assert ctx.metrics.value("job_runs_total", {"job": "harvest", "outcome": "ok"}) >= 3
