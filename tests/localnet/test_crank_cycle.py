@@ -267,5 +267,5 @@ async def test_scheduler_repeats_each_job_on_its_interval(env: CrankEnv) -> None
         await serving
         await ctx.aclose()
     runs = ctx.metrics.value("job_runs_total", {"job": "buyback", "outcome": "ok"})
-    assert 4 <= runs <= 8, runs
+    assert 3 <= runs <= 8, runs
     assert ctx.metrics.value("job_runs_total", {"job": "harvest", "outcome": "ok"}) >= 3

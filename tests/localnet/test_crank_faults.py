@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx2
 import pytest
 from solana.exceptions import SolanaRpcException
@@ -537,3 +538,48 @@ async def test_sigterm_lets_the_transaction_in_flight_finish(env: CrankEnv) -> N
     await assert_settled(env, first, 12 * USDC, supply)
     assert await env.snapshot([second]) == untouched
     assert daemon.health.jobs["buyback"].last_outcome == "ok"
+
+
+async def test_the_daemon_process_serves_and_stops_on_sigterm(env: CrankEnv) -> None:
+    m = await env.add_model(env.slug("proc"))
+    await env.fund(m, 6 * USDC)
+    supply = await env.supply(m.mint)
+    state_dir = str(env.tmp / "proc-state")
+    path = _write_config(env, m, state_dir)
+    path.write_text(
+        path.read_text().replace("[metrics]\nenabled = false\n", "[metrics]\nport = 0\n")
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "cranks",
+        "run",
+        "--config",
+        str(path),
+        "--job",
+        "buyback",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    events: list[dict[str, Any]] = []
+    try:
+        async with asyncio.timeout(60):
+            while not any(e.get("event") == "job_finished" for e in events):
+                line = await proc.stderr.readline()
+                assert line, "the daemon exited early"
+                events.append(json.loads(line))
+        port = next(e["port"] for e in events if e.get("event") == "metrics_listening")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/health") as resp,
+        ):
+            assert resp.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(proc.communicate(), 60)
+    # It stopped cleanly, after its first cycle had bought and burned
+    assert proc.returncode == 0
+    assert any(json.loads(x).get("event") == "daemon_stopped" for x in rest.splitlines())
+    await assert_settled(env, m, 6 * USDC, supply)
