@@ -404,6 +404,7 @@ ERRORS = [
         "VaultTampered",
         "A vault's owner, delegate or close authority is no longer the program's (buyback route)",
     ),
+    ErrorCode("PayerTokenNotAssociated", "payer_token must be the payer's associated USDC account"),
 ]
 
 INSTRUCTIONS = [
@@ -530,7 +531,11 @@ INSTRUCTIONS = [
                 writable=True,
                 seeds=(const(SEED_ORDER), account_seed("payer"), arg_seed("nonce")),
             ),
-            Acc("payer_token", writable=True),
+            Acc(
+                "payer_token",
+                writable=True,
+                docs="The payer's associated USDC account: the hold's source and every refund's destination",
+            ),
             ESCROW,
             Acc("usdc_mint"),
             _usdc_token_program(),

@@ -19,6 +19,12 @@ pub const BPF_LOADER_UPGRADEABLE: Pubkey = [
     193, 36, 210, 192, 83, 122, 16, 4, 128, 0, 0,
 ];
 
+/// ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL
+pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey = [
+    140, 151, 37, 143, 78, 36, 137, 241, 187, 61, 16, 41, 20, 142, 13, 131, 11, 90, 19, 153, 218,
+    255, 16, 132, 4, 142, 123, 216, 219, 233, 248, 89,
+];
+
 pub fn is_token_program(id: &Pubkey) -> bool {
     super::bytes::key_eq(id, &TOKEN_PROGRAM) || super::bytes::key_eq(id, &TOKEN_2022_PROGRAM)
 }

@@ -5,12 +5,27 @@ within the same transaction, re-settled, or refunded twice."""
 from __future__ import annotations
 
 import pytest
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
+from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID
+from spl.token.instructions import get_associated_token_address
 
 from bourse_chain.generated.compute_market.accounts import Order
-from tests.security.kit import OpenOrder, World, assert_rejected
+from tests.security.kit import (
+    SYSTEM_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    USDC,
+    OpenOrder,
+    World,
+    assert_rejected,
+    failing_program,
+    patch,
+    tk_close,
+    tk_transfer_checked,
+    token_account,
+)
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +130,93 @@ def test_reopening_a_closed_nonce_is_a_new_hold(w: World) -> None:
     w.c.send([w.cancel_ix(o, w.settler.pubkey())], [w.settler])
     assert w.balance(w.m.escrow_vault) == escrow - o.hold
     assert_rejected(w.c, [w.settle_ix(o)], [w.settler], "InvalidAccountOwner")
+
+
+# -- the payer closing its own refund account ------------------------------------------------------
+#
+# Found by this suite (fixed): a payer could open an order from any USDC account, empty and
+# close that account, and have the call served. Every settlement then failed on the refund
+# leg (its destination was gone); after expiry the payer re-created the account and cancelled,
+# getting the whole hold back for a call already served — the provider was never paid.
+# open_order now requires the payer's associated USDC account (open_order.rs), which anyone
+# may re-create: the settler prepends an idempotent create and the settlement goes through.
+
+
+def close_usdc_account(w: World, who: Keypair) -> None:
+    ata = w.usdc(who)
+    rest = w.balance(ata)
+    w.c.send(
+        [
+            tk_transfer_checked(
+                TOKEN_PROGRAM_ID, ata, w.c.usdc_mint, w.usdc(w.attacker), who.pubkey(), rest
+            ),
+            tk_close(TOKEN_PROGRAM_ID, ata, who.pubkey(), who.pubkey()),
+        ],
+        [who],
+    )
+    assert w.c.data(ata) is None
+
+
+def create_ata_idempotent(funder: Pubkey, owner: Pubkey, mint: Pubkey) -> Instruction:
+    """Associated Token Account program, CreateIdempotent (instruction 1)."""
+    ata = get_associated_token_address(owner, mint, TOKEN_PROGRAM_ID)
+    return Instruction(
+        ASSOCIATED_TOKEN_PROGRAM_ID,
+        bytes([1]),
+        [
+            AccountMeta(funder, is_signer=True, is_writable=True),
+            AccountMeta(ata, is_signer=False, is_writable=True),
+            AccountMeta(owner, is_signer=False, is_writable=False),
+            AccountMeta(mint, is_signer=False, is_writable=False),
+            AccountMeta(SYSTEM_PROGRAM_ID, is_signer=False, is_writable=False),
+            AccountMeta(TOKEN_PROGRAM_ID, is_signer=False, is_writable=False),
+        ],
+    )
+
+
+def test_hold_only_from_the_payers_associated_account(w: World) -> None:
+    """A keypair USDC account of the payer (closable, never re-creatable by anyone else)."""
+    own = token_account(w.c, w.payer.pubkey(), w.c.usdc_mint)
+    w.c.send(
+        [
+            tk_transfer_checked(
+                TOKEN_PROGRAM_ID, w.usdc(w.payer), w.c.usdc_mint, own, w.payer.pubkey(), 1 * USDC
+            )
+        ],
+        [w.payer],
+    )
+    ix, _ = w.open_ix()
+    assert_rejected(
+        w.c,
+        [patch(ix, "payer_token", own)],
+        [w.payer],
+        "PayerTokenNotAssociated",
+        watch=[w.usdc(w.payer), w.m.escrow_vault],
+    )
+
+
+def test_closing_the_refund_account_does_not_block_settlement(w: World) -> None:
+    payer = w.c.new_wallet(usdc=10 * USDC)
+    o = w.open(payer=payer)
+    close_usdc_account(w, payer)
+    # A bare settle fails on the refund leg (the token program, not the market)...
+    failed = w.c.fails([w.settle_ix(o)], [w.settler])
+    assert failing_program(failed.logs) == TOKEN_PROGRAM_ID
+    # ...but the settler re-creates the associated account in the same transaction.
+    payout = w.payout(o.provider)
+    before = w.balance(payout)
+    w.c.send(
+        [create_ata_idempotent(w.settler.pubkey(), payer.pubkey(), w.c.usdc_mint), w.settle_ix(o)],
+        [w.settler],
+    )
+    assert w.balance(payout) > before  # the provider is paid
+    assert w.balance(w.usdc(payer)) > 0  # the refund is the payer's
+    # and the payer's late cancel finds nothing to refund
+    w.warp(601)
+    assert_rejected(
+        w.c,
+        [w.cancel_ix(o, payer.pubkey())],
+        [payer],
+        "InvalidAccountOwner",
+        watch=[w.m.escrow_vault],
+    )

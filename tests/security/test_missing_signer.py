@@ -95,8 +95,11 @@ def cases(w: World) -> dict[str, Case]:
             w.provider,
             "Unauthorized",
         ),
-        # The order PDA is ["order", payer, nonce]: another signer is another address.
-        "open_order/payer": Case(w.open_ix()[0], (w.payer,), "payer", w.payer, "InvalidPda"),
+        # The victim's USDC account is not the stranger's associated account (and the order
+        # PDA ["order", payer, nonce] would be another address too).
+        "open_order/payer": Case(
+            w.open_ix()[0], (w.payer,), "payer", w.payer, "PayerTokenNotAssociated"
+        ),
         "settle_order/settler": Case(
             w.settle_ix(o), (w.settler,), "settler", w.settler, "Unauthorized"
         ),
@@ -188,7 +191,8 @@ def test_initialize_config_unsigned_and_by_a_stranger() -> None:
 
 def test_open_order_paid_from_someone_elses_account(w: World) -> None:
     """The attacker signs as payer of its own order but points payer_token at the victim's
-    USDC: the token program refuses (the payer is not that account's owner or delegate)."""
+    USDC: refused by the market (only the payer's associated account may fund a hold), and
+    the token program would refuse the transfer anyway (the payer is not its owner)."""
     ix = w.m.open_order(
         w.attacker.pubkey(),
         "alpha",
@@ -198,4 +202,4 @@ def test_open_order_paid_from_someone_elses_account(w: World) -> None:
         50_000,
         payer_token=w.usdc(w.payer),
     )
-    assert_rejected(w.c, [ix], [w.attacker], TOKEN_OWNER_MISMATCH, program=TOKEN_PROGRAM_ID)
+    assert_rejected(w.c, [ix], [w.attacker], "PayerTokenNotAssociated")

@@ -382,6 +382,14 @@ class VaultTampered(ComputeMarketError):
     msg = "A vault's owner, delegate or close authority is no longer the program's (buyback route)"
 
 
+class PayerTokenNotAssociated(ComputeMarketError):
+    """6045 (0x179d): payer_token must be the payer's associated USDC account"""
+
+    code = 6045
+    name = "PayerTokenNotAssociated"
+    msg = "payer_token must be the payer's associated USDC account"
+
+
 ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
     {
         6000: InvalidInstructionData,
@@ -429,6 +437,7 @@ ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
         6042: TooManySwapPrograms,
         6043: NameTooLong,
         6044: VaultTampered,
+        6045: PayerTokenNotAssociated,
     }
 )
 
@@ -473,6 +482,7 @@ __all__ = [
     "NothingToBurn",
     "OfferInactive",
     "OrderNotExpired",
+    "PayerTokenNotAssociated",
     "ProgramPaused",
     "SlippageExceeded",
     "SwapOverspent",

@@ -69,6 +69,7 @@ pub mod err {
     pub const TOO_MANY_SWAP_PROGRAMS: u32 = 6042;
     pub const NAME_TOO_LONG: u32 = 6043;
     pub const VAULT_TAMPERED: u32 = 6044;
+    pub const PAYER_TOKEN_NOT_ASSOCIATED: u32 = 6045;
 }
 
 /// Event discriminators.

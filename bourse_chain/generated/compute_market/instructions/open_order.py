@@ -71,7 +71,8 @@ class OpenOrderAccounts:
     model: Pubkey
     #: Read-only.
     offer: Pubkey
-    #: Writable.
+    #: Writable. The payer's associated USDC account: the hold's source and every refund's
+    #: destination
     payer_token: Pubkey
     #: Read-only.
     usdc_mint: Pubkey

@@ -1,5 +1,6 @@
 //! open_order: the payer escrows the upper-bound charge of a call (the
-//! pre-flight hold) at the offer's prices, snapshotted into the order.
+//! pre-flight hold) from its associated USDC account at the offer's prices,
+//! snapshotted into the order.
 
 use crate::checks;
 use crate::events;
@@ -7,8 +8,9 @@ use crate::fees::usage_charge;
 use crate::generated::{config, err, event, model, model_status, offer, order};
 use crate::sdk::account::Account;
 use crate::sdk::bytes::{rd_key, rd_u64, rd_u8, wr_i64, wr_key, wr_u64, wr_u8, Reader};
+use crate::sdk::ids::ASSOCIATED_TOKEN_PROGRAM;
 use crate::sdk::sysvars::clock;
-use crate::sdk::{token, ProgramResult, Pubkey};
+use crate::sdk::{pda, token, ProgramResult, Pubkey};
 use crate::seeds;
 
 #[inline(never)]
@@ -36,6 +38,13 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     checks::writable(payer_token)?;
     checks::distinct(payer_token, escrow)?;
     checks::token_account_of(payer_token, usdc_tp.key(), usdc_mint.key())?;
+    // The hold comes from the payer's associated USDC account and every refund
+    // goes back to it. Anyone can re-create an associated account, so a payer
+    // who closes it after opening cannot make settlement fail (and then cancel
+    // after expiry to get the whole hold back for a call already served).
+    let (ata, _) = pda::find(&[payer.key(), usdc_tp.key(), usdc_mint.key()], &ASSOCIATED_TOKEN_PROGRAM)
+        .ok_or(err::INVALID_PDA)?;
+    checks::key_is(payer_token, &ata, err::PAYER_TOKEN_NOT_ASSOCIATED)?;
     let m = checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
     if rd_u8(m, model::STATUS) != model_status::APPROVED {
         return Err(err::MODEL_NOT_APPROVED);
