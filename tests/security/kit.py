@@ -316,6 +316,17 @@ def ext_scaled_ui_amount(authority: Pubkey, multiplier: float) -> Ext:
     )
 
 
+def ext_confidential_transfer_mint(authority: Pubkey) -> Ext:
+    """authority, auto-approve new accounts, no auditor ElGamal key."""
+    return Ext(
+        "ConfidentialTransferMint", 65, bytes([27, 0]) + bytes(authority) + bytes([1]) + bytes(32)
+    )
+
+
+def ext_group_pointer(authority: Pubkey, group: Pubkey) -> Ext:
+    return Ext("GroupPointer", 64, bytes([40, 0]) + bytes(authority) + bytes(group))
+
+
 def ext_metadata_pointer(authority: Pubkey, address: Pubkey) -> Ext:
     return Ext("MetadataPointer", 64, bytes([39, 0]) + bytes(authority) + bytes(address))
 

@@ -23,7 +23,9 @@ from tests.security.kit import (
     World,
     assert_rejected,
     create_t22_mint,
+    ext_confidential_transfer_mint,
     ext_default_account_state,
+    ext_group_pointer,
     ext_interest_bearing,
     ext_metadata_pointer,
     ext_mint_close_authority,
@@ -76,6 +78,8 @@ REFUSED: dict[str, Ext] = {
     "NonTransferable": ext_non_transferable(),
     "InterestBearingConfig": ext_interest_bearing(EVIL, 500),
     "ScaledUiAmount": ext_scaled_ui_amount(EVIL, 2.0),
+    "ConfidentialTransferMint": ext_confidential_transfer_mint(EVIL),
+    "GroupPointer": ext_group_pointer(EVIL, EVIL),
 }
 
 
