@@ -22,6 +22,7 @@ from tests.security.kit import (
     patch,
     token_owner,
 )
+from tests.support.svm_chain import Market, new_chain
 
 
 def off_canonical(seeds: list[bytes], program_id: Pubkey = MARKET_ID) -> Pubkey:
@@ -207,4 +208,19 @@ def test_one_models_signature_does_not_move_another_models_revenue(w: World) -> 
         TOKEN_OWNER_MISMATCH,
         program=TOKEN_PROGRAM_ID,
         watch=[m.revenue_vault("alpha"), m.buyback_vault("alpha")],
+    )
+
+
+@pytest.mark.parametrize("account", ["config", "escrow_vault"])
+def test_config_and_escrow_at_non_canonical_bumps(account: str) -> None:
+    c = new_chain()
+    m = Market(usdc_mint=c.usdc_mint, treasury_authority=c.admin.pubkey())
+    seed = constants.SEED_CONFIG if account == "config" else constants.SEED_ESCROW_VAULT
+    ix = m.initialize_config(c.admin.pubkey(), c.admin.pubkey(), c.admin.pubkey())
+    assert_rejected(
+        c,
+        [patch(ix, account, off_canonical([seed]))],
+        [c.admin],
+        "InvalidPda",
+        watch=[m.config, m.escrow_vault],
     )
