@@ -402,7 +402,7 @@ ERRORS = [
     ErrorCode("NameTooLong", "Provider name is longer than 32 bytes"),
     ErrorCode(
         "VaultTampered",
-        "A vault's owner, delegate or close authority is no longer the program's (buyback route)",
+        "A buyback route changed a vault's owner, delegate, close authority or extensions",
     ),
     ErrorCode("PayerTokenNotAssociated", "payer_token must be the payer's associated USDC account"),
 ]

@@ -6,6 +6,7 @@ a malicious or compromised venue inside an aggregator route)."""
 from __future__ import annotations
 
 import pytest
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
@@ -15,6 +16,7 @@ from tests.security.kit import (
     CLOSE_ACCOUNT,
     CP_POOL_ID,
     MARKET_ID,
+    SYSTEM_PROGRAM_ID,
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     USDC,
@@ -264,6 +266,39 @@ def test_route_that_approves_a_delegate_on_a_token_2022_buyback_vault(
         ),
         deliver(w, "gamma", supplier, 1_000),
     ]
+    ix = w.evil_buyback_ix("gamma", 1 * USDC, 100, calls, signers=[supplier.pubkey()])
+    assert_rejected(w.c, [ix], [w.crank, supplier], "VaultTampered", watch=vaults(w, "gamma"))
+
+
+def test_route_that_adds_required_memos_to_the_token_2022_buyback_vault(
+    w: World, supplier: Keypair
+) -> None:
+    """Reallocate the buyback vault (the model PDA signs as owner) and turn on required
+    memos: every later buyback through an ordinary venue would fail. Refused: a vault must
+    keep its length (no new extension) across the route."""
+    m = w.m
+    bv, model = m.buyback_vault("gamma"), m.model("gamma")
+    t22 = TOKEN_2022_PROGRAM_ID
+    memo_transfer = 8  # ExtensionType::MemoTransfer
+    realloc = Instruction(
+        t22,
+        bytes([29]) + memo_transfer.to_bytes(2, "little"),
+        [
+            AccountMeta(bv, is_signer=False, is_writable=True),
+            AccountMeta(supplier.pubkey(), is_signer=True, is_writable=True),
+            AccountMeta(SYSTEM_PROGRAM_ID, is_signer=False, is_writable=False),
+            AccountMeta(model, is_signer=True, is_writable=False),
+        ],
+    )
+    require_memos = Instruction(
+        t22,
+        bytes([30, 0]),
+        [
+            AccountMeta(bv, is_signer=False, is_writable=True),
+            AccountMeta(model, is_signer=True, is_writable=False),
+        ],
+    )
+    calls = [deliver(w, "gamma", supplier, 1_000), Call.of(realloc), Call.of(require_memos)]
     ix = w.evil_buyback_ix("gamma", 1 * USDC, 100, calls, signers=[supplier.pubkey()])
     assert_rejected(w.c, [ix], [w.crank, supplier], "VaultTampered", watch=vaults(w, "gamma"))
 

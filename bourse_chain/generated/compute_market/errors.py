@@ -373,13 +373,13 @@ class NameTooLong(ComputeMarketError):
 
 
 class VaultTampered(ComputeMarketError):
-    """6044 (0x179c): A vault's owner, delegate or close authority is no longer the program's
-    (buyback route)
+    """6044 (0x179c): A buyback route changed a vault's owner, delegate, close authority or
+    extensions
     """
 
     code = 6044
     name = "VaultTampered"
-    msg = "A vault's owner, delegate or close authority is no longer the program's (buyback route)"
+    msg = "A buyback route changed a vault's owner, delegate, close authority or extensions"
 
 
 class PayerTokenNotAssociated(ComputeMarketError):

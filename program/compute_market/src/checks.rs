@@ -126,11 +126,14 @@ pub fn treasury(a: &Account, cfg: &[u8]) -> ProgramResult {
 
 /// A vault of ours after someone else's code ran with its authority's
 /// signature: still owned by `authority`, with no delegate and no close
-/// authority, so nothing but this program can ever move or close it.
+/// authority, so nothing but this program can ever move or close it, and
+/// still `len` bytes long (no extension added by a Token-2022 Reallocate,
+/// e.g. required memos that would make every later buyback fail).
 /// Call after `token_account_of` (the account is at least 165 bytes).
-pub fn vault_intact(a: &Account, authority: &Pubkey) -> ProgramResult {
+pub fn vault_intact(a: &Account, authority: &Pubkey, len: usize) -> ProgramResult {
     let d = a.data();
-    if !key_eq(&token::account_owner(d), authority)
+    if d.len() != len
+        || !key_eq(&token::account_owner(d), authority)
         || token::account_has_delegate(d)
         || token::account_has_close_authority(d)
     {

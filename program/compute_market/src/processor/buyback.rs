@@ -5,7 +5,7 @@
 //! route does, the program then checks balances: USDC taken <= amount_in,
 //! tokens that ARRIVED in the buyback vault (after any Token-2022 transfer
 //! fee) >= min_out > 0, and both vaults still belong to the model PDA alone
-//! (no new owner, delegate or close authority). Per-call cap and per-model
+//! (no new owner, delegate, close authority or extension). Per-call cap and per-model
 //! cooldown hold even against a malicious crank key.
 
 use crate::checks;
@@ -84,6 +84,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
 
     let usdc_before = token::account_amount(revenue_vault.data());
     let tokens_before = token::account_amount(buyback_vault.data());
+    let revenue_len = revenue_vault.data_len();
+    let buyback_len = buyback_vault.data_len();
 
     // Forward the route's accounts as given; the model PDA signs.
     let mut metas = [Meta::r(crank); MAX_CPI_ACCOUNTS];
@@ -103,11 +105,12 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
 
     // Re-validate: the route may have closed or replaced accounts, or used
     // the model PDA's signature to hand a vault to someone (owner, delegate,
-    // close authority) while the balances below look right.
+    // close authority) or to reallocate it with new extensions, while the
+    // balances below look right.
     checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
     checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
-    checks::vault_intact(revenue_vault, model_acc.key())?;
-    checks::vault_intact(buyback_vault, model_acc.key())?;
+    checks::vault_intact(revenue_vault, model_acc.key(), revenue_len)?;
+    checks::vault_intact(buyback_vault, model_acc.key(), buyback_len)?;
     let usdc_after = token::account_amount(revenue_vault.data());
     let tokens_after = token::account_amount(buyback_vault.data());
     let spent = usdc_before.saturating_sub(usdc_after);
