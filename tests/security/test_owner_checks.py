@@ -192,3 +192,20 @@ def test_usdc_mint_look_alike(w: World) -> None:
     fake = clone_account(w.c, w.c.usdc_mint)
     ix = patch(w.open_ix()[0], "usdc_mint", fake)
     assert_rejected(w.c, [ix], [w.payer], "InvalidMint")
+
+
+@pytest.mark.parametrize("vault", ["revenue", "buyback", "escrow"])
+def test_vault_look_alikes(w: World, vault: str) -> None:
+    """A vault's exact bytes under the other token program: not the vault recorded in the
+    model (or the config), whatever it claims to hold."""
+    m = w.m
+    if vault == "revenue":
+        fake = clone_account(w.c, m.revenue_vault("alpha"), owner=TOKEN_2022_PROGRAM_ID)
+        ix, signers = patch(w.buyback_ix("alpha", 1 * USDC, 1), "revenue_vault", fake), [w.crank]
+    elif vault == "buyback":
+        fake = clone_account(w.c, m.buyback_vault("alpha"), owner=TOKEN_2022_PROGRAM_ID)
+        ix, signers = patch(w.burn_ix("alpha"), "buyback_vault", fake), [w.crank]
+    else:
+        fake = clone_account(w.c, m.escrow_vault, owner=TOKEN_2022_PROGRAM_ID)
+        ix, signers = patch(w.settle_ix(w.open()), "escrow_vault", fake), [w.settler]
+    assert_rejected(w.c, [ix], signers, "AccountMismatch")
