@@ -30,7 +30,10 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from spl.token.instructions import get_associated_token_address
+from spl.token.instructions import (
+    create_idempotent_associated_token_account,
+    get_associated_token_address,
+)
 
 from bourse_chain.client import BourseClient, TransactionExpired
 from bourse_chain.errors import BourseError, TransactionFailed
@@ -399,7 +402,7 @@ class Settlement:
             return await self._recorded_settlement(order_addr)
         ix = await self._settle_order_ix(order_addr, order, input_tokens, output_tokens)
         try:
-            result = await self.client.send([ix], [self.settler])
+            result = await self.client.send([self._recreate_payer_token(order), ix], [self.settler])
         except _ORDER_GONE:
             return await self._recorded_settlement(order_addr)
         return self._settled_split(result, order_addr).check_hold(order.hold)
@@ -429,6 +432,17 @@ class Settlement:
             self.program_id,
         )
 
+    def _recreate_payer_token(self, order: Order) -> Instruction:
+        """Idempotently (re-)create the payer's associated USDC account, where the refund
+        goes: a payer who closed it cannot block settlement (the program requires holds to
+        come from that account, so it is always re-creatable)."""
+        return create_idempotent_associated_token_account(
+            self.settler.pubkey(),
+            order.payer,
+            self.config.usdc_mint,
+            self.config.usdc_token_program,
+        )
+
     @staticmethod
     def _settled_split(result: TxResult, order_addr: Pubkey) -> Split:
         for event in result.events:
@@ -455,7 +469,7 @@ class Settlement:
             self.program_id,
         )
         try:
-            result = await self.client.send([ix], [self.settler])
+            result = await self.client.send([self._recreate_payer_token(order), ix], [self.settler])
         except _ORDER_GONE:
             return await self._recorded_release(order_addr)
         for event in result.events:
