@@ -15,14 +15,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
-from bourse_chain import mints, pda
+from bourse_chain import mints
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
-from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
 from tests.support.svm_chain import SvmChain, new_chain
@@ -193,76 +192,16 @@ def main() -> int:
             ],
             [settler],
         )
-        a, bb = pda.ordered_mints(mint, c.usdc_mint)
-        tps = {mint: tp, c.usdc_mint: TOKEN_PROGRAM_ID}
-        c.send(
-            [
-                pool_ix.create_pool(
-                    pool_ix.CreatePoolArgs(fee_bps=30),
-                    pool_ix.CreatePoolAccounts(
-                        payer=c.payer.pubkey(),
-                        mint_a=a,
-                        mint_b=bb,
-                        token_program_a=tps[a],
-                        token_program_b=tps[bb],
-                    ),
-                )
-            ],
-            [],
-        )
-        pool = pda.pool_pda(a, bb)[0]
-        vault = {x: pda.pool_vault_pda(pool, x)[0] for x in (a, bb)}
-        src = {
-            mint: c.ata(creator.pubkey(), mint, tp),
-            c.usdc_mint: c.fund_usdc(creator.pubkey(), 1_000 * USDC),
-        }
-        amt = {mint: 10**11, c.usdc_mint: 1_000 * USDC}
-        c.send(
-            [
-                pool_ix.add_liquidity(
-                    pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[bb]),
-                    pool_ix.AddLiquidityAccounts(
-                        depositor=creator.pubkey(),
-                        pool=pool,
-                        depositor_a=src[a],
-                        depositor_b=src[bb],
-                        vault_a=vault[a],
-                        vault_b=vault[bb],
-                        mint_a=a,
-                        mint_b=bb,
-                        token_program_a=tps[a],
-                        token_program_b=tps[bb],
-                    ),
-                )
-            ],
-            [creator],
-        )
+        pool = c.seed_pool(creator, mint, tp, 10**11, 1_000 * USDC)
         amount_in = c.token_balance(m.revenue_vault(slug))
-        sw = pool_ix.swap(
-            pool_ix.SwapArgs(amount_in=amount_in, min_out=1),
-            pool_ix.SwapAccounts(
-                user=m.model(slug),
-                pool=pool,
-                user_source=m.revenue_vault(slug),
-                user_destination=m.buyback_vault(slug),
-                vault_in=vault[c.usdc_mint],
-                vault_out=vault[mint],
-                mint_in=c.usdc_mint,
-                mint_out=mint,
-                token_program_in=TOKEN_PROGRAM_ID,
-                token_program_out=tp,
-            ),
-        )
-        accounts = [AccountMeta(x.pubkey, False, x.is_writable) for x in sw.accounts]
         b.run(
             f"buyback via cp_pool ({'Token-2022' if t22 else 'SPL'})",
             [
-                m.buyback(
+                m.buyback_via_pool(
                     crank.pubkey(),
                     slug,
-                    swap_program=CP_POOL_ID,
-                    swap_data=bytes(sw.data),
-                    swap_accounts=accounts,
+                    mint=mint,
+                    token_program=tp,
                     amount_in=amount_in,
                     min_out=1,
                 )
@@ -280,7 +219,7 @@ def main() -> int:
                 "harvest_fees (2 sources)",
                 [
                     m.harvest_fees(
-                        crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)]
+                        crank.pubkey(), slug, mint, dest, [pool.vault(mint), m.buyback_vault(slug)]
                     )
                 ],
                 [crank],

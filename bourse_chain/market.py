@@ -20,11 +20,12 @@ from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_PROGRAM_ID
 from spl.token.instructions import get_associated_token_address
 
-from bourse_chain import pda
+from bourse_chain import pda, pools
 from bourse_chain.generated.compute_market import instructions as ix
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.config_update import ConfigUpdate
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 
 
 def payment_id_bytes(payment_id: str | bytes) -> bytes:
@@ -348,6 +349,38 @@ class Market:
             ),
             self.program_id,
             remaining_accounts=swap_accounts,
+        )
+
+    def buyback_via_pool(
+        self,
+        crank: Pubkey,
+        slug: str,
+        *,
+        mint: Pubkey,
+        token_program: Pubkey,
+        amount_in: int,
+        min_out: int,
+        pool_program: Pubkey = CP_POOL_ID,
+    ) -> Instruction:
+        """``buyback`` routed through the ``cp_pool`` pool of the model's token against USDC
+        (the localnet venue): revenue vault → pool → buyback vault, signed by the model PDA.
+        The pool's own ``min_out`` is 1: the program checks ``min_out`` on what arrived."""
+        route = pools.swap(
+            self.model(slug),
+            pools.Side(self.usdc_mint, self.usdc_token_program, self.revenue_vault(slug)),
+            pools.Side(mint, token_program, self.buyback_vault(slug)),
+            amount_in,
+            1,
+            pool_program,
+        )
+        return self.buyback(
+            crank,
+            slug,
+            swap_program=pool_program,
+            swap_data=bytes(route.data),
+            swap_accounts=pools.as_cpi_accounts(route),
+            amount_in=amount_in,
+            min_out=min_out,
         )
 
     def burn(self, crank: Pubkey, slug: str, mint: Pubkey, token_program: Pubkey) -> Instruction:

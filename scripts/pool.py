@@ -13,10 +13,9 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.instructions import get_associated_token_address
 
+from bourse_chain import pools
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
-from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from bourse_chain.pda import ordered_mints, pool_pda, pool_vault_pda
 from scripts.common import Session, token_amount
 from scripts.errors import InsufficientUsdc, InvalidInput
 from scripts.market_view import fetch_model
@@ -56,58 +55,26 @@ async def add_pool(
         raise InvalidInput(f"model {slug!r} has no token yet: `bourse model tokenize` first")
     market = session.market
     mint, usdc_mint = model.mint, market.usdc_mint
-    a, b = ordered_mints(mint, usdc_mint)
-    programs = {mint: model.token_program, usdc_mint: market.usdc_token_program}
-    pool = pool_pda(a, b, program_id)[0]
-    vault = {x: pool_vault_pda(pool, x, program_id)[0] for x in (a, b)}
     key = owner.pubkey()
-    source = {
-        mint: get_associated_token_address(key, mint, model.token_program),
-        usdc_mint: market.usdc_account(key),
-    }
-    usdc_balance = await session.token_balance(source[usdc_mint])
+    token_source = get_associated_token_address(key, mint, model.token_program)
+    usdc_source = market.usdc_account(key)
+    token = pools.Side(mint, model.token_program, token_source)
+    cash = pools.Side(usdc_mint, market.usdc_token_program, usdc_source)
+    where = pools.pool_addresses(mint, usdc_mint, program_id)
+    vault = where.vaults
+    usdc_balance = await session.token_balance(usdc_source)
     if usdc and (usdc_balance or 0) < usdc:
-        raise InsufficientUsdc(source[usdc_mint], usdc_balance or 0, usdc)
+        raise InsufficientUsdc(usdc_source, usdc_balance or 0, usdc)
     await session.require_sol(key)
     ixs = []
-    if await session.client.get_account(pool) is None:
-        ixs.append(
-            pool_ix.create_pool(
-                pool_ix.CreatePoolArgs(fee_bps=fee_bps),
-                pool_ix.CreatePoolAccounts(
-                    payer=key,
-                    mint_a=a,
-                    mint_b=b,
-                    token_program_a=programs[a],
-                    token_program_b=programs[b],
-                ),
-                program_id,
-            )
-        )
-    amount = {mint: tokens, usdc_mint: usdc}
-    ixs.append(
-        pool_ix.add_liquidity(
-            pool_ix.AddLiquidityArgs(amount_a=amount[a], amount_b=amount[b]),
-            pool_ix.AddLiquidityAccounts(
-                depositor=key,
-                pool=pool,
-                depositor_a=source[a],
-                depositor_b=source[b],
-                vault_a=vault[a],
-                vault_b=vault[b],
-                mint_a=a,
-                mint_b=b,
-                token_program_a=programs[a],
-                token_program_b=programs[b],
-            ),
-            program_id,
-        )
-    )
+    if await session.client.get_account(where.pool) is None:
+        ixs.append(pools.create_pool(key, token, cash, fee_bps, program_id))
+    ixs.append(pools.add_liquidity(key, token, tokens, cash, usdc, program_id))
     await session.send(ixs, [owner])
     balances = await session.client.get_accounts([vault[mint], vault[usdc_mint]])
     reserves = [0 if acc is None else token_amount(bytes(acc.data)) for acc in balances]
     return PoolView(
-        pool=str(pool),
+        pool=str(where.pool),
         mint=str(mint),
         usdc_mint=str(usdc_mint),
         token_vault=str(vault[mint]),

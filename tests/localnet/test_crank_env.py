@@ -30,11 +30,10 @@ from spl.token.instructions import (
     get_associated_token_address,
 )
 
-from bourse_chain import mints, pda
+from bourse_chain import mints, pools
 from bourse_chain.client import BourseClient, SendOptions
 from bourse_chain.generated.compute_market.accounts import Config, Model
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
-from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
 from bourse_chain.results import TxResult
@@ -144,42 +143,16 @@ class CrankEnv:
         )
         tp = mm.token_program
         usdc = self.net.usdc_mint
-        a, b = pda.ordered_mints(mint.pubkey(), usdc)
-        programs = {mint.pubkey(): tp, usdc: TOKEN_PROGRAM_ID}
-        pool = pda.pool_pda(a, b)[0]
-        vault = {k: pda.pool_vault_pda(pool, k)[0] for k in (a, b)}
-        src = {
-            mint.pubkey(): mm.creator_token_account,
-            usdc: get_associated_token_address(creator.pubkey(), usdc),
-        }
-        amount = {mint.pubkey(): POOL_TOKENS, usdc: POOL_USDC}
+        token = pools.Side(mint.pubkey(), tp, mm.creator_token_account)
+        cash = pools.Side(
+            usdc, TOKEN_PROGRAM_ID, get_associated_token_address(creator.pubkey(), usdc)
+        )
+        where = pools.pool_addresses(mint.pubkey(), usdc)
+        pool, vault = where.pool, where.vaults
         await self.send(
             [
-                pool_ix.create_pool(
-                    pool_ix.CreatePoolArgs(fee_bps=POOL_FEE_BPS),
-                    pool_ix.CreatePoolAccounts(
-                        payer=creator.pubkey(),
-                        mint_a=a,
-                        mint_b=b,
-                        token_program_a=programs[a],
-                        token_program_b=programs[b],
-                    ),
-                ),
-                pool_ix.add_liquidity(
-                    pool_ix.AddLiquidityArgs(amount_a=amount[a], amount_b=amount[b]),
-                    pool_ix.AddLiquidityAccounts(
-                        depositor=creator.pubkey(),
-                        pool=pool,
-                        depositor_a=src[a],
-                        depositor_b=src[b],
-                        vault_a=vault[a],
-                        vault_b=vault[b],
-                        mint_a=a,
-                        mint_b=b,
-                        token_program_a=programs[a],
-                        token_program_b=programs[b],
-                    ),
-                ),
+                pools.create_pool(creator.pubkey(), token, cash, POOL_FEE_BPS),
+                pools.add_liquidity(creator.pubkey(), token, POOL_TOKENS, cash, POOL_USDC),
             ],
             creator,
         )

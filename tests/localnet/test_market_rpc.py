@@ -14,7 +14,7 @@ from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solana.rpc.core import RPCException
 from solana.rpc.models import TxOpts
-from solders.instruction import AccountMeta, Instruction
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
@@ -25,7 +25,7 @@ from spl.token.instructions import (
     get_associated_token_address,
 )
 
-from bourse_chain import mints, pda
+from bourse_chain import mints, pools
 from bourse_chain.generated.compute_market.accounts import (
     Config,
     Model,
@@ -37,7 +37,6 @@ from bourse_chain.generated.compute_market.accounts import (
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
-from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.accounts import Pool
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
@@ -238,81 +237,15 @@ async def add_pool(
     env: Env, mint: Pubkey, token_program: Pubkey, tokens: int, usdc: int
 ) -> tuple[Pubkey, dict[Pubkey, Pubkey]]:
     creator = env.keys["creator"]
-    usdc_mint = env.net.usdc_mint
-    a, b = pda.ordered_mints(mint, usdc_mint)
-    tp = {mint: token_program, usdc_mint: TOKEN_PROGRAM_ID}
-    await env.send(
-        [
-            pool_ix.create_pool(
-                pool_ix.CreatePoolArgs(fee_bps=30),
-                pool_ix.CreatePoolAccounts(
-                    payer=creator.pubkey(),
-                    mint_a=a,
-                    mint_b=b,
-                    token_program_a=tp[a],
-                    token_program_b=tp[b],
-                ),
-            )
-        ],
-        creator,
-    )
-    pool = pda.pool_pda(a, b)[0]
-    vault = {x: pda.pool_vault_pda(pool, x)[0] for x in (a, b)}
     await env.net.mint_usdc(creator.pubkey(), usdc)
-    src = {
-        mint: get_associated_token_address(creator.pubkey(), mint, token_program),
-        usdc_mint: get_associated_token_address(creator.pubkey(), usdc_mint),
-    }
-    amt = {mint: tokens, usdc_mint: usdc}
-    await env.send(
-        [
-            pool_ix.add_liquidity(
-                pool_ix.AddLiquidityArgs(amount_a=amt[a], amount_b=amt[b]),
-                pool_ix.AddLiquidityAccounts(
-                    depositor=creator.pubkey(),
-                    pool=pool,
-                    depositor_a=src[a],
-                    depositor_b=src[b],
-                    vault_a=vault[a],
-                    vault_b=vault[b],
-                    mint_a=a,
-                    mint_b=b,
-                    token_program_a=tp[a],
-                    token_program_b=tp[b],
-                ),
-            )
-        ],
-        creator,
+    token = pools.Side(
+        mint, token_program, get_associated_token_address(creator.pubkey(), mint, token_program)
     )
-    return pool, vault
-
-
-def swap_route(
-    env: Env,
-    slug: str,
-    pool: Pubkey,
-    vault: dict[Pubkey, Pubkey],
-    mint: Pubkey,
-    tp: Pubkey,
-    amount_in: int,
-) -> tuple[bytes, list[AccountMeta]]:
-    m, usdc = env.m, env.net.usdc_mint
-    sw = pool_ix.swap(
-        pool_ix.SwapArgs(amount_in=amount_in, min_out=1),
-        pool_ix.SwapAccounts(
-            user=m.model(slug),
-            pool=pool,
-            user_source=m.revenue_vault(slug),
-            user_destination=m.buyback_vault(slug),
-            vault_in=vault[usdc],
-            vault_out=vault[mint],
-            mint_in=usdc,
-            mint_out=mint,
-            token_program_in=TOKEN_PROGRAM_ID,
-            token_program_out=tp,
-        ),
-    )
-    return bytes(sw.data), [AccountMeta(x.pubkey, False, x.is_writable) for x in sw.accounts]
+    cash = pools.Side(env.net.usdc_mint, TOKEN_PROGRAM_ID, env.m.usdc_account(creator.pubkey()))
+    await env.send([pools.create_pool(creator.pubkey(), token, cash, 30)], creator)
+    await env.send([pools.add_liquidity(creator.pubkey(), token, tokens, cash, usdc)], creator)
+    where = pools.pool_addresses(mint, env.net.usdc_mint)
+    return where.pool, where.vaults
 
 
 async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
@@ -452,17 +385,15 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     r_in, r_out = await env.balance(vault[env.net.usdc_mint]), await env.balance(vault[mint])
     fee = ceil_div(revenue * 30, 10_000)
     out = r_out * (revenue - fee) // (r_in + revenue - fee)
-    data, accounts = swap_route(env, slug, pool, vault, mint, TOKEN_PROGRAM_ID, revenue)
     crank = k["crank"]
     assert (
         await env.fails(
             [
-                m.buyback(
+                m.buyback_via_pool(
                     crank.pubkey(),
                     slug,
-                    swap_program=CP_POOL_ID,
-                    swap_data=data,
-                    swap_accounts=accounts,
+                    mint=mint,
+                    token_program=TOKEN_PROGRAM_ID,
                     amount_in=revenue,
                     min_out=out + 1,
                 )
@@ -473,12 +404,11 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     )
     await env.send(
         [
-            m.buyback(
+            m.buyback_via_pool(
                 crank.pubkey(),
                 slug,
-                swap_program=CP_POOL_ID,
-                swap_data=data,
-                swap_accounts=accounts,
+                mint=mint,
+                token_program=TOKEN_PROGRAM_ID,
                 amount_in=revenue,
                 min_out=out,
             )

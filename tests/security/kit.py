@@ -683,52 +683,9 @@ class World:
 
     def make_pool(self, slug: str) -> None:
         """A cp_pool pool model-token/USDC: 200k tokens vs 2,000 USDC from the creator."""
-        c = self.c
         mint, tp = self.mints[slug], self.token_programs[slug]
-        creator = self.creators[slug]
-        mint_a, mint_b = pda.ordered_mints(mint, c.usdc_mint)
-        progs = {mint: tp, c.usdc_mint: TOKEN_PROGRAM_ID}
-        c.send(
-            [
-                pool_ix.create_pool(
-                    pool_ix.CreatePoolArgs(fee_bps=30),
-                    pool_ix.CreatePoolAccounts(
-                        payer=c.payer.pubkey(),
-                        mint_a=mint_a,
-                        mint_b=mint_b,
-                        token_program_a=progs[mint_a],
-                        token_program_b=progs[mint_b],
-                    ),
-                )
-            ],
-            [],
-        )
-        pool = pda.pool_pda(mint_a, mint_b)[0]
-        src = {
-            mint: c.ata(creator.pubkey(), mint, tp),
-            c.usdc_mint: c.fund_usdc(creator.pubkey(), 2_000 * USDC),
-        }
-        amt = {mint: 200_000 * USDC, c.usdc_mint: 2_000 * USDC}
-        c.send(
-            [
-                pool_ix.add_liquidity(
-                    pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]),
-                    pool_ix.AddLiquidityAccounts(
-                        depositor=creator.pubkey(),
-                        pool=pool,
-                        depositor_a=src[mint_a],
-                        depositor_b=src[mint_b],
-                        vault_a=pda.pool_vault_pda(pool, mint_a)[0],
-                        vault_b=pda.pool_vault_pda(pool, mint_b)[0],
-                        mint_a=mint_a,
-                        mint_b=mint_b,
-                        token_program_a=progs[mint_a],
-                        token_program_b=progs[mint_b],
-                    ),
-                )
-            ],
-            [creator],
-        )
+        seeded = self.c.seed_pool(self.creators[slug], mint, tp, 200_000 * USDC, 2_000 * USDC)
+        pool = seeded.pool
         self.pools[slug] = pool
 
     # -- addresses -------------------------------------------------------------------------

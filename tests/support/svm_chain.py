@@ -17,15 +17,15 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
+from spl.token import models as spl_models
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import (
     create_associated_token_account,
     get_associated_token_address,
     mint_to_checked,
 )
-from spl.token.instructions import models as spl_models
 
-from bourse_chain import mints
+from bourse_chain import mints, pools
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.market import Market
 from localnet.loader import deploy_upgradeable
@@ -174,6 +174,25 @@ class SvmChain:
             mm = mints.spl_model_mint(self.payer.pubkey(), mint.pubkey(), creator, supply, 6)
         self.send(mm.instructions, [mint])
         return mint.pubkey()
+
+    def seed_pool(
+        self,
+        depositor: Keypair,
+        mint: Pubkey,
+        token_program: Pubkey,
+        tokens: int,
+        usdc: int,
+        fee_bps: int = 30,
+    ) -> pools.PoolAddresses:
+        """Create the cp_pool pool of ``mint`` against USDC and deposit ``tokens`` (from the
+        depositor's associated account) and ``usdc`` (minted to the depositor first)."""
+        token = pools.Side(mint, token_program, self.ata(depositor.pubkey(), mint, token_program))
+        cash = pools.Side(
+            self.usdc_mint, TOKEN_PROGRAM_ID, self.fund_usdc(depositor.pubkey(), usdc)
+        )
+        self.send([pools.create_pool(self.payer.pubkey(), token, cash, fee_bps)], [])
+        self.send([pools.add_liquidity(depositor.pubkey(), token, tokens, cash, usdc)], [depositor])
+        return pools.pool_addresses(mint, self.usdc_mint)
 
     def events(self, meta: TransactionMetadata) -> list[object]:
         return list(events_from_logs(list(meta.logs())))

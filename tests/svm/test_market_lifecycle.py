@@ -6,15 +6,12 @@ micro-USDC and token at every step."""
 from __future__ import annotations
 
 import pytest
-from solders.instruction import AccountMeta
 from solders.pubkey import Pubkey
 
-from bourse_chain import pda
 from bourse_chain.generated.compute_market.accounts import Model, Order
 from bourse_chain.generated.compute_market.events import OrderSettled, TokensBurned
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
-from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from tests.support.svm_chain import (
     BIN,
@@ -169,83 +166,22 @@ def test_full_lifecycle(world: World) -> None:
     assert model.total_volume == gross + 50 * USDC
     assert model.total_creator_fees == creator + c2
 
-    # A pool: model token vs USDC, then buyback through it.
-    mint_a, mint_b = pda.ordered_mints(mint, c.usdc_mint)
-    c.send(
-        [
-            pool_ix.create_pool(
-                pool_ix.CreatePoolArgs(fee_bps=30),
-                pool_ix.CreatePoolAccounts(
-                    payer=c.payer.pubkey(),
-                    mint_a=mint_a,
-                    mint_b=mint_b,
-                    token_program_a=TOKEN_PROGRAM_ID,
-                    token_program_b=TOKEN_PROGRAM_ID,
-                ),
-            )
-        ],
-        [],
-    )
-    pool = pda.pool_pda(mint_a, mint_b)[0]
-    vault = {k: pda.pool_vault_pda(pool, k)[0] for k in (mint_a, mint_b)}
-    # creator seeds liquidity: 100k tokens vs 1000 USDC
-    creator_tok = c.ata(world.creator.pubkey(), mint)
-    creator_usdc = c.fund_usdc(world.creator.pubkey(), 1_000 * USDC)
-    amt = {mint: 100_000 * USDC, c.usdc_mint: 1_000 * USDC}
-    src_acc = {mint: creator_tok, c.usdc_mint: creator_usdc}
-    c.send(
-        [
-            pool_ix.add_liquidity(
-                pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]),
-                pool_ix.AddLiquidityAccounts(
-                    depositor=world.creator.pubkey(),
-                    pool=pool,
-                    depositor_a=src_acc[mint_a],
-                    depositor_b=src_acc[mint_b],
-                    vault_a=vault[mint_a],
-                    vault_b=vault[mint_b],
-                    mint_a=mint_a,
-                    mint_b=mint_b,
-                    token_program_a=TOKEN_PROGRAM_ID,
-                    token_program_b=TOKEN_PROGRAM_ID,
-                ),
-            )
-        ],
-        [world.creator],
-    )
+    # A pool: model token vs USDC (the creator seeds 100k tokens vs 1,000 USDC), then buyback.
+    pool = c.seed_pool(world.creator, mint, TOKEN_PROGRAM_ID, 100_000 * USDC, 1_000 * USDC)
     c.send([m.update_config(c.admin.pubkey(), swap_programs=[CP_POOL_ID])], [c.admin])
 
-    vault_usdc = c.token_balance(m.revenue_vault(slug))
-    amount_in = vault_usdc
-    reserve_in, reserve_out = c.token_balance(vault[c.usdc_mint]), c.token_balance(vault[mint])
+    amount_in = c.token_balance(m.revenue_vault(slug))
+    reserve_in = c.token_balance(pool.vault(c.usdc_mint))
+    reserve_out = c.token_balance(pool.vault(mint))
     fee = ceil_div(amount_in * 30, 10_000)
     expected_out = reserve_out * (amount_in - fee) // (reserve_in + amount_in - fee)
-    swap = pool_ix.swap(
-        pool_ix.SwapArgs(amount_in=amount_in, min_out=expected_out),
-        pool_ix.SwapAccounts(
-            user=m.model(slug),
-            pool=pool,
-            user_source=m.revenue_vault(slug),
-            user_destination=m.buyback_vault(slug),
-            vault_in=vault[c.usdc_mint],
-            vault_out=vault[mint],
-            mint_in=c.usdc_mint,
-            mint_out=mint,
-            token_program_in=TOKEN_PROGRAM_ID,
-            token_program_out=TOKEN_PROGRAM_ID,
-        ),
-    )
-    accounts = [
-        AccountMeta(a.pubkey, is_signer=False, is_writable=a.is_writable) for a in swap.accounts
-    ]
     meta = c.send(
         [
-            m.buyback(
+            m.buyback_via_pool(
                 world.crank.pubkey(),
                 slug,
-                swap_program=CP_POOL_ID,
-                swap_data=bytes(swap.data),
-                swap_accounts=accounts,
+                mint=mint,
+                token_program=TOKEN_PROGRAM_ID,
                 amount_in=amount_in,
                 min_out=expected_out,
             )

@@ -6,16 +6,14 @@ token accounts to the treasury's account."""
 from __future__ import annotations
 
 import pytest
-from solders.instruction import AccountMeta
 
-from bourse_chain import mints, pda
+from bourse_chain import mints
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, FeesHarvested
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
-from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from tests.support.svm_chain import BIN, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, Market, new_chain
+from tests.support.svm_chain import BIN, TOKEN_2022_PROGRAM_ID, Market, new_chain
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists() or not (BIN / "cp_pool.so").exists(),
@@ -48,50 +46,8 @@ def test_token2022_buyback_burn_harvest() -> None:
     assert Model.decode(c.data(m.model(slug))).token_kind == TokenKind.TOKEN2022
 
     # Pool: 200k model tokens vs 2,000 USDC (the deposit of tokens itself pays the transfer fee).
-    mint_a, mint_b = pda.ordered_mints(mint, c.usdc_mint)
-    tp = {mint: TOKEN_2022_PROGRAM_ID, c.usdc_mint: TOKEN_PROGRAM_ID}
-    c.send(
-        [
-            pool_ix.create_pool(
-                pool_ix.CreatePoolArgs(fee_bps=30),
-                pool_ix.CreatePoolAccounts(
-                    payer=c.payer.pubkey(),
-                    mint_a=mint_a,
-                    mint_b=mint_b,
-                    token_program_a=tp[mint_a],
-                    token_program_b=tp[mint_b],
-                ),
-            )
-        ],
-        [],
-    )
-    pool = pda.pool_pda(mint_a, mint_b)[0]
-    vault = {k: pda.pool_vault_pda(pool, k)[0] for k in (mint_a, mint_b)}
-    src = {
-        mint: c.ata(creator.pubkey(), mint, TOKEN_2022_PROGRAM_ID),
-        c.usdc_mint: c.fund_usdc(creator.pubkey(), 2_000 * USDC),
-    }
-    amt = {mint: 200_000 * USDC, c.usdc_mint: 2_000 * USDC}
-    c.send(
-        [
-            pool_ix.add_liquidity(
-                pool_ix.AddLiquidityArgs(amount_a=amt[mint_a], amount_b=amt[mint_b]),
-                pool_ix.AddLiquidityAccounts(
-                    depositor=creator.pubkey(),
-                    pool=pool,
-                    depositor_a=src[mint_a],
-                    depositor_b=src[mint_b],
-                    vault_a=vault[mint_a],
-                    vault_b=vault[mint_b],
-                    mint_a=mint_a,
-                    mint_b=mint_b,
-                    token_program_a=tp[mint_a],
-                    token_program_b=tp[mint_b],
-                ),
-            )
-        ],
-        [creator],
-    )
+    pool = c.seed_pool(creator, mint, TOKEN_2022_PROGRAM_ID, 200_000 * USDC, 2_000 * USDC)
+    vault = pool.vaults
     deposit_fee = mints.transfer_fee(200_000 * USDC, FEE_BPS, MAX_FEE)
     assert c.token_balance(vault[mint]) == 200_000 * USDC - deposit_fee
 
@@ -122,35 +78,15 @@ def test_token2022_buyback_burn_harvest() -> None:
     pool_fee = ceil_div(revenue * 30, 10_000)
     out = reserve_out * (revenue - pool_fee) // (reserve_in + revenue - pool_fee)
     arrived = out - mints.transfer_fee(out, FEE_BPS, MAX_FEE)
-    swap = pool_ix.swap(
-        pool_ix.SwapArgs(amount_in=revenue, min_out=1),
-        pool_ix.SwapAccounts(
-            user=m.model(slug),
-            pool=pool,
-            user_source=m.revenue_vault(slug),
-            user_destination=m.buyback_vault(slug),
-            vault_in=vault[c.usdc_mint],
-            vault_out=vault[mint],
-            mint_in=c.usdc_mint,
-            mint_out=mint,
-            token_program_in=TOKEN_PROGRAM_ID,
-            token_program_out=TOKEN_2022_PROGRAM_ID,
-        ),
-    )
-    accounts = [
-        AccountMeta(a.pubkey, is_signer=False, is_writable=a.is_writable) for a in swap.accounts
-    ]
-
     # min_out at the nominal `out` fails: only `arrived` lands in the vault.
     before = c.snapshot([m.revenue_vault(slug), m.buyback_vault(slug), m.model(slug)])
     err = c.fails(
         [
-            m.buyback(
+            m.buyback_via_pool(
                 crank.pubkey(),
                 slug,
-                swap_program=CP_POOL_ID,
-                swap_data=bytes(swap.data),
-                swap_accounts=accounts,
+                mint=mint,
+                token_program=TOKEN_2022_PROGRAM_ID,
                 amount_in=revenue,
                 min_out=out,
             )
@@ -162,12 +98,11 @@ def test_token2022_buyback_burn_harvest() -> None:
 
     meta = c.send(
         [
-            m.buyback(
+            m.buyback_via_pool(
                 crank.pubkey(),
                 slug,
-                swap_program=CP_POOL_ID,
-                swap_data=bytes(swap.data),
-                swap_accounts=accounts,
+                mint=mint,
+                token_program=TOKEN_2022_PROGRAM_ID,
                 amount_in=revenue,
                 min_out=arrived,
             )
