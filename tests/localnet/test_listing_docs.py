@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import re
-import types
 from pathlib import Path
 
 import pytest
@@ -13,17 +10,17 @@ from bourse_chain.client import BourseClient
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.market import Market
 from localnet import Localnet
+from tests.support.doc_snippets import python_blocks, run_block
 from tests.support.svm_chain import BIN
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="program not built"
 )
 DOC = Path(__file__).resolve().parents[2] / "docs" / "listing.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 async def test_listing_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    blocks = [m.group(1) for m in _BLOCK.finditer(DOC.read_text())]
+    blocks = python_blocks(DOC.read_text())
     assert len(blocks) == 4
     async with Localnet.start(port=0, workdir=tmp_path, backend="embedded") as net:
         keys = net.keypairs
@@ -42,12 +39,7 @@ async def test_listing_doc_examples_run(tmp_path: Path, monkeypatch: pytest.Monk
         monkeypatch.setenv("BOURSE_ADMIN_KEYPAIR", str(net.keypair_paths["admin"]))
         namespace: dict[str, object] = {"__name__": "listing_doc"}
         for i, block in enumerate(blocks):
-            code = compile(
-                block, f"{DOC.name}[block {i}]", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-            )
-            result = eval(code, namespace)  # our own documentation
-            if isinstance(result, types.CoroutineType):
-                await result
+            await run_block(block, namespace, f"{DOC.name}[block {i}]")
         # The chain agrees with what the doc claims.
         async with BourseClient.connect(net.rpc_url) as client:
             listing = await client.fetch(m.model("acme/llama-4-70b"), Model)

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import ast
-import re
-import types
 from pathlib import Path
 
 import pytest
 
 from bourse_chain.pda import provider_pda
 from tests.localnet.test_settlement_market import needs_program, start_market
+from tests.support.doc_snippets import python_blocks, run_block
 
 pytestmark = needs_program
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "settlement.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-
-
-def python_blocks(text: str) -> list[str]:
-    return [m.group(1) for m in _BLOCK.finditer(text)]
-
-
-async def run_block(source: str, namespace: dict[str, object], where: str) -> None:
-    """Run one block with top-level await (as ``python -m asyncio`` does)."""
-    code = compile(source, where, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-    result = eval(code, namespace)  # our own documentation, nothing from outside
-    if isinstance(result, types.CoroutineType):
-        await result
 
 
 async def test_settlement_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
