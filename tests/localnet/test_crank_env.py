@@ -46,6 +46,7 @@ from cranks.config import (
     SendSettings,
 )
 from localnet import Localnet, spl
+from tests.support.reference import ceil_div
 from tests.support.svm_chain import BIN
 
 needs_programs = pytest.mark.skipif(
@@ -62,10 +63,6 @@ SUPPLY = 2 * POOL_TOKENS
 T22_FEE_BPS = 100
 T22_MAX_FEE = 10**12
 FAST = SendOptions(poll_interval=0.05, rebroadcast_interval=0.5)
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def t22_fee(amount: int) -> int:

@@ -41,6 +41,7 @@ from bourse_chain.generated.cp_pool.accounts import Pool
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
 from localnet import Localnet
+from tests.support.reference import ceil_div, expected_split
 from tests.support.svm_chain import BIN
 
 pytestmark = pytest.mark.skipif(
@@ -48,16 +49,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 USDC = 1_000_000
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def split(gross: int, protocol_bps: int, creator_bps: int) -> tuple[int, int, int]:
-    protocol = ceil_div(gross * protocol_bps, 10_000)
-    creator = min(ceil_div(gross * creator_bps, 10_000), gross - protocol)
-    return gross - protocol - creator, creator, protocol
 
 
 @dataclass
@@ -294,7 +285,7 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
         settler,
     )
     gross = ceil_div(280_000 * 123_456, 10**6) + ceil_div(1_100_000 * 7_890, 10**6)
-    p, c, pr = split(gross, 150, fee_bps)
+    p, c, pr = expected_split(gross, 150, fee_bps)
     assert await env.balance(payer_ata) == 100 * USDC - gross
     assert await env.balance(m.usdc_account(prov.pubkey())) == prov_before + p
     assert await env.balance(m.revenue_vault(slug)) == c
@@ -367,7 +358,7 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
         source_authority=source.pubkey(),
     )
     await env.send([pay], settler)
-    p2, c2, pr2 = split(10 * USDC, 150, fee_bps)
+    p2, c2, pr2 = expected_split(10 * USDC, 150, fee_bps)
     receipt = PaymentReceipt.decode(await env.data(m.receipt("x402:1")))  # type: ignore[arg-type]
     assert (receipt.amount, receipt.provider_amount, receipt.creator_fee, receipt.protocol_fee) == (
         10 * USDC,

@@ -37,11 +37,10 @@ from tests.localnet.test_settlement_market import (
     PRICE_OUT,
     PROTOCOL_FEE_BPS,
     MarketEnv,
-    expected_split,
     needs_program,
     start_market,
-    usage_charge,
 )
+from tests.support.reference import expected_split, usage_charge
 
 pytestmark = needs_program
 

@@ -57,21 +57,6 @@ PRICE_OUT = 1_100_000
 FAST = SendOptions(poll_interval=0.05, rebroadcast_interval=0.5)
 
 
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def expected_split(gross: int, protocol_bps: int, creator_bps: int) -> tuple[int, int, int]:
-    """(provider, creator, protocol) by the spec's rule: fees round up, provider the rest."""
-    protocol = ceil_div(gross * protocol_bps, 10_000)
-    creator = min(ceil_div(gross * creator_bps, 10_000), gross - protocol)
-    return gross - protocol - creator, creator, protocol
-
-
-def usage_charge(price_in: int, price_out: int, tokens_in: int, tokens_out: int) -> int:
-    return ceil_div(price_in * tokens_in, 10**6) + ceil_div(price_out * tokens_out, 10**6)
-
-
 @dataclass
 class MarketEnv:
     net: object  # localnet.Localnet

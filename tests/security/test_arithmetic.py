@@ -26,15 +26,12 @@ from tests.security.kit import (
     tk_transfer_checked,
     with_data,
 )
+from tests.support.reference import ceil_div
 from tests.support.svm_chain import Market, new_chain
 
 U64_MAX = 2**64 - 1
 BPS = 10_000
 HARD_MAX_PROTOCOL, HARD_MAX_MODEL = 2_000, 5_000
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 @pytest.fixture(scope="module")

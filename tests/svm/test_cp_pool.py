@@ -31,6 +31,7 @@ from solders.transaction_status import InstructionErrorCustom, TransactionErrorI
 
 from idl.cp_pool_spec import PROGRAM as SPEC
 from localnet.loader import deploy_upgradeable
+from tests.support.reference import ceil_div
 
 REPO = Path(__file__).resolve().parents[2]
 SO_PATH = REPO / "program" / "bin" / "cp_pool.so"
@@ -57,10 +58,6 @@ POOL_OFF = {f.name: off for f, off, _ in SPEC.offsets(SPEC.accounts[0], 8)}
 CU_BUDGET = {"create_pool": 60_000, "add_liquidity": 16_000, "swap": 20_000}
 
 # --- Python reference ---------------------------------------------------------------------
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def pool_quote(credited: int, reserve_in: int, reserve_out: int, fee_bps: int) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from bourse_chain.generated.compute_market.events import OrderSettled, TokensBur
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from tests.support.reference import ceil_div, expected_split
 from tests.support.svm_chain import (
     BIN,
     TOKEN_PROGRAM_ID,
@@ -27,16 +28,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 USDC = 1_000_000  # micro-USDC per USDC
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-def expected_split(gross: int, protocol_bps: int, creator_bps: int) -> tuple[int, int, int]:
-    protocol = ceil_div(gross * protocol_bps, 10_000)
-    creator = min(ceil_div(gross * creator_bps, 10_000), gross - protocol)
-    return gross - protocol - creator, creator, protocol
 
 
 class World:

@@ -13,6 +13,7 @@ from bourse_chain.generated.compute_market.events import BuybackExecuted, FeesHa
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from tests.support.reference import ceil_div
 from tests.support.svm_chain import BIN, TOKEN_2022_PROGRAM_ID, Market, new_chain
 
 pytestmark = pytest.mark.skipif(
@@ -23,10 +24,6 @@ pytestmark = pytest.mark.skipif(
 USDC = 1_000_000
 FEE_BPS = 100
 MAX_FEE = 5_000 * USDC
-
-
-def ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def test_token2022_buyback_burn_harvest() -> None:
