@@ -26,6 +26,7 @@ from spl.token.instructions import (
 )
 
 from bourse_chain import mints, pools
+from bourse_chain.errors import ProgramError, from_tx_error
 from bourse_chain.generated.compute_market.accounts import (
     Config,
     Model,
@@ -80,16 +81,10 @@ class Env:
         """The custom error code of a rejected transaction (preflight simulation)."""
         with pytest.raises(RPCException) as info:
             await self.send(ixs, payer, *signers)
-        err = info.value.args[0]
-        data = getattr(err, "data", None)
-        text = str(err) if data is None else str(data.err)
-        import re
-
-        m = re.search(r"Custom\(?\s*(?:code:\s*)?(\d+)", text) or re.search(
-            r"custom program error: 0x([0-9a-f]+)", text
-        )
-        assert m is not None, text
-        return int(m.group(1)) if "0x" not in m.group(0) else int(m.group(1), 16)
+        data = info.value.args[0].data
+        mapped = from_tx_error(data.err, [ix.program_id for ix in ixs], list(data.logs or []))
+        assert isinstance(mapped, ProgramError), mapped
+        return mapped.code
 
     async def balance(self, token_account: Pubkey) -> int:
         r = await self.rpc.get_token_account_balance(token_account)
