@@ -24,7 +24,7 @@ from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
-from tests.support.svm_chain import SvmChain, new_chain
+from bourse_ops.sandbox.svm_chain import SvmChain, new_chain
 
 OUT = Path(__file__).with_name("cu.md")
 USDC = 1_000_000

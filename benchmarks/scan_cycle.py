@@ -35,10 +35,10 @@ from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_ops.sandbox.crank_env import USDC, CrankEnv, start_env
 from cranks import buyback, harvest
 from cranks.daemon import CrankContext, build_context
 from tests.fakes.chain import token_account
-from tests.localnet.test_crank_env import USDC, CrankEnv, start_env
 
 OUT = Path(__file__).with_name("scan_cycle.md")
 SIZES = (10, 100, 1_000)

@@ -14,8 +14,8 @@ from bourse_cli.context import CliState, state_of
 from bourse_cli.errors import guard
 from bourse_cli.model import render_model
 from bourse_cli.output import key_values, usdc
-from scripts import admin as admin_script
-from scripts.common import Deployment, Session, parse_amount, pubkey
+from bourse_ops import admin as admin_script
+from bourse_ops.common import Deployment, Session, parse_amount, pubkey
 
 app: typer.Typer = typer.Typer(help="Admin: config, approvals, fees.", no_args_is_help=True)
 

@@ -20,7 +20,7 @@ from bourse_chain.cluster import CliConfig, load_cli_config, resolve_cluster
 from bourse_chain.keys import KeypairError, load_keypair
 from bourse_cli.errors import guard
 from bourse_cli.output import Output, OutputMode
-from scripts.common import LocalnetManifest, Session, read_manifest
+from bourse_ops.common import LocalnetManifest, Session, read_manifest
 
 T = TypeVar("T")
 DEFAULT_LOCALNET_DIR = Path(".localnet")

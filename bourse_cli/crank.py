@@ -12,8 +12,8 @@ from rich.console import RenderableType
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.output import key_values, tokens, usdc
-from scripts import crank as crank_script
-from scripts.common import Session, parse_amount
+from bourse_ops import crank as crank_script
+from bourse_ops.common import Session, parse_amount
 
 
 def _state_dir() -> Any:

@@ -23,7 +23,7 @@ from rich.text import Text
 from bourse_cli.context import state_of
 from bourse_cli.errors import fail, guard
 from bourse_cli.output import stderr_console, tokens, usdc
-from scripts.demo import DemoReport, run_demo
+from bourse_ops.demo import DemoReport, run_demo
 
 TOKEN_DECIMALS = 6
 

@@ -23,8 +23,8 @@ from bourse_chain.cluster import ClusterError
 from bourse_chain.errors import BourseError, ProgramError, TransactionFailed
 from bourse_chain.generated.compute_market import errors as cm
 from bourse_chain.keys import KeypairError
+from bourse_ops.errors import ScriptError
 from cranks.venues.errors import VenueError
-from scripts.errors import ScriptError
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130

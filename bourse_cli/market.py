@@ -20,8 +20,8 @@ from rich.text import Text
 from bourse_cli.context import CliState, state_of
 from bourse_cli.errors import CliError, guard
 from bourse_cli.output import stdout_console, tokens, usdc
-from scripts.common import Session
-from scripts.market_view import list_models, model_chart, model_history, model_status
+from bourse_ops.common import Session
+from bourse_ops.market_view import list_models, model_chart, model_history, model_status
 
 app: typer.Typer = typer.Typer(help="Market views: models, history, charts.", no_args_is_help=True)
 

@@ -13,9 +13,9 @@ from bourse_chain.keys import load_keypair
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.output import key_values, tokens, usdc
-from scripts import list_model
-from scripts.common import Session, parse_amount, pubkey
-from scripts.market_view import model_status
+from bourse_ops import list_model
+from bourse_ops.common import Session, parse_amount, pubkey
+from bourse_ops.market_view import model_status
 
 app: typer.Typer = typer.Typer(help="Creators: model tokens and listings.", no_args_is_help=True)
 

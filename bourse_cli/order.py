@@ -14,8 +14,8 @@ from rich.table import Table
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.output import key_values, usdc
-from scripts import orders
-from scripts.common import Session, parse_amount, pubkey
+from bourse_ops import orders
+from bourse_ops.common import Session, parse_amount, pubkey
 
 app: typer.Typer = typer.Typer(
     help="Paid calls: orders and collected payments.", no_args_is_help=True

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.table import Table
 
-from scripts.common import format_amount
+from bourse_ops.common import format_amount
 
 Json = Any
 Renderer = Callable[[Json], RenderableType]

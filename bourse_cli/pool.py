@@ -9,9 +9,9 @@ import typer
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.output import key_values
-from scripts import pool as pool_script
-from scripts.common import Session, parse_amount
-from scripts.market_view import fetch_model
+from bourse_ops import pool as pool_script
+from bourse_ops.common import Session, parse_amount
+from bourse_ops.market_view import fetch_model
 
 app: typer.Typer = typer.Typer(help="Localnet swap pools for buyback.", no_args_is_help=True)
 

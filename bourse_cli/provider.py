@@ -11,8 +11,8 @@ from rich.table import Table
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.output import key_values, usdc
-from scripts import provider as provider_script
-from scripts.common import Session, parse_amount, pubkey
+from bourse_ops import provider as provider_script
+from bourse_ops.common import Session, parse_amount, pubkey
 
 app: typer.Typer = typer.Typer(help="Providers: registration and offers.", no_args_is_help=True)
 

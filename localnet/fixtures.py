@@ -12,7 +12,6 @@ files are reused, so addresses stay stable across restarts of the same folder.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from solders.transaction import VersionedTransaction
 
 from localnet import spl
 from localnet.chain import Chain
+from localnet.programs import PROGRAMS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,9 @@ def load_or_create_keypair(path: Path) -> Keypair:
     return keypair
 
 
-def default_programs_dir() -> Path | None:
-    """``program/`` next to this package (a checkout), else the installed ``program`` package."""
-    here = Path(__file__).resolve().parent.parent / "program"
-    if (here / "keys").is_dir():
-        return here
-    spec = importlib.util.find_spec("program")
-    if spec is not None and spec.origin is not None:
-        found = Path(spec.origin).parent
-        if (found / "keys").is_dir():
-            return found
-    return None
+def default_programs_dir() -> Path:
+    """The programs shipped with this package (:mod:`localnet.programs`)."""
+    return PROGRAMS_DIR
 
 
 @dataclass(frozen=True)

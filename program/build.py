@@ -1,10 +1,10 @@
-"""Build every on-chain program crate into ``program/bin/<name>.so``.
+"""Build every on-chain program crate into ``localnet/programs/bin/<name>.so``.
 
 Usage (from the repository root)::
 
     python -m program.build            # build all program/*/src/lib.rs
     python -m program.build --only cp_pool -v
-    python -m program.build --check    # rebuild in a temp dir, compare with program/bin
+    python -m program.build --check    # rebuild in a temp dir, compare with localnet/programs/bin
 
 The toolchain (Debian rustc-web, libstd-rust-web-dev-bpf, llvm-22, clang-22) is
 described in program/toolchain/README.md. Builds are reproducible: ``--check``
@@ -23,7 +23,7 @@ from pathlib import Path
 from program.toolchain import BuildResult, Toolchain, ToolchainError
 
 PROGRAM_DIR = Path(__file__).resolve().parent
-BIN_DIR = PROGRAM_DIR / "bin"
+BIN_DIR = PROGRAM_DIR.parent / "localnet" / "programs" / "bin"
 
 
 def discover(program_dir: Path = PROGRAM_DIR) -> dict[str, Path]:
@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="rebuild into a temp dir; fail if program/bin/*.so differ",
+        help="rebuild into a temp dir; fail if localnet/programs/bin/*.so differ",
     )
     parser.add_argument("--only", metavar="NAME", help="build just this program")
     parser.add_argument("-v", "--verbose", action="store_true", help="show steps and fix-ups")
@@ -128,11 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for orphan in sorted(set(BIN_DIR.glob("*.so")) - {BIN_DIR / f"{n}.so" for n in crates}):
             _fail(f"warning: {orphan.relative_to(PROGRAM_DIR.parent)} has no program/*/src/lib.rs")
     if stale:
-        _fail("check failed: program/bin is stale; run `python -m program.build` and commit:")
+        _fail(
+            "check failed: localnet/programs/bin is stale; run `python -m program.build`, commit:"
+        )
         for s in stale:
             _fail(f"  {s}")
         return 1
-    _say(f"check passed: {len(results)} program(s) match program/bin")
+    _say(f"check passed: {len(results)} program(s) match localnet/programs/bin")
     return 0
 
 

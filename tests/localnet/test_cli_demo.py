@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bourse_cli.testing import Bourse
-from tests.support.svm_chain import BIN
+from bourse_ops.sandbox.svm_chain import BIN
+from tests.support.cli import Bourse
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from solders.keypair import Keypair
 
-from bourse_cli.testing import Bourse, Run
+from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
 from localnet.net import ThreadedLocalnet
-from tests.support.svm_chain import BIN
+from tests.support.cli import Bourse, Run
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"

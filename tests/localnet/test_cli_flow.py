@@ -26,10 +26,10 @@ from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.market import Market
 from bourse_chain.pda import config_pda, model_pda
-from bourse_cli.testing import Bourse, chain_read, token_balance, token_supply
+from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
 from localnet.net import ThreadedLocalnet
-from tests.support.svm_chain import BIN
+from tests.support.cli import Bourse, chain_read, token_balance, token_supply
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"
@@ -465,10 +465,10 @@ def test_admin_updates_and_delist(net: ThreadedLocalnet, bourse: Bourse) -> None
 
 
 def test_scripts_run_as_modules(net: ThreadedLocalnet) -> None:
-    # Given the scripts package, `python -m scripts.<name>` is the matching command group.
+    # `python scripts/<name>.py` is the matching command group.
     argv = ["-u", net.rpc_url, "--localnet-dir", str(net.workdir), "-o", "json"]
     out = subprocess.run(
-        [sys.executable, "-m", "scripts.market_view", *argv, "list"],
+        [sys.executable, str(ROOT / "scripts" / "market_view.py"), *argv, "list"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -15,22 +15,19 @@ import pytest
 from spl.token.constants import TOKEN_2022_PROGRAM_ID
 
 from bourse_chain.client import memcmp
+from bourse_ops.sandbox.crank_env import (
+    USDC,
+    CrankEnv,
+    Listed,
+    sent_for_arrived,
+    start_env,
+    t22_fee,
+)
 from cranks import harvest
 from cranks.buyback import BuybackReport
 from cranks.config import MetricsSettings
 from cranks.daemon import Daemon, build_context, exit_code
 from cranks.harvest import HarvestReport
-from tests.localnet.test_crank_env import (
-    USDC,
-    CrankEnv,
-    Listed,
-    needs_programs,
-    sent_for_arrived,
-    start_env,
-    t22_fee,
-)
-
-pytestmark = needs_programs
 
 CAP = 400 * USDC
 

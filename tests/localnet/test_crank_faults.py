@@ -32,22 +32,20 @@ from solana.exceptions import SolanaRpcException
 from solana.rpc.core import RPCException
 from solders.pubkey import Pubkey
 
+from bourse_ops.sandbox.crank_env import (
+    USDC,
+    CrankEnv,
+    Listed,
+    start_env,
+    t22_fee,
+)
 from cranks.buyback import BuybackReport
 from cranks.daemon import CrankContext, Daemon, build_context, exit_code
 from cranks.harvest import HarvestReport
 from cranks.sender import FeeBudgetExhausted
 from cranks.venues.base import Route
 from cranks.venues.local_pool import LocalPoolVenue
-from tests.localnet.test_crank_env import (
-    USDC,
-    CrankEnv,
-    Listed,
-    needs_programs,
-    start_env,
-    t22_fee,
-)
 
-pytestmark = needs_programs
 ROOT = Path(__file__).resolve().parents[2]
 
 

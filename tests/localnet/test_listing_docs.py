@@ -9,9 +9,9 @@ import pytest
 from bourse_chain.client import BourseClient
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.market import Market
+from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
 from tests.support.doc_snippets import python_blocks, run_block
-from tests.support.svm_chain import BIN
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="program not built"

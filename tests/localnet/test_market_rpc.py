@@ -41,9 +41,9 @@ from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.accounts import Pool
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
+from bourse_chain.money import ceil_div, expected_split
+from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
-from tests.support.reference import ceil_div, expected_split
-from tests.support.svm_chain import BIN
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"

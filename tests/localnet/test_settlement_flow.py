@@ -20,6 +20,7 @@ from solders.pubkey import Pubkey
 
 from bourse_chain.client import ADDRESS_LOOKUP_TABLE_PROGRAM_ID, BourseClient
 from bourse_chain.generated.compute_market.accounts import Model, Order, PaymentReceipt
+from bourse_chain.money import expected_split, usage_charge
 from bourse_chain.results import Split
 from bourse_chain.settlement import (
     HoldAlreadyReleased,
@@ -40,7 +41,6 @@ from tests.localnet.test_settlement_market import (
     needs_program,
     start_market,
 )
-from tests.support.reference import expected_split, usage_charge
 
 pytestmark = needs_program
 

@@ -39,11 +39,12 @@ from bourse_chain.pda import (
     provider_pda,
     revenue_vault_pda,
 )
+from localnet.programs import BIN_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
-SO = ROOT / "program" / "bin" / "compute_market.so"
+SO = BIN_DIR / "compute_market.so"
 needs_program = pytest.mark.skipif(
-    not SO.exists(), reason="program/bin/compute_market.so not built yet"
+    not SO.exists(), reason="localnet/programs/bin/compute_market.so not built yet"
 )
 pytestmark = needs_program
 

@@ -28,8 +28,7 @@ from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import payment_id_bytes
-from localnet.loader import deploy_upgradeable
-from tests.support.svm_chain import (
+from bourse_ops.sandbox.svm_chain import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     Market,
@@ -37,6 +36,7 @@ from tests.support.svm_chain import (
     TxFailed,
     new_chain,
 )
+from localnet.loader import deploy_upgradeable
 
 REPO = Path(__file__).resolve().parents[2]
 USDC = 1_000_000

@@ -16,6 +16,8 @@ from bourse_chain.generated.compute_market.accounts import Order
 from bourse_chain.generated.compute_market.accounts.model import OFFSETS as MODEL_OFFSETS
 from bourse_chain.generated.compute_market.accounts.provider import OFFSETS as PROVIDER_OFFSETS
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+from bourse_chain.money import ceil_div
+from bourse_ops.sandbox.svm_chain import Market, new_chain
 from tests.security.kit import (
     TOKEN_INSUFFICIENT_FUNDS,
     TOKEN_PROGRAM_ID,
@@ -26,8 +28,6 @@ from tests.security.kit import (
     tk_transfer_checked,
     with_data,
 )
-from tests.support.reference import ceil_div
-from tests.support.svm_chain import Market, new_chain
 
 U64_MAX = 2**64 - 1
 BPS = 10_000

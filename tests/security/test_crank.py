@@ -11,6 +11,7 @@ from solders.pubkey import Pubkey
 
 from bourse_chain import pda
 from bourse_chain.generated.cp_pool import instructions as pool_ix
+from bourse_ops.sandbox.svm_chain import TxFailed
 from tests.security.kit import (
     MARKET_ERRORS,
     TOKEN_PROGRAM_ID,
@@ -18,7 +19,6 @@ from tests.security.kit import (
     World,
     assert_rejected,
 )
-from tests.support.svm_chain import TxFailed
 
 CAP = 5 * USDC
 COOLDOWN = 3_600

@@ -11,6 +11,7 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+from bourse_ops.sandbox.svm_chain import Market, new_chain
 from tests.security.kit import (
     TOKEN_OWNER_MISMATCH,
     TOKEN_PROGRAM_ID,
@@ -19,7 +20,6 @@ from tests.security.kit import (
     assert_rejected,
     patch,
 )
-from tests.support.svm_chain import Market, new_chain
 
 
 @dataclass(frozen=True)

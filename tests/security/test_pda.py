@@ -11,6 +11,7 @@ from solders.pubkey import Pubkey
 from bourse_chain import pda
 from bourse_chain.generated.compute_market import constants
 from bourse_chain.generated.cp_pool import instructions as pool_ix
+from bourse_ops.sandbox.svm_chain import Market, new_chain
 from tests.security.kit import (
     CP_POOL_ID,
     MARKET_ID,
@@ -22,7 +23,6 @@ from tests.security.kit import (
     patch,
     token_owner,
 )
-from tests.support.svm_chain import Market, new_chain
 
 
 def off_canonical(seeds: list[bytes], program_id: Pubkey = MARKET_ID) -> Pubkey:

@@ -22,6 +22,7 @@ from bourse_chain.generated.compute_market.accounts import (
     PaymentReceipt,
     Provider,
 )
+from bourse_ops.sandbox.svm_chain import Market, SvmChain, new_chain
 from tests.security.kit import (
     CP_POOL_ID,
     REPO,
@@ -35,7 +36,6 @@ from tests.security.kit import (
     patch,
     set_program_account,
 )
-from tests.support.svm_chain import Market, SvmChain, new_chain
 
 SYSVAR_CLOCK = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")

@@ -29,17 +29,19 @@ from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
+from bourse_chain.money import ceil_div
 from idl.cp_pool_spec import PROGRAM as SPEC
 from localnet.loader import deploy_upgradeable
-from tests.support.reference import ceil_div
+from localnet.programs import BIN_DIR, KEYS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-SO_PATH = REPO / "program" / "bin" / "cp_pool.so"
-KEYPAIR_PATH = REPO / "program" / "keys" / "cp_pool-keypair.json"
+SO_PATH = BIN_DIR / "cp_pool.so"
+KEYPAIR_PATH = KEYS_DIR / "cp_pool-keypair.json"
 IDL = json.loads((REPO / "idl" / "cp_pool.json").read_text())
 
 pytestmark = pytest.mark.skipif(
-    not SO_PATH.exists(), reason="program/bin/cp_pool.so not built (python -m program.build)"
+    not SO_PATH.exists(),
+    reason="localnet/programs/bin/cp_pool.so not built (python -m program.build)",
 )
 
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")

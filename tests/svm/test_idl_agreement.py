@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
+from bourse_ops.sandbox.svm_chain import BIN, new_chain
 from idl import render
 from idl.authoring import discriminator
 from idl.compute_market_spec import PROGRAM as SPEC
-from tests.support.svm_chain import BIN, REPO, new_chain
+
+REPO = Path(__file__).resolve().parents[2]
 
 IDL = json.loads((REPO / "idl" / "compute_market.json").read_text())
 ERR = {e["name"]: e["code"] for e in IDL["errors"]}

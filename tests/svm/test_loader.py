@@ -25,9 +25,10 @@ from localnet.loader import (
     write,
     write_chunk_size,
 )
+from localnet.programs import BIN_DIR
 
 REPO = Path(__file__).resolve().parents[2]
-BUILT_PROGRAMS = sorted((REPO / "program" / "bin").glob("*.so"))
+BUILT_PROGRAMS = sorted((BIN_DIR).glob("*.so"))
 
 
 @pytest.fixture
@@ -123,7 +124,7 @@ def test_redeploy_to_same_address_fails(svm_payer: tuple[LiteSVM, Keypair]) -> N
         deploy_upgradeable(svm, payer, program, elf.noop_program(), payer)
 
 
-@pytest.mark.skipif(not BUILT_PROGRAMS, reason="program/bin/*.so not built yet")
+@pytest.mark.skipif(not BUILT_PROGRAMS, reason="localnet/programs/bin/*.so not built yet")
 @pytest.mark.parametrize("path", BUILT_PROGRAMS, ids=[p.name for p in BUILT_PROGRAMS])
 def test_deploy_built_program(svm_payer: tuple[LiteSVM, Keypair], path: Path) -> None:
     svm, payer = svm_payer

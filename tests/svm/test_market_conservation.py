@@ -16,7 +16,7 @@ from solders.pubkey import Pubkey
 from bourse_chain.generated.compute_market.accounts import Order
 from bourse_chain.generated.compute_market.events import OrderSettled, PaymentSettled
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
-from tests.support.svm_chain import BIN, Market, SvmChain, TxFailed, new_chain
+from bourse_ops.sandbox.svm_chain import BIN, Market, SvmChain, TxFailed, new_chain
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"

@@ -13,8 +13,8 @@ from bourse_chain.generated.compute_market.events import OrderSettled, TokensBur
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from tests.support.reference import ceil_div, expected_split
-from tests.support.svm_chain import (
+from bourse_chain.money import ceil_div, expected_split
+from bourse_ops.sandbox.svm_chain import (
     BIN,
     TOKEN_PROGRAM_ID,
     Market,

@@ -19,6 +19,7 @@ from solders.pubkey import Pubkey
 
 from bourse_chain.generated.compute_market.accounts.model import OFFSETS as MODEL_OFFSETS
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+from bourse_ops.sandbox.svm_chain import BIN, Market, SvmChain, new_chain
 from tests.security.kit import (
     CP_POOL_ID,
     INSTRUCTIONS,
@@ -35,7 +36,6 @@ from tests.security.kit import (
     patch,
     rewrite,
 )
-from tests.support.svm_chain import BIN, Market, SvmChain, new_chain
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"

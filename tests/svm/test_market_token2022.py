@@ -13,8 +13,8 @@ from bourse_chain.generated.compute_market.events import BuybackExecuted, FeesHa
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from tests.support.reference import ceil_div
-from tests.support.svm_chain import BIN, TOKEN_2022_PROGRAM_ID, Market, new_chain
+from bourse_chain.money import ceil_div
+from bourse_ops.sandbox.svm_chain import BIN, TOKEN_2022_PROGRAM_ID, Market, new_chain
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists() or not (BIN / "cp_pool.so").exists(),

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from localnet.programs import BIN_DIR
+
 REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "program" / "toolchain" / "testdata" / "hello" / "lib.rs"
-BUILT = sorted((REPO / "program" / "bin").glob("*.so"))
+BUILT = sorted((BIN_DIR).glob("*.so"))
 
 needs_toolchain = pytest.mark.skipif(
     not Path("/usr/bin/llc-22").exists(),
@@ -38,7 +40,7 @@ def test_two_builds_give_identical_bytes(tmp_path: Path) -> None:
 
 
 @needs_toolchain
-@pytest.mark.skipif(not BUILT, reason="no program/bin/*.so committed yet")
+@pytest.mark.skipif(not BUILT, reason="no localnet/programs/bin/*.so committed yet")
 def test_committed_programs_match_a_fresh_build() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "program.build", "--check"],

@@ -22,11 +22,11 @@ from bourse_cli.app import app, hoist_global_options
 from bourse_cli.context import CliState
 from bourse_cli.errors import describe, guard
 from bourse_cli.output import OutputMode
+from bourse_ops import admin
+from bourse_ops.common import format_amount, parse_amount, read_manifest
+from bourse_ops.errors import InsufficientSol, InsufficientUsdc, InvalidInput, UnknownModel
+from bourse_ops.market_view import HistoryEntry, daily_series
 from idl import compute_market_spec as spec
-from scripts import admin
-from scripts.common import format_amount, parse_amount, read_manifest
-from scripts.errors import InsufficientSol, InsufficientUsdc, InvalidInput, UnknownModel
-from scripts.market_view import HistoryEntry, daily_series
 
 DAY = 86_400
 

@@ -32,6 +32,7 @@ from cranks.venues.base import Route
 from cranks.venues.errors import MalformedResponse, NoRoute
 from cranks.venues.local_pool import LocalPoolConfig, LocalPoolVenue, quote_exact_in
 from cranks.venues.tokens import associated_token_address
+from localnet.programs import BIN_DIR, KEYS_DIR
 from tests.fakes.chain import (
     CLOCK,
     TOKEN,
@@ -47,8 +48,8 @@ from tests.fakes.chain import (
 
 REPO = Path(__file__).resolve().parents[2]
 IDL = json.loads((REPO / "idl" / "cp_pool.json").read_text())
-SO_PATH = REPO / "program" / "bin" / "cp_pool.so"
-KEYPAIR_PATH = REPO / "program" / "keys" / "cp_pool-keypair.json"
+SO_PATH = BIN_DIR / "cp_pool.so"
+KEYPAIR_PATH = KEYS_DIR / "cp_pool-keypair.json"
 PROGRAM_ID = Pubkey.from_string(IDL["address"])
 
 MODEL = key("model-pda")
@@ -228,7 +229,7 @@ def balance(svm: LiteSVM, address: Pubkey) -> int:
     return int.from_bytes(bytes(acc.data)[64:72], "little")
 
 
-@pytest.mark.skipif(not SO_PATH.exists(), reason="program/bin/cp_pool.so not built")
+@pytest.mark.skipif(not SO_PATH.exists(), reason="localnet/programs/bin/cp_pool.so not built")
 @pytest.mark.parametrize("model_fee_bps", [0, 150])
 async def test_quote_is_what_the_program_pays(model_fee_bps: int) -> None:
     from localnet.loader import deploy_upgradeable

@@ -1,5 +1,7 @@
-"""The program's money rules in plain Python (idl/compute_market_spec.py): usage charges
-and fees round up, the provider gets the remainder. Tests compare chain state with these."""
+"""The program's money rules in plain Python, the one production reference of them
+(``idl/compute_market_spec.py`` states them for the program): usage charges and fees round up,
+the provider gets the remainder. The gateway prices with these; tests compare chain state with
+them."""
 
 from __future__ import annotations
 

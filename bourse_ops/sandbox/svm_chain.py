@@ -29,10 +29,10 @@ from bourse_chain import mints, pools
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.market import Market
 from localnet.loader import deploy_upgradeable
+from localnet.programs import BIN_DIR, KEYS_DIR
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / "program" / "bin"
-KEYS = REPO / "program" / "keys"
+BIN = BIN_DIR
+KEYS = KEYS_DIR
 
 
 def load_keypair(path: Path) -> Keypair:

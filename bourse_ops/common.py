@@ -29,7 +29,7 @@ from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.market import Market
 from bourse_chain.pda import config_pda
 from bourse_chain.results import TxResult
-from scripts.errors import InsufficientSol, InsufficientUsdc, InvalidInput, NotInitialized
+from bourse_ops.errors import InsufficientSol, InsufficientUsdc, InvalidInput, NotInitialized
 
 USDC_DECIMALS = 6
 TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)

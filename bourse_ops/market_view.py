@@ -1,0 +1,330 @@
+"""Market views: every model with its vaults, volume, fees, buyback and burn, token supply;
+one model's history from its events; the daily revenue and burn series of a chart.
+
+All amounts are raw base units (micro-USDC; model-token base units with ``token_decimals``).
+``python -m bourse_ops.market_view ...`` is ``bourse market ...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from enum import Enum
+from typing import Any
+
+from solana.rpc.core import RPCException
+from solders.account import Account
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+
+from bourse_chain.generated.compute_market.accounts import Model
+from bourse_chain.generated.compute_market.events import (
+    BuybackExecuted,
+    OrderSettled,
+    PaymentSettled,
+    TokensBurned,
+    events_from_logs,
+)
+from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.pda import model_pda
+from bourse_ops.common import Session, mint_supply, token_amount
+from bourse_ops.errors import UnknownModel
+
+DEFAULT_PUBKEY = Pubkey.default()
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """One listed model and the balances around it."""
+
+    slug: str
+    address: str
+    status: str
+    creator: str
+    fee_bps: int
+    metadata_uri: str
+    token_kind: str
+    mint: str | None
+    token_program: str | None
+    revenue_vault: str
+    buyback_vault: str | None
+    vault_balance: int
+    buyback_vault_balance: int
+    volume: int
+    creator_fees: int
+    protocol_fees: int
+    provider_payouts: int
+    settlements: int
+    usdc_spent: int
+    tokens_bought: int
+    tokens_burned: int
+    supply: int | None
+    token_decimals: int | None
+    last_buyback_ts: int
+    created_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def slug_of(model: Model) -> str:
+    return bytes(model.slug[: model.slug_len]).decode("utf-8", "replace")
+
+
+def uri_of(model: Model) -> str:
+    return bytes(model.metadata_uri[: model.uri_len]).decode("utf-8", "replace")
+
+
+def _name(value: Enum) -> str:
+    return value.name.lower()
+
+
+def _view(
+    address: Pubkey,
+    model: Model,
+    vault: Account | None,
+    buyback: Account | None,
+    mint: Account | None,
+) -> ModelView:
+    tokenized = model.token_kind != TokenKind.NONE
+    supply, decimals = mint_supply(bytes(mint.data)) if mint is not None else (None, None)
+    return ModelView(
+        slug=slug_of(model),
+        address=str(address),
+        status=_name(model.status),
+        creator=str(model.creator),
+        fee_bps=model.fee_bps,
+        metadata_uri=uri_of(model),
+        token_kind=_name(model.token_kind),
+        mint=str(model.mint) if tokenized else None,
+        token_program=str(model.token_program) if tokenized else None,
+        revenue_vault=str(model.revenue_vault),
+        buyback_vault=str(model.buyback_vault) if tokenized else None,
+        vault_balance=token_amount(bytes(vault.data)) if vault is not None else 0,
+        buyback_vault_balance=token_amount(bytes(buyback.data)) if buyback is not None else 0,
+        volume=model.total_volume,
+        creator_fees=model.total_creator_fees,
+        protocol_fees=model.total_protocol_fees,
+        provider_payouts=model.total_provider_payouts,
+        settlements=model.settlement_count,
+        usdc_spent=model.usdc_spent,
+        tokens_bought=model.tokens_bought,
+        tokens_burned=model.tokens_burned,
+        supply=supply,
+        token_decimals=decimals,
+        last_buyback_ts=model.last_buyback_ts,
+        created_at=model.created_at,
+    )
+
+
+async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> list[ModelView]:
+    """Views of decoded models: one ``getMultipleAccounts`` pass for vaults and mints."""
+    wanted: list[Pubkey] = []
+    for _, m in models:
+        tokenized = m.token_kind != TokenKind.NONE
+        wanted += [
+            m.revenue_vault,
+            m.buyback_vault if tokenized else DEFAULT_PUBKEY,
+            m.mint if tokenized else DEFAULT_PUBKEY,
+        ]
+    accounts = await session.client.get_accounts(wanted) if wanted else []
+    out = []
+    for i, (address, m) in enumerate(models):
+        vault, buyback, mint = accounts[3 * i : 3 * i + 3]
+        tokenized = m.token_kind != TokenKind.NONE
+        out.append(
+            _view(address, m, vault, buyback if tokenized else None, mint if tokenized else None)
+        )
+    return out
+
+
+async def list_models(session: Session, *, status: str | None = None) -> list[ModelView]:
+    """Every model of the program, by volume (largest first), then slug."""
+    models = await session.client.list_models()
+    views = await _views(session, models)
+    if status is not None:
+        views = [v for v in views if v.status == status]
+    return sorted(views, key=lambda v: (-v.volume, v.slug))
+
+
+async def fetch_model(session: Session, slug: str) -> tuple[Pubkey, Model]:
+    """The model's address and account; ``UnknownModel`` if no model has this slug."""
+    address = model_pda(slug, session.client.program_id)[0]
+    try:
+        model = await session.client.fetch(address, Model)
+    except ValueError:  # a slug that cannot be a seed (too long)
+        model = None
+    if model is None:
+        raise UnknownModel(slug, address)
+    return address, model
+
+
+async def model_status(session: Session, slug: str) -> ModelView:
+    _check_slug_seedable(slug)
+    address, model = await fetch_model(session, slug)
+    return (await _views(session, [(address, model)]))[0]
+
+
+def _check_slug_seedable(slug: str) -> None:
+    if not slug or len(slug.encode()) > 32:
+        raise UnknownModel(slug)
+
+
+# ------------------------------------------------------------------------------ history
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One program event in a model's transaction history."""
+
+    signature: str
+    slot: int
+    block_time: int | None
+    event: str
+    fields: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def event_fields(event: object) -> dict[str, Any]:
+    """An event's fields as JSON values (keys as base58, enums by name, bytes as hex)."""
+    if not is_dataclass(event):
+        return {}
+    return {f.name: _jsonable(getattr(event, f.name)) for f in fields(event)}
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, Pubkey):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.name.lower()
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+async def _signatures(
+    session: Session, address: Pubkey, limit: int
+) -> list[tuple[Signature, int, int | None]]:
+    """``(signature, slot, block time)`` of successful transactions touching ``address``,
+    newest first, paging through ``getSignaturesForAddress`` up to ``limit``."""
+    out: list[tuple[Signature, int, int | None]] = []
+    before: Signature | None = None
+    while len(out) < limit:
+        page = min(1000, limit - len(out))
+        resp = await session.client.rpc.get_signatures_for_address(
+            address, before=before, limit=page, commitment=session.client.commitment
+        )
+        rows = resp.value
+        out += [(r.signature, r.slot, r.block_time) for r in rows if r.err is None]
+        if len(rows) < page:
+            break
+        before = rows[-1].signature
+    return out
+
+
+async def _logs(session: Session, signature: Signature) -> list[str]:
+    resp = await session.client.rpc.get_transaction(
+        signature,
+        encoding="base64",
+        commitment=session.client.commitment,
+        max_supported_transaction_version=0,
+    )
+    value = resp.value
+    if value is None or value.transaction.meta is None:
+        return []
+    return list(value.transaction.meta.log_messages or [])
+
+
+async def model_history(
+    session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
+) -> list[HistoryEntry]:
+    """The model's events (settlements, buybacks, burns, status changes...), newest first,
+    from up to ``limit`` of its transactions."""
+    address, _ = await fetch_model(session, slug)
+    sigs = await _signatures(session, address, limit)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def logs_of(sig: Signature) -> list[str]:
+        async with gate:
+            return await _logs(session, sig)
+
+    all_logs = await asyncio.gather(*(logs_of(s) for s, _, _ in sigs))
+    out: list[HistoryEntry] = []
+    for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True):
+        for event in events_from_logs(logs, session.client.program_id):
+            if getattr(event, "model", address) != address:
+                continue
+            out.append(
+                HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
+            )
+    return out
+
+
+# -------------------------------------------------------------------------------- chart
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """One day (UTC) of a model's chart."""
+
+    date: str
+    revenue: int
+    creator_fees: int
+    usdc_spent: int
+    tokens_burned: int
+    calls: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def chain_time(session: Session) -> int:
+    """The chain's current unix time (block time of the latest slot; wall time otherwise)."""
+    rpc = session.client.rpc
+    slot = (await rpc.get_slot(commitment=session.client.commitment)).value
+    try:
+        found = (await rpc.get_block_time(slot)).value
+    except RPCException:  # no block in that slot (skipped, or not produced yet)
+        found = None
+    return int(found) if found is not None else int(dt.datetime.now(dt.UTC).timestamp())
+
+
+def daily_series(entries: Sequence[HistoryEntry], now: int, days: int) -> list[DayPoint]:
+    """Per-day sums over the ``days`` UTC days ending with the day of ``now``, oldest first:
+    revenue (gross settled), creator fees, USDC spent on buyback, tokens burned, calls."""
+    last = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    first = last - dt.timedelta(days=days - 1)
+    sums: dict[dt.date, list[int]] = {
+        first + dt.timedelta(days=i): [0, 0, 0, 0, 0] for i in range(days)
+    }
+    for e in entries:
+        if e.block_time is None:
+            continue
+        day = dt.datetime.fromtimestamp(e.block_time, dt.UTC).date()
+        row = sums.get(day)
+        if row is None:
+            continue
+        f = e.fields
+        if e.event in (OrderSettled.__name__, PaymentSettled.__name__):
+            row[0] += int(f["gross"])
+            row[1] += int(f["creator_fee"])
+            row[4] += 1
+        elif e.event == BuybackExecuted.__name__:
+            row[2] += int(f["usdc_spent"])
+        elif e.event == TokensBurned.__name__:
+            row[3] += int(f["amount"])
+    return [DayPoint(d.isoformat(), *v) for d, v in sorted(sums.items())]
+
+
+async def model_chart(
+    session: Session, slug: str, *, days: int = 30, limit: int = 10_000
+) -> list[DayPoint]:
+    """The daily revenue and burn of a model over ``days`` days (chain time)."""
+    entries = await model_history(session, slug, limit=limit)
+    return daily_series(entries, await chain_time(session), days)
