@@ -109,13 +109,13 @@ def main() -> int:
         b.run(
             "register_model", [m.register_model(creator.pubkey(), slug, 500, "ipfs://x")], [creator]
         )
-        b.run(
-            "set_model_status",
-            [m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)],
-            [c.admin],
-        )
         fee = mints.TransferFee(100, 10**12, m.config) if t22 else None
         mint = c.create_model_mint(creator.pubkey(), 10**12, fee=fee)
+        b.run(
+            "set_model_status",
+            [m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED, mint)],
+            [c.admin],
+        )
         tp = TOKEN_2022_PROGRAM_ID if t22 else TOKEN_PROGRAM_ID
         b.run(
             f"tokenize_model ({'Token-2022 + fee' if t22 else 'SPL'})",

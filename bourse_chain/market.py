@@ -154,11 +154,33 @@ class Market:
     def accept_admin(self, new_admin: Pubkey) -> Instruction:
         return ix.accept_admin(ix.AcceptAdminAccounts(new_admin=new_admin), self.program_id)
 
-    def set_model_status(self, admin: Pubkey, slug: str, status: ModelStatus) -> Instruction:
+    def set_model_status(
+        self, admin: Pubkey, slug: str, status: ModelStatus, mint: Pubkey | None = None
+    ) -> Instruction:
+        """Approve or delist a model. Approving with ``mint`` pins the only mint
+        ``tokenize_model`` will accept for it (an approval without a mint allows trading but
+        no tokenization; a tokenized model can only be re-approved with its own mint)."""
         return ix.set_model_status(
-            ix.SetModelStatusArgs(status=status),
+            ix.SetModelStatusArgs(status=status, mint=mint, sweep_stuck_revenue=False),
             ix.SetModelStatusAccounts(admin=admin, model=self.model(slug)),
             self.program_id,
+        )
+
+    def delist_and_sweep(self, admin: Pubkey, slug: str, mint: Pubkey) -> Instruction:
+        """Delist a model and move its revenue vault's USDC to the treasury: allowed only
+        when the model's token ``mint`` can have its transfer fee raised (config authority
+        held by someone) or carries a fee above the cap, i.e. buyback is frozen for good."""
+        return ix.set_model_status(
+            ix.SetModelStatusArgs(status=ModelStatus.DELISTED, mint=None, sweep_stuck_revenue=True),
+            ix.SetModelStatusAccounts(admin=admin, model=self.model(slug)),
+            self.program_id,
+            remaining_accounts=[
+                AccountMeta(mint, is_signer=False, is_writable=False),
+                AccountMeta(self.revenue_vault(slug), is_signer=False, is_writable=True),
+                AccountMeta(self.treasury, is_signer=False, is_writable=True),
+                AccountMeta(self.usdc_mint, is_signer=False, is_writable=False),
+                AccountMeta(self.usdc_token_program, is_signer=False, is_writable=False),
+            ],
         )
 
     # -- creators ----------------------------------------------------------------------------
@@ -206,7 +228,12 @@ class Market:
         price_input_per_mtok: int,
         price_output_per_mtok: int,
         active: bool = True,
+        *,
+        new_payout: Pubkey | None = None,
     ) -> Instruction:
+        """Create or update the provider's offer for ``slug``; with ``new_payout`` the
+        provider's payout USDC account is replaced too (any USDC account but the escrow)."""
+        extra = [AccountMeta(new_payout, is_signer=False, is_writable=False)] if new_payout else []
         return ix.upsert_offer(
             ix.UpsertOfferArgs(
                 price_input_per_mtok=price_input_per_mtok,
@@ -215,6 +242,7 @@ class Market:
             ),
             ix.UpsertOfferAccounts(authority=authority, model=self.model(slug)),
             self.program_id,
+            remaining_accounts=extra,
         )
 
     # -- orders and payments -----------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import RenderableType
+from solders.pubkey import Pubkey
 
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
@@ -115,25 +116,56 @@ def init(
     state.out.emit(state.run(work), render_config)
 
 
-def _set_status(state: CliState, slug: str, status: ModelStatus) -> None:
+def _set_status(
+    state: CliState, slug: str, status: ModelStatus, mint: Pubkey | None = None
+) -> None:
     admin = state.signer()
 
     async def work(s: Session) -> dict[str, Any]:
-        return (await admin_script.set_model_status(s, admin, slug, status)).to_json()
+        return (await admin_script.set_model_status(s, admin, slug, status, mint)).to_json()
 
     state.out.emit(state.run(work), render_model)
 
 
 @app.command()
-def approve(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="Model slug")]) -> None:
-    """Approve a model (it can then be tokenized and take orders)."""
-    _set_status(state_of(ctx), slug, ModelStatus.APPROVED)
+def approve(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug")],
+    mint: Annotated[
+        str | None,
+        typer.Option(help="The only mint the creator may tokenize the model with"),
+    ] = None,
+) -> None:
+    """Approve a model: it can take orders, and with --mint be tokenized with that mint."""
+    with guard():
+        mint_key = pubkey(mint, "mint") if mint is not None else None
+    _set_status(state_of(ctx), slug, ModelStatus.APPROVED, mint_key)
 
 
 @app.command()
-def delist(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="Model slug")]) -> None:
+def delist(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug")],
+    sweep_stuck_revenue: Annotated[
+        bool,
+        typer.Option(
+            "--sweep-stuck-revenue",
+            help="Also move the revenue vault to the treasury (only when the model's token "
+            "fee can rise or is above the cap, so buyback is frozen)",
+        ),
+    ] = False,
+) -> None:
     """Delist a model."""
-    _set_status(state_of(ctx), slug, ModelStatus.DELISTED)
+    state = state_of(ctx)
+    if not sweep_stuck_revenue:
+        _set_status(state, slug, ModelStatus.DELISTED)
+        return
+    admin = state.signer()
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await admin_script.delist_and_sweep(s, admin, slug)).to_json()
+
+    state.out.emit(state.run(work), render_model)
 
 
 @app.command("update-fees")

@@ -57,7 +57,10 @@ def create_token(
     ] = False,
     transfer_fee_bps: Annotated[
         int | None,
-        typer.Option(help="Token-2022 transfer fee in bps, withheld on every transfer"),
+        typer.Option(
+            help="Token-2022 transfer fee in bps (at most 1000), withheld on every transfer; "
+            "fixed for good (no fee authority)"
+        ),
     ] = None,
     max_fee: Annotated[
         str | None, typer.Option(help="Largest transfer fee per transfer, in whole tokens")
@@ -113,7 +116,7 @@ def tokenize(
     slug: Annotated[str, typer.Argument(help="Model slug")],
     mint: Annotated[str, typer.Option(help="The model token's mint (see create-token)")],
 ) -> None:
-    """Attach the model's token (the model must be approved); creates its buyback vault."""
+    """Attach the model's token (the mint the admin approved); creates its buyback vault."""
     state = state_of(ctx)
     creator = state.signer()
     with guard():

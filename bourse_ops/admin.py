@@ -1,4 +1,5 @@
-"""Admin scripts: initialize the config, approve or delist models, update fees and the other
+"""Admin scripts: initialize the config, approve models (pinning the mint each may be tokenized
+with) or delist them (sweeping revenue a frozen token left stuck), update fees and the other
 config fields, show the config. ``python -m bourse_ops.admin ...`` is ``bourse admin ...``.
 """
 
@@ -14,6 +15,7 @@ from spl.token.instructions import create_idempotent_associated_token_account
 
 from bourse_chain.generated.compute_market.accounts import Config
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
+from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_ops.common import Session
 from bourse_ops.errors import AlreadyExists, FeeAboveCap, InvalidInput
 from bourse_ops.market_view import ModelView, fetch_model, model_status
@@ -124,12 +126,39 @@ async def init_config(
 
 
 async def set_model_status(
-    session: Session, admin: Keypair, slug: str, status: ModelStatus
+    session: Session,
+    admin: Keypair,
+    slug: str,
+    status: ModelStatus,
+    mint: Pubkey | None = None,
 ) -> ModelView:
-    """Approve or delist a model."""
-    await fetch_model(session, slug)
+    """Approve or delist a model. Approving with ``mint`` pins the only mint the creator may
+    tokenize it with (without one the model can trade but not be tokenized); a tokenized
+    model can only be re-approved with its own mint."""
+    _, model = await fetch_model(session, slug)
+    if mint is not None:
+        if status != ModelStatus.APPROVED:
+            raise InvalidInput("a mint goes with an approval only")
+        if model.token_kind != TokenKind.NONE and mint != model.mint:
+            raise InvalidInput(f"{slug!r} is already tokenized with {model.mint}, not {mint}")
+        await session.mint_info(mint)
     await session.require_sol(admin.pubkey())
-    await session.send([session.market.set_model_status(admin.pubkey(), slug, status)], [admin])
+    ix = session.market.set_model_status(admin.pubkey(), slug, status, mint)
+    await session.send([ix], [admin])
+    return await model_status(session, slug)
+
+
+async def delist_and_sweep(session: Session, admin: Keypair, slug: str) -> ModelView:
+    """Delist a tokenized model whose token's transfer fee can rise (its config authority is
+    held by someone: a listing from before that rule) or is above the cap, and move the USDC
+    stuck in its revenue vault to the treasury. The program refuses it for any other model
+    (``RevenueNotStuck``)."""
+    _, model = await fetch_model(session, slug)
+    if model.token_kind == TokenKind.NONE:
+        raise InvalidInput(f"{slug!r} has no token: nothing can be stuck behind it")
+    await session.require_sol(admin.pubkey())
+    ix = session.market.delist_and_sweep(admin.pubkey(), slug, model.mint)
+    await session.send([ix], [admin])
     return await model_status(session, slug)
 
 

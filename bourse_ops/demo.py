@@ -310,9 +310,7 @@ async def _list(s: Session, k: dict[str, Keypair], m: DemoModel, rep: Reporter) 
     kind = "Token-2022 (1% transfer fee)" if m.token_2022 else "SPL"
     rep.step(f"Creator registers {m.slug} ({m.fee_bps / 100:g}% creator fee)")
     await list_model.register_model(s, creator, m.slug, m.fee_bps, m.uri)
-    rep.step(f"Admin approves {m.slug}")
-    await admin.set_model_status(s, adm, m.slug, ModelStatus.APPROVED)
-    rep.step(f"Creator mints a fixed {kind} supply and tokenizes {m.slug}")
+    rep.step(f"Creator mints a fixed {kind} supply for {m.slug}")
     token = await list_model.create_model_token(
         s,
         creator,
@@ -321,7 +319,11 @@ async def _list(s: Session, k: dict[str, Keypair], m: DemoModel, rep: Reporter) 
         token_2022=m.token_2022,
         transfer_fee_bps=m.transfer_fee_bps,
     )
-    await list_model.tokenize_model(s, creator, m.slug, Pubkey.from_string(token.mint))
+    mint = Pubkey.from_string(token.mint)
+    rep.step(f"Admin approves {m.slug} with that mint")
+    await admin.set_model_status(s, adm, m.slug, ModelStatus.APPROVED, mint)
+    rep.step(f"Creator tokenizes {m.slug}")
+    await list_model.tokenize_model(s, creator, m.slug, mint)
     rep.step(f"Creator seeds a {m.slug}/USDC pool")
     await pool.add_pool(s, creator, m.slug, tokens=POOL_TOKENS, usdc=POOL_USDC)
     return ModelFlow(

@@ -1,9 +1,12 @@
 """Creator scripts: create a model token, register a model, tokenize it, show its status.
 
 A model token has a fixed supply minted to the creator (mint authority revoked, no freeze
-authority): classic SPL, or Token-2022 optionally with a transfer fee whose
-withdraw-withheld authority is the compute market's config PDA (so the protocol can harvest
-the withheld fees). ``python -m bourse_ops.list_model ...`` is ``bourse model ...``.
+authority): classic SPL, or Token-2022 optionally with a transfer fee of at most
+``MAX_MODEL_TOKEN_TRANSFER_FEE_BPS`` whose withdraw-withheld authority is the compute
+market's config PDA (so the protocol can harvest the withheld fees) and whose config
+authority is none (so nobody can ever raise it and freeze the buybacks). The admin approves
+a listing together with its mint (``bourse admin approve SLUG --mint M``); only that mint can
+be attached. ``python -m bourse_ops.list_model ...`` is ``bourse model ...``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from bourse_ops.market_view import ModelView, fetch_model, model_status
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9._/:-]{1,32}$")
 MAX_URI_BYTES = 128
-BPS = 10_000
 U64_MAX = 2**64 - 1
+#: Highest transfer fee a model token may carry (idl/compute_market_spec.py; a unit test
+#: keeps them equal).
+MAX_MODEL_TOKEN_TRANSFER_FEE_BPS = 1_000
 
 
 @dataclass(frozen=True)
@@ -58,9 +63,9 @@ async def create_model_token(
 ) -> TokenCreated:
     """Create a fixed-supply model token: ``supply`` base units to the creator.
 
-    ``transfer_fee_bps`` (Token-2022 only) adds the transfer-fee extension, capped at
-    ``maximum_fee`` base units per transfer (default: no practical cap), withdrawable by the
-    config PDA.
+    ``transfer_fee_bps`` (Token-2022 only, at most ``MAX_MODEL_TOKEN_TRANSFER_FEE_BPS``) adds
+    the transfer-fee extension, capped at ``maximum_fee`` base units per transfer (default: no
+    practical cap), withdrawable by the config PDA, with no config authority (fixed for good).
     """
     if supply <= 0 or supply > U64_MAX:
         raise InvalidInput("supply must be between 1 and 2^64-1 base units")
@@ -68,8 +73,13 @@ async def create_model_token(
         raise InvalidInput("decimals must be 0-9")
     if transfer_fee_bps is not None and not token_2022:
         raise InvalidInput("a transfer fee needs a Token-2022 mint (--token-2022)")
-    if transfer_fee_bps is not None and not 0 <= transfer_fee_bps <= BPS:
-        raise InvalidInput("transfer fee must be 0-10000 bps")
+    if (
+        transfer_fee_bps is not None
+        and not 0 <= transfer_fee_bps <= MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
+    ):
+        raise InvalidInput(
+            f"transfer fee must be 0-{MAX_MODEL_TOKEN_TRANSFER_FEE_BPS} bps (the listing cap)"
+        )
     mint = mint or Keypair()
     payer = creator.pubkey()
     await session.require_sol(payer)
@@ -79,6 +89,7 @@ async def create_model_token(
             bps=transfer_fee_bps,
             maximum_fee=U64_MAX if maximum_fee is None else maximum_fee,
             withdraw_withheld_authority=session.deployment.config_address,
+            config_authority=None,
         )
     if token_2022:
         made = mints.token2022_model_mint(payer, mint.pubkey(), payer, supply, decimals, fee)
@@ -124,13 +135,24 @@ async def register_model(
 
 
 async def tokenize_model(session: Session, creator: Keypair, slug: str, mint: Pubkey) -> ModelView:
-    """Attach the model's token (the model must be approved) and create its buyback vault."""
+    """Attach the model's token (the model must be approved with this mint) and create its
+    buyback vault."""
     _, model = await fetch_model(session, slug)
     if model.creator != creator.pubkey():
         raise InvalidInput(f"only the model's creator {model.creator} may tokenize {slug!r}")
     if model.status != ModelStatus.APPROVED:
         raise InvalidInput(
             f"model {slug!r} is {model.status.name.lower()}: the admin must approve it first"
+        )
+    if model.approved_mint != mint:
+        approved = (
+            "no mint"
+            if model.approved_mint == Pubkey.default()
+            else f"the mint {model.approved_mint}"
+        )
+        raise InvalidInput(
+            f"the admin approved {slug!r} with {approved}, not {mint}: "
+            f"ask for `bourse admin approve {slug} --mint {mint}`"
         )
     token_program, _, _ = await session.mint_info(mint)
     await session.require_sol(creator.pubkey())

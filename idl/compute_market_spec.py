@@ -51,6 +51,9 @@ MAX_HARVEST_SOURCES = 20
 MAX_ORDER_TTL_SECS = 7 * 24 * 3600
 HARD_MAX_PROTOCOL_FEE_BPS = 2_000
 HARD_MAX_MODEL_FEE_BPS = 5_000
+#: Highest Token-2022 transfer fee a model token may carry (older and newer fee), fixed at
+#: tokenize: its config authority must be none or the config PDA, so it can never rise.
+MAX_MODEL_TOKEN_TRANSFER_FEE_BPS = 1_000
 
 PK = "pubkey"
 
@@ -142,7 +145,17 @@ ACCOUNTS = [
             Field("bump", "u8"),
             Field("revenue_vault_bump", "u8"),
             Field("buyback_vault_bump", "u8"),
-            Field("reserved", array("u8", 47)),
+            Field(
+                "approved_mint",
+                PK,
+                "Mint the admin approved for tokenize_model (set_model_status); default = none",
+            ),
+            Field(
+                "usdc_swept",
+                "u64",
+                "Stuck revenue moved to the treasury (set_model_status: delist with sweep)",
+            ),
+            Field("reserved", array("u8", 7)),
         ),
         'A listed model, PDA ["model", slug]',
     ),
@@ -260,6 +273,10 @@ EVENTS = [
         "ProviderRegistered", (Field("provider", PK), Field("authority", PK), Field("payout", PK))
     ),
     Struct(
+        "ProviderPayoutChanged",
+        (Field("provider", PK), Field("old_payout", PK), Field("new_payout", PK)),
+    ),
+    Struct(
         "OfferUpserted",
         (
             Field("offer", PK),
@@ -327,6 +344,16 @@ EVENTS = [
             Field("usdc_spent", "u64"),
             Field("tokens_bought", "u64"),
             Field("min_out", "u64"),
+        ),
+    ),
+    Struct(
+        "RevenueSwept",
+        (
+            Field("model", PK),
+            Field("mint", PK),
+            Field("treasury", PK),
+            Field("amount", "u64"),
+            Field("total_swept", "u64"),
         ),
     ),
     Struct(
@@ -405,6 +432,19 @@ ERRORS = [
         "A buyback route changed a vault's owner, delegate, close authority or extensions",
     ),
     ErrorCode("PayerTokenNotAssociated", "payer_token must be the payer's associated USDC account"),
+    ErrorCode("MintNotApproved", "The mint is not the one the admin approved for this model"),
+    ErrorCode(
+        "TransferFeeAuthorityPresent",
+        "Transfer-fee config authority must be none or the config PDA (the fee could rise)",
+    ),
+    ErrorCode(
+        "TransferFeeTooHigh",
+        f"Model token transfer fee is above {MAX_MODEL_TOKEN_TRANSFER_FEE_BPS} bps",
+    ),
+    ErrorCode(
+        "RevenueNotStuck",
+        "Only a delisted model whose token breaks the transfer-fee rule may sweep its revenue",
+    ),
 ]
 
 INSTRUCTIONS = [
@@ -468,13 +508,25 @@ INSTRUCTIONS = [
     ),
     Instruction(
         "set_model_status",
-        "Admin approves or delists a model.",
+        "Admin approves or delists a model. Approving with a mint pins the only mint tokenize_model accepts; "
+        "delisting withdraws an untokenized model's pin. Delisting with sweep_stuck_revenue moves the revenue "
+        "vault to the treasury when the model's token breaks the transfer-fee rule (fee config authority held "
+        f"by someone, or a fee above {MAX_MODEL_TOKEN_TRANSFER_FEE_BPS} bps), which makes buyback impossible.",
         (Acc("admin", signer=True), _config(), Acc("model", writable=True)),
-        (Field("status", defined("ModelStatus")),),
+        (
+            Field("status", defined("ModelStatus")),
+            Field(
+                "mint",
+                option(PK),
+                "Approved only: the mint the creator may attach (for a tokenized model, its mint)",
+            ),
+            Field("sweep_stuck_revenue", "bool", "Delisted only: sweep (remaining accounts)"),
+        ),
+        remaining="with sweep_stuck_revenue: the model's mint, its revenue_vault (writable), the treasury (writable), usdc_mint, usdc_token_program",
     ),
     Instruction(
         "tokenize_model",
-        "Creator attaches the model's token (SPL, or Token-2022 from the extension allow-list) and creates the buyback vault.",
+        "Creator attaches the mint the admin approved (SPL, or Token-2022 from the extension allow-list with a transfer fee that can never rise) and creates the buyback vault.",
         (
             Acc("creator", writable=True, signer=True),
             _config(),
@@ -499,11 +551,16 @@ INSTRUCTIONS = [
     ),
     Instruction(
         "upsert_offer",
-        "Provider creates or updates its price for a model.",
+        "Provider creates or updates its price for a model; with one remaining account it also changes its payout account.",
         (
             Acc("authority", writable=True, signer=True),
             _config(),
-            Acc("provider", seeds=(const(SEED_PROVIDER), account_seed("authority"))),
+            Acc(
+                "provider",
+                writable=True,
+                seeds=(const(SEED_PROVIDER), account_seed("authority")),
+                docs="Written only when a new payout is passed",
+            ),
             Acc("model"),
             Acc(
                 "offer",
@@ -517,6 +574,7 @@ INSTRUCTIONS = [
             Field("price_output_per_mtok", "u64"),
             Field("active", "bool"),
         ),
+        remaining="optional: the provider's new payout USDC account (not the escrow), replacing provider.payout",
     ),
     Instruction(
         "open_order",

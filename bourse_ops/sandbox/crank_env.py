@@ -106,15 +106,15 @@ class CrankEnv:
 
     async def add_model(self, slug: str, *, t22: bool = False, fee_bps: int = 500) -> Listed:
         m, creator, admin = self.market, self.keys["creator"], self.keys["admin"]
+        mint = Keypair()
         await self.send(
             [
                 m.register_model(creator.pubkey(), slug, fee_bps, f"ipfs://{slug}"),
-                m.set_model_status(admin.pubkey(), slug, ModelStatus.APPROVED),
+                m.set_model_status(admin.pubkey(), slug, ModelStatus.APPROVED, mint.pubkey()),
             ],
             creator,
             admin,
         )
-        mint = Keypair()
         if t22:
             fee = mints.TransferFee(T22_FEE_BPS, T22_MAX_FEE, withdraw_withheld_authority=m.config)
             mm = mints.token2022_model_mint(

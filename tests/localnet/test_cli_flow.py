@@ -168,9 +168,12 @@ def test_model_register_approve_tokenize(net: ThreadedLocalnet, bourse: Bourse) 
     table = bourse("model", "register", T22, "--fee-bps", "1000", keypair="creator", output="table")
     assert table.code == 0 and f"model {T22}" in table.stdout and "pending" in table.stdout
 
-    approved = bourse("admin", "approve", SPL, keypair="admin").json()
+    approved = bourse("admin", "approve", SPL, "--mint", STATE["spl_mint"], keypair="admin").json()
     assert approved["status"] == "approved" == model_account(net, SPL).status.name.lower()
-    table = bourse("admin", "approve", T22, keypair="admin", output="table")
+    assert str(model_account(net, SPL).approved_mint) == STATE["spl_mint"]
+    table = bourse(
+        "admin", "approve", T22, "--mint", STATE["t22_mint"], keypair="admin", output="table"
+    )
     assert table.code == 0 and "approved" in table.stdout
     assert model_account(net, T22).status == ModelStatus.APPROVED
 

@@ -197,9 +197,6 @@ async def list_model(
         [m.register_model(creator.pubkey(), slug, fee_bps, "https://example.org/" + slug)], creator
     )
     assert Model.decode(await env.data(m.model(slug))).status == ModelStatus.PENDING  # type: ignore[arg-type]
-    await env.send(
-        [m.set_model_status(k["admin"].pubkey(), slug, ModelStatus.APPROVED)], k["admin"]
-    )
     mint = Keypair()
     if fee:
         mm = mints.token2022_model_mint(
@@ -208,6 +205,10 @@ async def list_model(
     else:
         mm = mints.spl_model_mint(creator.pubkey(), mint.pubkey(), creator.pubkey(), 10**12, 6)
     await env.send(mm.instructions, creator, mint)
+    await env.send(
+        [m.set_model_status(k["admin"].pubkey(), slug, ModelStatus.APPROVED, mint.pubkey())],
+        k["admin"],
+    )
     await env.send(
         [m.tokenize_model(creator.pubkey(), slug, mint.pubkey(), mm.token_program)], creator
     )

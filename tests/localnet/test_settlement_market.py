@@ -119,18 +119,20 @@ async def add_model(
         ],
         [creator],
     )
+    mint = Keypair()
+    token = spl_model_mint(creator.pubkey(), mint.pubkey(), creator.pubkey(), 1_000_000 * USDC)
+    await client.send(token.instructions, [creator, mint])
     await client.send(
         [
             ix.set_model_status(
-                ix.SetModelStatusArgs(status=ModelStatus.APPROVED),
+                ix.SetModelStatusArgs(
+                    status=ModelStatus.APPROVED, mint=mint.pubkey(), sweep_stuck_revenue=False
+                ),
                 ix.SetModelStatusAccounts(admin=admin.pubkey(), model=model),
             )
         ],
         [admin],
     )
-    mint = Keypair()
-    token = spl_model_mint(creator.pubkey(), mint.pubkey(), creator.pubkey(), 1_000_000 * USDC)
-    await client.send(token.instructions, [creator, mint])
     await client.send(
         [
             ix.tokenize_model(

@@ -663,20 +663,26 @@ class World:
         c, m = self.c, self.m
         c.send([m.register_model(creator.pubkey(), slug, fee_bps, f"ipfs://{slug}")], [creator])
         if approve:
-            c.send(
-                [m.set_model_status(self.admin.pubkey(), slug, ModelStatus.APPROVED)], [self.admin]
-            )
+            self.approve(slug)
         self.creators[slug] = creator
+
+    def approve(self, slug: str, mint: Pubkey | None = None) -> None:
+        """The admin approves `slug`, pinning `mint` as the one it may tokenize with."""
+        self.c.send(
+            [self.m.set_model_status(self.admin.pubkey(), slug, ModelStatus.APPROVED, mint)],
+            [self.admin],
+        )
 
     def list_model(self, slug: str, fee_bps: int, creator: Keypair, token_program: Pubkey) -> None:
         c, m = self.c, self.m
-        self.register(slug, fee_bps, creator, approve=True)
+        self.register(slug, fee_bps, creator, approve=False)
         fee = None
         if token_program == TOKEN_2022_PROGRAM_ID:
             fee = mints.TransferFee(T22_FEE_BPS, T22_MAX_FEE, withdraw_withheld_authority=m.config)
         mint = c.create_model_mint(
             creator.pubkey(), 1_000_000 * USDC, token2022=fee is not None, fee=fee
         )
+        self.approve(slug, mint)
         c.send([m.tokenize_model(creator.pubkey(), slug, mint, token_program)], [creator])
         self.mints[slug] = mint
         self.token_programs[slug] = token_program
@@ -904,8 +910,9 @@ class World:
         pending, newcomer = c.new_wallet(), c.new_wallet(usdc=1 * USDC)
         c.send([m.update_config(self.admin.pubkey(), pending_admin=pending.pubkey())], [self.admin])
         slug = f"sample-{n}"
-        self.register(slug, 0, self.creator, approve=True)
+        self.register(slug, 0, self.creator, approve=False)
         mint = c.create_model_mint(self.creator.pubkey(), 1_000)
+        self.approve(slug, mint)
         o, o2 = self.open(), self.open()
         c.fund_usdc(self.settler.pubkey(), 1 * USDC)
         bv = m.buyback_vault("alpha")

@@ -179,7 +179,8 @@ def test_harvest_another_models_mint(w: World) -> None:
 
 
 def test_tokenize_someone_elses_model(w: World) -> None:
-    w.register("victim", 0, w.creator2, approve=True)
+    w.register("victim", 0, w.creator2, approve=False)
     mint = w.c.create_model_mint(w.attacker.pubkey(), 1_000)
+    w.approve("victim", mint)  # even the pinned mint: only the creator may attach it
     ix = w.m.tokenize_model(w.attacker.pubkey(), "victim", mint, w.token_programs["alpha"])
     assert_rejected(w.c, [ix], [w.attacker], "Unauthorized", watch=[mint])

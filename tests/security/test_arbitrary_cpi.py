@@ -80,8 +80,9 @@ def vaults(w: World, slug: str) -> list[Pubkey]:
 
 def test_tokenize_with_a_fake_token_program(w: World) -> None:
     assert w.evil is not None
-    w.register("fake-tp", 0, w.creator, approve=True)
+    w.register("fake-tp", 0, w.creator, approve=False)
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve("fake-tp", mint)
     ix = w.m.tokenize_model(w.creator.pubkey(), "fake-tp", mint, w.evil)
     assert_rejected(w.c, [ix], [w.creator], "InvalidTokenProgram", watch=[mint])
 

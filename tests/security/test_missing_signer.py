@@ -49,6 +49,7 @@ def cases(w: World) -> dict[str, Case]:
     c.send([m.update_config(w.admin.pubkey(), pending_admin=pending.pubkey())], [w.admin])
     o = w.open()
     mint = c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve("untokenized", mint)
     c.fund_usdc(w.settler.pubkey(), 10 * USDC)
     newcomer = c.new_wallet(usdc=10 * USDC)
     return {

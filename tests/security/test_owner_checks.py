@@ -179,9 +179,10 @@ def test_harvest_destination_owned_by_spl_token(w: World) -> None:
 )
 def test_tokenize_with_a_mint_owned_elsewhere(w: World, owner: Pubkey, error: str) -> None:
     slug = f"mint-owner-{str(owner)[:6]}"
-    w.register(slug, 0, w.creator, approve=True)
+    w.register(slug, 0, w.creator, approve=False)
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
     fake = clone_account(w.c, mint, owner=owner)
+    w.approve(slug, fake)
     ix = w.m.tokenize_model(w.creator.pubkey(), slug, fake, TOKEN_PROGRAM_ID)
     assert_rejected(w.c, [ix], [w.creator], error, watch=[mint])
 

@@ -62,8 +62,9 @@ def test_revenue_vault_at_a_non_canonical_bump(w: World) -> None:
 
 def test_buyback_vault_at_a_non_canonical_bump(w: World) -> None:
     slug = "bumpy-buyback"
-    w.register(slug, 0, w.creator, approve=True)
+    w.register(slug, 0, w.creator, approve=False)
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve(slug, mint)
     ix = w.m.tokenize_model(w.creator.pubkey(), slug, mint, TOKEN_PROGRAM_ID)
     ix = patch(
         ix, "buyback_vault", off_canonical([constants.SEED_BUYBACK_VAULT, bytes(w.m.model(slug))])
@@ -145,6 +146,7 @@ def test_model_registered_at_another_slugs_address(w: World) -> None:
 def test_tokenize_into_another_models_future_vault(w: World) -> None:
     """plain (approved, not tokenized) with the buyback-vault address derived for pending."""
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve("plain", mint)
     ix = w.m.tokenize_model(w.creator.pubkey(), "plain", mint, TOKEN_PROGRAM_ID)
     ix = patch(ix, "buyback_vault", w.m.buyback_vault("pending"))
     assert_rejected(w.c, [ix], [w.creator], "InvalidPda")

@@ -114,8 +114,9 @@ def test_prefunded_model_and_vault_pdas_do_not_block_registration(w: World) -> N
     slug = "prefunded"
     model = w.m.model(slug)
     _prefund(w, model, w.m.revenue_vault(slug), w.m.buyback_vault(slug))
-    w.register(slug, 0, w.creator, approve=True)
+    w.register(slug, 0, w.creator, approve=False)
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve(slug, mint)
     w.c.send([w.m.tokenize_model(w.creator.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], [w.creator])
     model_data = Model.decode(w.c.data(model))  # type: ignore[arg-type]
     assert model_data.mint == mint and model_data.creator == w.creator.pubkey()

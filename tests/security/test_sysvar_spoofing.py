@@ -188,8 +188,9 @@ def test_accounts_are_funded_exactly_rent_exempt(rent: Rent | None) -> None:
         c.svm.set_rent(rent)
     p = c.new_wallet()
     c.ata(p.pubkey(), c.usdc_mint)
-    w.register("rent-check", 0, w.creator, approve=True)
+    w.register("rent-check", 0, w.creator, approve=False)
     mint = c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve("rent-check", mint)
     c.send(
         [m.tokenize_model(w.creator.pubkey(), "rent-check", mint, TOKEN_PROGRAM_ID)], [w.creator]
     )

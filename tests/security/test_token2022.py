@@ -46,10 +46,11 @@ def w() -> World:
     return World()
 
 
-def listing(w: World) -> str:
-    """A fresh approved, untokenized model of the world's creator."""
+def listing(w: World, mint: Pubkey) -> str:
+    """A fresh untokenized model of the world's creator, approved with `mint` pinned."""
     slug = f"t22-{next(_slugs)}"
-    w.register(slug, 0, w.creator, approve=True)
+    w.register(slug, 0, w.creator, approve=False)
+    w.approve(slug, mint)
     return slug
 
 
@@ -60,7 +61,7 @@ def tokenize(
 
 
 def refused(w: World, mint: Pubkey, error: str) -> None:
-    slug = listing(w)
+    slug = listing(w, mint)
     ix = tokenize(w, slug, mint)
     assert_rejected(w.c, [ix], [w.creator], error, watch=[mint, w.m.buyback_vault(slug)])
     model = Model.decode(w.c.data(w.m.model(slug)))  # type: ignore[arg-type]
@@ -134,7 +135,7 @@ def test_token_2022_mint_with_a_mint_authority(w: World) -> None:
 
 def test_token_2022_mint_passed_with_spl_token(w: World) -> None:
     mint = create_t22_mint(w.c, [])
-    slug = listing(w)
+    slug = listing(w, mint)
     ix = tokenize(w, slug, mint, TOKEN_PROGRAM_ID)
     assert_rejected(w.c, [ix], [w.creator], "InvalidTokenProgram", watch=[mint])
 
@@ -145,6 +146,7 @@ def test_token_2022_mint_passed_with_spl_token(w: World) -> None:
         pytest.param([], id="no extension"),
         pytest.param(["fee"], id="TransferFeeConfig (config PDA withholds)"),
         pytest.param(["fee", "pointer"], id="TransferFeeConfig + MetadataPointer"),
+        pytest.param(["fee-by-config"], id="TransferFeeConfig (config PDA sets the fee)"),
         pytest.param(["pointer"], id="MetadataPointer"),
     ],
 )
@@ -152,13 +154,15 @@ def test_allow_listed_mints_tokenize(w: World, exts: list[str]) -> None:
     """Control: the documented allow-list is accepted, so the refusals are about the
     extension and not about hand-built mints."""
     chosen = [
-        ext_transfer_fee(w.attacker.pubkey(), w.m.config, 100, 1_000)
+        ext_transfer_fee(None, w.m.config, 100, 1_000)
         if e == "fee"
+        else ext_transfer_fee(w.m.config, w.m.config, 100, 1_000)
+        if e == "fee-by-config"
         else ext_metadata_pointer(EVIL, EVIL)
         for e in exts
     ]
     mint = create_t22_mint(w.c, chosen)
-    slug = listing(w)
+    slug = listing(w, mint)
     w.c.send([tokenize(w, slug, mint)], [w.creator])
     model = Model.decode(w.c.data(w.m.model(slug)))  # type: ignore[arg-type]
     assert model.token_kind == TokenKind.TOKEN2022 and model.mint == mint

@@ -139,8 +139,9 @@ def test_zeroed_account_assigned_to_the_program(w: World) -> None:
 
 
 def test_token_account_as_mint(w: World) -> None:
-    w.register("cosplay-mint", 0, w.creator, approve=True)
+    w.register("cosplay-mint", 0, w.creator, approve=False)
     holder = w.c.ata(w.creator.pubkey(), w.mints["alpha"])
+    w.approve("cosplay-mint", holder)
     ix = w.m.tokenize_model(w.creator.pubkey(), "cosplay-mint", holder, TOKEN_PROGRAM_ID)
     assert_rejected(w.c, [ix], [w.creator], "InvalidMint")
 

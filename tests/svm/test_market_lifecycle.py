@@ -58,8 +58,8 @@ class World:
             [m.register_model(self.creator.pubkey(), slug, fee_bps, f"ipfs://{slug}")],
             [self.creator],
         )
-        c.send([m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)], [c.admin])
         mint = c.create_model_mint(self.creator.pubkey(), supply)
+        c.send([m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED, mint)], [c.admin])
         c.send(
             [m.tokenize_model(self.creator.pubkey(), slug, mint, TOKEN_PROGRAM_ID)], [self.creator]
         )

@@ -188,6 +188,7 @@ def _untokenized(w: World, slug: str) -> None:
 def tokenize_fake_token_program(w: World) -> Forged:
     _untokenized(w, "untokenized")
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve("untokenized", mint)
     return _one(
         w,
         w.m.tokenize_model(w.creator.pubkey(), "untokenized", mint, CP_POOL_ID),
@@ -199,6 +200,7 @@ def tokenize_fake_token_program(w: World) -> Forged:
 def tokenize_mint_with_authority(w: World) -> Forged:
     _untokenized(w, "untokenized")
     mint = create_spl_mint(w.c, mint_authority=w.creator.pubkey())
+    w.approve("untokenized", mint)
     ix = w.m.tokenize_model(w.creator.pubkey(), "untokenized", mint, TOKEN_PROGRAM_ID)
     return _one(w, ix, w.creator, watch=(mint,))
 
@@ -215,6 +217,7 @@ def tokenize_twice(w: World) -> Forged:
 
 def tokenize_paused(w: World) -> Forged:
     mint = w.c.create_model_mint(w.creator.pubkey(), 1_000)
+    w.approve("plain", mint)
     return _one(
         w,
         w.m.tokenize_model(w.creator.pubkey(), "plain", mint, TOKEN_PROGRAM_ID),

@@ -36,9 +36,9 @@ def test_token2022_buyback_burn_harvest() -> None:
 
     slug = "google/gemma-3-27b-it"
     c.send([m.register_model(creator.pubkey(), slug, 1_000)], [creator])
-    c.send([m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)], [c.admin])
     fee = mints.TransferFee(FEE_BPS, MAX_FEE, withdraw_withheld_authority=m.config)
     mint = c.create_model_mint(creator.pubkey(), 1_000_000 * USDC, fee=fee)
+    c.send([m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED, mint)], [c.admin])
     c.send([m.tokenize_model(creator.pubkey(), slug, mint, TOKEN_2022_PROGRAM_ID)], [creator])
     assert Model.decode(c.data(m.model(slug))).token_kind == TokenKind.TOKEN2022
 

@@ -22,7 +22,7 @@ from bourse_cli.app import app, hoist_global_options
 from bourse_cli.context import CliState
 from bourse_cli.errors import describe, guard
 from bourse_cli.output import OutputMode
-from bourse_ops import admin
+from bourse_ops import admin, list_model
 from bourse_ops.common import format_amount, parse_amount, read_manifest
 from bourse_ops.errors import InsufficientSol, InsufficientUsdc, InvalidInput, UnknownModel
 from bourse_ops.market_view import HistoryEntry, daily_series
@@ -64,6 +64,7 @@ def test_program_limits_mirror_the_interface() -> None:
     assert admin.HARD_MAX_PROTOCOL_FEE_BPS == spec.HARD_MAX_PROTOCOL_FEE_BPS
     assert admin.HARD_MAX_MODEL_FEE_BPS == spec.HARD_MAX_MODEL_FEE_BPS
     assert admin.MAX_SWAP_PROGRAMS == spec.MAX_SWAP_PROGRAMS
+    assert list_model.MAX_MODEL_TOKEN_TRANSFER_FEE_BPS == spec.MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
 
 
 def connect_error() -> SolanaRpcException:

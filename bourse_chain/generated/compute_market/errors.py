@@ -390,6 +390,42 @@ class PayerTokenNotAssociated(ComputeMarketError):
     msg = "payer_token must be the payer's associated USDC account"
 
 
+class MintNotApproved(ComputeMarketError):
+    """6046 (0x179e): The mint is not the one the admin approved for this model"""
+
+    code = 6046
+    name = "MintNotApproved"
+    msg = "The mint is not the one the admin approved for this model"
+
+
+class TransferFeeAuthorityPresent(ComputeMarketError):
+    """6047 (0x179f): Transfer-fee config authority must be none or the config PDA (the fee could
+    rise)
+    """
+
+    code = 6047
+    name = "TransferFeeAuthorityPresent"
+    msg = "Transfer-fee config authority must be none or the config PDA (the fee could rise)"
+
+
+class TransferFeeTooHigh(ComputeMarketError):
+    """6048 (0x17a0): Model token transfer fee is above 1000 bps"""
+
+    code = 6048
+    name = "TransferFeeTooHigh"
+    msg = "Model token transfer fee is above 1000 bps"
+
+
+class RevenueNotStuck(ComputeMarketError):
+    """6049 (0x17a1): Only a delisted model whose token breaks the transfer-fee rule may sweep
+    its revenue
+    """
+
+    code = 6049
+    name = "RevenueNotStuck"
+    msg = "Only a delisted model whose token breaks the transfer-fee rule may sweep its revenue"
+
+
 ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
     {
         6000: InvalidInstructionData,
@@ -438,6 +474,10 @@ ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
         6043: NameTooLong,
         6044: VaultTampered,
         6045: PayerTokenNotAssociated,
+        6046: MintNotApproved,
+        6047: TransferFeeAuthorityPresent,
+        6048: TransferFeeTooHigh,
+        6049: RevenueNotStuck,
     }
 )
 
@@ -472,6 +512,7 @@ __all__ = [
     "InvalidTreasury",
     "InvalidTtl",
     "MintAuthorityPresent",
+    "MintNotApproved",
     "MissingSigner",
     "ModelNotApproved",
     "NameTooLong",
@@ -484,11 +525,14 @@ __all__ = [
     "OrderNotExpired",
     "PayerTokenNotAssociated",
     "ProgramPaused",
+    "RevenueNotStuck",
     "SlippageExceeded",
     "SwapOverspent",
     "SwapProgramNotAllowed",
     "TooManySources",
     "TooManySwapPrograms",
+    "TransferFeeAuthorityPresent",
+    "TransferFeeTooHigh",
     "Unauthorized",
     "UnsupportedMintExtension",
     "UpgradeAuthorityMismatch",

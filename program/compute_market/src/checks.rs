@@ -4,7 +4,7 @@
 
 use crate::generated::{config, err};
 use crate::sdk::account::Account;
-use crate::sdk::bytes::{key_eq, rd_key, rd_u8};
+use crate::sdk::bytes::{is_zero_key, key_eq, rd_key, rd_u16, rd_u8};
 use crate::sdk::cpi::Signer;
 use crate::sdk::ids::{is_token_program, SYSTEM_PROGRAM};
 use crate::sdk::pda;
@@ -120,6 +120,80 @@ pub fn treasury(a: &Account, cfg: &[u8]) -> ProgramResult {
     }
     if !key_eq(&token::account_owner(a.data()), &rd_key(cfg, config::TREASURY_AUTHORITY)) {
         return Err(err::INVALID_TREASURY);
+    }
+    Ok(())
+}
+
+/// A provider's payout: a USDC token account, never the escrow (the escrow as
+/// payout would make every settlement's provider leg a self-transfer: the
+/// share would strand in the escrow, owed to no order).
+pub fn payout(a: &Account, cfg: &[u8]) -> ProgramResult {
+    token_account_of(a, &rd_key(cfg, config::USDC_TOKEN_PROGRAM), &rd_key(cfg, config::USDC_MINT))?;
+    if key_eq(a.key(), &rd_key(cfg, config::ESCROW_VAULT)) {
+        return Err(err::DUPLICATE_ACCOUNT);
+    }
+    Ok(())
+}
+
+/// Token-2022 mint extension types this program names.
+pub const EXT_UNINITIALIZED: u16 = 0;
+pub const EXT_TRANSFER_FEE_CONFIG: u16 = 1;
+pub const EXT_METADATA_POINTER: u16 = 18;
+pub const EXT_TOKEN_METADATA: u16 = 19;
+
+/// Highest transfer fee a model token may carry (idl: MAX_MODEL_TOKEN_TRANSFER_FEE_BPS).
+pub const MAX_MODEL_TOKEN_TRANSFER_FEE_BPS: u16 = 1_000;
+/// TransferFeeConfig value: config authority (32), withdraw-withheld
+/// authority (32), withheld (8), older fee and newer fee (epoch 8, maximum 8,
+/// basis points 2 each).
+pub const TRANSFER_FEE_CONFIG_LEN: usize = 108;
+const OLDER_FEE_BPS: usize = 88;
+const NEWER_FEE_BPS: usize = 106;
+
+/// Call `f(type, value)` for each extension of a mint of `token_program`'s
+/// layout: none for an 82-byte mint, else the TLV entries after the 165-byte
+/// base and the account-type byte (1 = Mint). Malformed TLV is INVALID_MINT.
+pub fn each_mint_extension(mint: &[u8], mut f: impl FnMut(u16, &[u8]) -> ProgramResult) -> ProgramResult {
+    if mint.len() == token::MINT_LEN {
+        return Ok(());
+    }
+    if mint.len() < token::ACCOUNT_LEN + 1 || rd_u8(mint, token::ACCOUNT_LEN) != 1 {
+        return Err(err::INVALID_MINT);
+    }
+    let mut off = token::ACCOUNT_LEN + 1;
+    while off + 4 <= mint.len() {
+        let ty = rd_u16(mint, off);
+        let len = rd_u16(mint, off + 2) as usize;
+        let value = off + 4;
+        if value + len > mint.len() {
+            return Err(err::INVALID_MINT);
+        }
+        if ty == EXT_UNINITIALIZED {
+            break;
+        }
+        f(ty, &mint[value..value + len])?;
+        off = value + len;
+    }
+    Ok(())
+}
+
+/// A model token's transfer fee can never rise and never exceeds the cap: its
+/// config authority is none or the config PDA (which never signs a fee
+/// change), and both the current and the scheduled fee are within
+/// MAX_MODEL_TOKEN_TRANSFER_FEE_BPS. A creator keeping the authority could
+/// raise the fee to 100% and freeze every buyback (`value`: TransferFeeConfig).
+pub fn transfer_fee_fixed(value: &[u8], config_pda: &Pubkey) -> ProgramResult {
+    if value.len() != TRANSFER_FEE_CONFIG_LEN {
+        return Err(err::INVALID_MINT);
+    }
+    let authority = rd_key(value, 0);
+    if !is_zero_key(&authority) && !key_eq(&authority, config_pda) {
+        return Err(err::TRANSFER_FEE_AUTHORITY_PRESENT);
+    }
+    if rd_u16(value, OLDER_FEE_BPS) > MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
+        || rd_u16(value, NEWER_FEE_BPS) > MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
+    {
+        return Err(err::TRANSFER_FEE_TOO_HIGH);
     }
     Ok(())
 }

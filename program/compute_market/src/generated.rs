@@ -70,6 +70,10 @@ pub mod err {
     pub const NAME_TOO_LONG: u32 = 6043;
     pub const VAULT_TAMPERED: u32 = 6044;
     pub const PAYER_TOKEN_NOT_ASSOCIATED: u32 = 6045;
+    pub const MINT_NOT_APPROVED: u32 = 6046;
+    pub const TRANSFER_FEE_AUTHORITY_PRESENT: u32 = 6047;
+    pub const TRANSFER_FEE_TOO_HIGH: u32 = 6048;
+    pub const REVENUE_NOT_STUCK: u32 = 6049;
 }
 
 /// Event discriminators.
@@ -80,12 +84,14 @@ pub mod event {
     pub const MODEL_STATUS_CHANGED: [u8; 8] = [234, 246, 98, 82, 90, 240, 19, 53];
     pub const MODEL_TOKENIZED: [u8; 8] = [45, 70, 39, 251, 103, 200, 188, 178];
     pub const PROVIDER_REGISTERED: [u8; 8] = [38, 209, 137, 78, 185, 19, 147, 14];
+    pub const PROVIDER_PAYOUT_CHANGED: [u8; 8] = [186, 17, 118, 80, 55, 204, 155, 139];
     pub const OFFER_UPSERTED: [u8; 8] = [137, 27, 246, 141, 248, 34, 218, 113];
     pub const ORDER_OPENED: [u8; 8] = [2, 254, 197, 24, 41, 166, 225, 56];
     pub const ORDER_SETTLED: [u8; 8] = [32, 21, 123, 33, 68, 59, 136, 131];
     pub const ORDER_CANCELLED: [u8; 8] = [108, 56, 128, 68, 168, 113, 168, 239];
     pub const PAYMENT_SETTLED: [u8; 8] = [158, 182, 152, 76, 105, 23, 232, 135];
     pub const BUYBACK_EXECUTED: [u8; 8] = [150, 109, 157, 10, 124, 24, 38, 189];
+    pub const REVENUE_SWEPT: [u8; 8] = [57, 110, 215, 130, 155, 53, 55, 28];
     pub const TOKENS_BURNED: [u8; 8] = [230, 255, 34, 113, 226, 53, 227, 9];
     pub const FEES_HARVESTED: [u8; 8] = [30, 236, 182, 190, 77, 254, 76, 10];
 }
@@ -144,7 +150,9 @@ pub mod model {
     pub const BUMP: usize = 414;
     pub const REVENUE_VAULT_BUMP: usize = 415;
     pub const BUYBACK_VAULT_BUMP: usize = 416;
-    pub const RESERVED: usize = 417;
+    pub const APPROVED_MINT: usize = 417;
+    pub const USDC_SWEPT: usize = 449;
+    pub const RESERVED: usize = 457;
 }
 
 /// `Provider` account layout (discriminator + fixed fields).

@@ -21,7 +21,7 @@ from ..types.model_status import ModelStatus
 from ..types.token_kind import TokenKind
 
 DISCRIMINATOR: Final = bytes([152, 221, 247, 122, 185, 125, 223, 151])
-_LAYOUT: Final = struct.Struct("<32s32s32s32s32s32s128s8Q2qH7B47s")
+_LAYOUT: Final = struct.Struct("<32s32s32s32s32s32s128s8Q2qH7B32sQ7s")
 LEN: Final = 464
 assert _LAYOUT.size == LEN - 8
 #: Byte offset of each field in the account data (for memcmp filters).
@@ -52,7 +52,9 @@ OFFSETS: Final[Mapping[str, int]] = MappingProxyType(
         "bump": 414,
         "revenue_vault_bump": 415,
         "buyback_vault_bump": 416,
-        "reserved": 417,
+        "approved_mint": 417,
+        "usdc_swept": 449,
+        "reserved": 457,
     }
 )
 
@@ -97,6 +99,10 @@ class Model:
     bump: int
     revenue_vault_bump: int
     buyback_vault_bump: int
+    #: Mint the admin approved for tokenize_model (set_model_status); default = none
+    approved_mint: Pubkey
+    #: Stuck revenue moved to the treasury (set_model_status: delist with sweep)
+    usdc_swept: int
     reserved: bytes
 
     @classmethod
@@ -137,7 +143,9 @@ class Model:
                 t[22],
                 t[23],
                 t[24],
-                t[25],
+                Pubkey(t[25]),
+                t[26],
+                t[27],
             )
         except ValueError as e:
             raise AccountDecodeError(f"Model: {e}") from e
@@ -146,7 +154,7 @@ class Model:
         """Discriminator, then the fixed little-endian layout."""
         check_len(self.slug, 32, "slug")
         check_len(self.metadata_uri, 128, "metadata_uri")
-        check_len(self.reserved, 47, "reserved")
+        check_len(self.reserved, 7, "reserved")
         try:
             return DISCRIMINATOR + _LAYOUT.pack(
                 bytes(self.creator),
@@ -174,6 +182,8 @@ class Model:
                 self.bump,
                 self.revenue_vault_bump,
                 self.buyback_vault_bump,
+                bytes(self.approved_mint),
+                self.usdc_swept,
                 self.reserved,
             )
         except struct.error as e:

@@ -25,7 +25,9 @@ from .order_cancelled import OrderCancelled
 from .order_opened import OrderOpened
 from .order_settled import OrderSettled
 from .payment_settled import PaymentSettled
+from .provider_payout_changed import ProviderPayoutChanged
 from .provider_registered import ProviderRegistered
+from .revenue_swept import RevenueSwept
 from .tokens_burned import TokensBurned
 
 Event: TypeAlias = (
@@ -35,12 +37,14 @@ Event: TypeAlias = (
     | ModelStatusChanged
     | ModelTokenized
     | ProviderRegistered
+    | ProviderPayoutChanged
     | OfferUpserted
     | OrderOpened
     | OrderSettled
     | OrderCancelled
     | PaymentSettled
     | BuybackExecuted
+    | RevenueSwept
     | TokensBurned
     | FeesHarvested
 )
@@ -54,12 +58,14 @@ _DECODERS: Final[Mapping[bytes, Callable[[bytes], Event]]] = MappingProxyType(
         ModelStatusChanged.DISCRIMINATOR: ModelStatusChanged.decode,
         ModelTokenized.DISCRIMINATOR: ModelTokenized.decode,
         ProviderRegistered.DISCRIMINATOR: ProviderRegistered.decode,
+        ProviderPayoutChanged.DISCRIMINATOR: ProviderPayoutChanged.decode,
         OfferUpserted.DISCRIMINATOR: OfferUpserted.decode,
         OrderOpened.DISCRIMINATOR: OrderOpened.decode,
         OrderSettled.DISCRIMINATOR: OrderSettled.decode,
         OrderCancelled.DISCRIMINATOR: OrderCancelled.decode,
         PaymentSettled.DISCRIMINATOR: PaymentSettled.decode,
         BuybackExecuted.DISCRIMINATOR: BuybackExecuted.decode,
+        RevenueSwept.DISCRIMINATOR: RevenueSwept.decode,
         TokensBurned.DISCRIMINATOR: TokensBurned.decode,
         FeesHarvested.DISCRIMINATOR: FeesHarvested.decode,
     }
@@ -104,7 +110,9 @@ __all__ = [
     "OrderOpened",
     "OrderSettled",
     "PaymentSettled",
+    "ProviderPayoutChanged",
     "ProviderRegistered",
+    "RevenueSwept",
     "TokensBurned",
     "decode_event",
     "events_from_logs",

@@ -12,7 +12,7 @@ from typing import Final, Self
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
-from bourse_chain.codegen.runtime import find_pda
+from bourse_chain.codegen.runtime import BorshReader, BorshWriter, find_pda
 from bourse_chain.errors import DecodeError
 
 from ..constants import SEED_CONFIG
@@ -20,8 +20,6 @@ from ..program_id import PROGRAM_ID
 from ..types.model_status import ModelStatus
 
 DISCRIMINATOR: Final = bytes([43, 10, 65, 252, 234, 21, 6, 20])
-_LAYOUT: Final = struct.Struct("<B")
-assert _LAYOUT.size == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,28 +27,45 @@ class SetModelStatusArgs:
     """Arguments of ``set_model_status`` (borsh, after the discriminator)."""
 
     status: ModelStatus
+    #: Approved only: the mint the creator may attach (for a tokenized model, its mint)
+    mint: Pubkey | None
+    #: Delisted only: sweep (remaining accounts)
+    sweep_stuck_revenue: bool
+
+    @classmethod
+    def read_borsh(cls, r: BorshReader) -> Self:
+        """Read one ``set_model_status args`` (without discriminator) from ``r``."""
+        return cls(
+            ModelStatus(r.u8()),
+            r.option(r.pubkey),
+            r.bool_(),
+        )
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
         """Decode borsh bytes; raises ``DecodeError`` on bad input."""
-        if len(data) != _LAYOUT.size:
-            raise DecodeError(f"SetModelStatusArgs: expected {_LAYOUT.size} bytes, got {len(data)}")
-        t = _LAYOUT.unpack(data)
+        r = BorshReader(data)
         try:
-            return cls(
-                ModelStatus(t[0]),
-            )
+            obj = cls.read_borsh(r)
+            r.finish()
         except ValueError as e:
             raise DecodeError(f"SetModelStatusArgs: {e}") from e
+        return obj
+
+    def write_borsh(self, w: BorshWriter) -> None:
+        """Write this ``set_model_status args`` (without discriminator) to ``w``."""
+        w.u8(self.status)
+        w.option(self.mint, w.pubkey)
+        w.bool_(self.sweep_stuck_revenue)
 
     def encode(self) -> bytes:
-        """Borsh bytes (a fixed-size layout)."""
+        """Borsh bytes."""
+        w = BorshWriter()
         try:
-            return _LAYOUT.pack(
-                self.status,
-            )
+            self.write_borsh(w)
         except struct.error as e:
             raise ValueError(f"SetModelStatusArgs: {e}") from e
+        return w.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +87,14 @@ def set_model_status(
     program_id: Pubkey = PROGRAM_ID,
     remaining_accounts: Sequence[AccountMeta] = (),
 ) -> Instruction:
-    """Admin approves or delists a model.
+    """Admin approves or delists a model. Approving with a mint pins the only mint tokenize_model
+    accepts; delisting withdraws an untokenized model's pin. Delisting with
+    sweep_stuck_revenue moves the revenue vault to the treasury when the model's token breaks
+    the transfer-fee rule (fee config authority held by someone, or a fee above 1000 bps),
+    which makes buyback impossible.
+
+    Remaining accounts: with sweep_stuck_revenue: the model's mint, its revenue_vault
+    (writable), the treasury (writable), usdc_mint, usdc_token_program
 
     PDAs derived here: config.
     """

@@ -41,8 +41,8 @@ def tokenize_model(
     program_id: Pubkey = PROGRAM_ID,
     remaining_accounts: Sequence[AccountMeta] = (),
 ) -> Instruction:
-    """Creator attaches the model's token (SPL, or Token-2022 from the extension allow-list) and
-    creates the buyback vault.
+    """Creator attaches the mint the admin approved (SPL, or Token-2022 from the extension allow-
+    list with a transfer fee that can never rise) and creates the buyback vault.
 
     PDAs derived here: config, buyback_vault.
     Fixed addresses: system_program.

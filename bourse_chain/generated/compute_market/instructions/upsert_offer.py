@@ -74,7 +74,11 @@ def upsert_offer(
     program_id: Pubkey = PROGRAM_ID,
     remaining_accounts: Sequence[AccountMeta] = (),
 ) -> Instruction:
-    """Provider creates or updates its price for a model.
+    """Provider creates or updates its price for a model; with one remaining account it also
+    changes its payout account.
+
+    Remaining accounts: optional: the provider's new payout USDC account (not the escrow),
+    replacing provider.payout
 
     PDAs derived here: config, provider, offer.
     Fixed addresses: system_program.
@@ -88,7 +92,7 @@ def upsert_offer(
         [
             AccountMeta(accounts.authority, is_signer=True, is_writable=True),
             AccountMeta(config, is_signer=False, is_writable=False),
-            AccountMeta(provider, is_signer=False, is_writable=False),
+            AccountMeta(provider, is_signer=False, is_writable=True),
             AccountMeta(accounts.model, is_signer=False, is_writable=False),
             AccountMeta(offer, is_signer=False, is_writable=True),
             AccountMeta(SYSTEM_PROGRAM_ID, is_signer=False, is_writable=False),

@@ -1,8 +1,15 @@
 //! initialize_config: create the config and the shared USDC escrow. Only the
 //! program's upgrade authority may call it (no front-running at deploy), and
 //! only once (the config PDA must be empty).
+//!
+//! The settlement mint is fixed here for good. A Token-2022 one may carry
+//! metadata only: a transfer fee would credit the escrow less than each hold
+//! (later orders could be neither settled nor refunded), and a permanent
+//! delegate, transfer hook, pause, default-frozen state, confidential or
+//! interest/scaling extension would give someone control over the escrow or
+//! change what an amount means. Classic SPL Token (real USDC) has none.
 
-use crate::checks;
+use crate::checks::{self, EXT_METADATA_POINTER, EXT_TOKEN_METADATA};
 use crate::events;
 use crate::generated::{config, err, event};
 use crate::sdk::account::Account;
@@ -36,6 +43,10 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     if !token::is_mint(usdc_mint, usdc_tp.key()) {
         return Err(err::INVALID_MINT);
     }
+    checks::each_mint_extension(usdc_mint.data(), |ty, _| match ty {
+        EXT_METADATA_POINTER | EXT_TOKEN_METADATA => Ok(()),
+        _ => Err(err::UNSUPPORTED_MINT_EXTENSION),
+    })?;
     // The caller must be this program's upgrade authority.
     if !program_data.is_owned_by(&BPF_LOADER_UPGRADEABLE) {
         return Err(err::INVALID_ACCOUNT_OWNER);

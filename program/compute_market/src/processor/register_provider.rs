@@ -1,11 +1,12 @@
 //! register_provider: an inference provider registers at PDA
-//! ["provider", authority] with the USDC account that receives payouts.
+//! ["provider", authority] with the USDC account that receives payouts
+//! (upsert_offer changes it later).
 
 use crate::checks;
 use crate::events;
-use crate::generated::{config, err, event, provider};
+use crate::generated::{err, event, provider};
 use crate::sdk::account::Account;
-use crate::sdk::bytes::{key_eq, rd_key, wr_key, wr_u8, Reader};
+use crate::sdk::bytes::{wr_key, wr_u8, Reader};
 use crate::sdk::{ProgramResult, Pubkey};
 use crate::seeds;
 
@@ -25,12 +26,7 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let cfg = checks::load_config(cfg_acc, program_id)?;
     checks::not_paused(cfg)?;
     checks::system_program(system)?;
-    checks::token_account_of(payout, &rd_key(cfg, config::USDC_TOKEN_PROGRAM), &rd_key(cfg, config::USDC_MINT))?;
-    // The escrow as payout would make every settlement's provider leg a
-    // self-transfer: the share would strand in the escrow, owed to no order.
-    if key_eq(payout.key(), &rd_key(cfg, config::ESCROW_VAULT)) {
-        return Err(err::DUPLICATE_ACCOUNT);
-    }
+    checks::payout(payout, cfg)?;
 
     let bump = checks::init_pda(
         authority, provider_acc, program_id, &[seeds::PROVIDER, authority.key()], provider::LEN,

@@ -1,14 +1,16 @@
-//! tokenize_model: the creator attaches the model's token and the program
-//! creates the buyback vault. The mint must have a fixed supply (no mint
-//! authority) and no freeze authority; a Token-2022 mint may carry only the
-//! extensions on the allow-list below, and its transfer-fee withheld
-//! authority must be the config PDA (so the protocol can harvest).
+//! tokenize_model: the creator attaches the mint the admin approved for the
+//! model (set_model_status pins it; nobody can attach someone else's coin)
+//! and the program creates the buyback vault. The mint must have a fixed
+//! supply (no mint authority) and no freeze authority; a Token-2022 mint may
+//! carry only the extensions on the allow-list below, its transfer-fee
+//! withheld authority must be the config PDA (so the protocol can harvest)
+//! and its fee can never rise above the cap (checks::transfer_fee_fixed).
 
-use crate::checks;
+use crate::checks::{self, EXT_METADATA_POINTER, EXT_TOKEN_METADATA, EXT_TRANSFER_FEE_CONFIG};
 use crate::events;
 use crate::generated::{config, err, event, model, model_status, token_kind};
 use crate::sdk::account::Account;
-use crate::sdk::bytes::{key_eq, rd_key, rd_u16, rd_u8, wr_key, wr_u8};
+use crate::sdk::bytes::{key_eq, rd_key, rd_u8, wr_key, wr_u8};
 use crate::sdk::ids::{is_token_program, TOKEN_2022_PROGRAM};
 use crate::sdk::{token, ProgramResult, Pubkey};
 use crate::seeds;
@@ -18,41 +20,18 @@ use crate::seeds;
 /// PermanentDelegate (12), TransferHook (14), ScaledUiAmount (25),
 /// Pausable (26), confidential extensions... — changes who controls tokens
 /// or how amounts behave, and is refused.
-const EXT_UNINITIALIZED: u16 = 0;
-const EXT_TRANSFER_FEE_CONFIG: u16 = 1;
-const EXT_METADATA_POINTER: u16 = 18;
-const EXT_TOKEN_METADATA: u16 = 19;
-
 fn check_extensions(mint: &[u8], config_pda: &Pubkey) -> Result<(), u32> {
-    if mint.len() == token::MINT_LEN {
-        return Ok(());
-    }
-    // Layout: 82-byte base, padding to 165, AccountType (1 = Mint), TLV.
-    if mint.len() < token::ACCOUNT_LEN + 1 || rd_u8(mint, token::ACCOUNT_LEN) != 1 {
-        return Err(err::INVALID_MINT);
-    }
-    let mut off = token::ACCOUNT_LEN + 1;
-    while off + 4 <= mint.len() {
-        let ty = rd_u16(mint, off);
-        let len = rd_u16(mint, off + 2) as usize;
-        let value = off + 4;
-        if value + len > mint.len() {
-            return Err(err::INVALID_MINT);
-        }
-        match ty {
-            EXT_UNINITIALIZED => break,
-            EXT_TRANSFER_FEE_CONFIG => {
-                // transfer_fee_config_authority (32), withdraw_withheld_authority (32), ...
-                if len != 108 || !key_eq(&rd_key(mint, value + 32), config_pda) {
-                    return Err(err::WITHHELD_AUTHORITY_MISMATCH);
-                }
+    checks::each_mint_extension(mint, |ty, value| match ty {
+        EXT_TRANSFER_FEE_CONFIG => {
+            // transfer_fee_config_authority (32), withdraw_withheld_authority (32), ...
+            if value.len() != checks::TRANSFER_FEE_CONFIG_LEN || !key_eq(&rd_key(value, 32), config_pda) {
+                return Err(err::WITHHELD_AUTHORITY_MISMATCH);
             }
-            EXT_METADATA_POINTER | EXT_TOKEN_METADATA => {}
-            _ => return Err(err::UNSUPPORTED_MINT_EXTENSION),
+            checks::transfer_fee_fixed(value, config_pda)
         }
-        off = value + len;
-    }
-    Ok(())
+        EXT_METADATA_POINTER | EXT_TOKEN_METADATA => Ok(()),
+        _ => Err(err::UNSUPPORTED_MINT_EXTENSION),
+    })
 }
 
 #[inline(never)]
@@ -77,6 +56,9 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     if rd_u8(m, model::TOKEN_KIND) != token_kind::NONE {
         return Err(err::ALREADY_TOKENIZED);
     }
+    // The admin's approval names the mint; the default key (no mint named)
+    // matches no mint, so an approval without one allows trading only.
+    checks::key_is(mint, &rd_key(m, model::APPROVED_MINT), err::MINT_NOT_APPROVED)?;
     let tp = token_program.key();
     if !is_token_program(tp) {
         return Err(err::INVALID_TOKEN_PROGRAM);

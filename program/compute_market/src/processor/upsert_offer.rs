@@ -1,5 +1,7 @@
 //! upsert_offer: a provider creates or updates its price for one model at
-//! PDA ["offer", model, provider].
+//! PDA ["offer", model, provider]. A remaining account, if passed, becomes
+//! the provider's payout account (same checks as at registration): a payout
+//! account closed for good would otherwise leave the provider unpayable.
 
 use crate::checks;
 use crate::events;
@@ -12,7 +14,7 @@ use crate::seeds;
 
 #[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
-    let [authority, cfg_acc, provider_acc, model_acc, offer_acc, system, ..] = accounts else {
+    let [authority, cfg_acc, provider_acc, model_acc, offer_acc, system, rest @ ..] = accounts else {
         return Err(err::NOT_ENOUGH_ACCOUNTS);
     };
     let mut r = Reader::new(args);
@@ -28,6 +30,10 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     checks::system_program(system)?;
     let p = checks::typed(provider_acc, program_id, &provider::DISCRIMINATOR, provider::LEN)?;
     checks::key_is(authority, &rd_key(p, provider::AUTHORITY), err::UNAUTHORIZED)?;
+    if let Some(new_payout) = rest.first() {
+        checks::writable(provider_acc)?;
+        checks::payout(new_payout, cfg)?;
+    }
     checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
     checks::writable(offer_acc)?;
 
@@ -55,5 +61,13 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let mut e = events::start(&event::OFFER_UPSERTED);
     e.key(offer_acc.key()).key(model_acc.key()).key(provider_acc.key()).u64(price_in).u64(price_out).bool(active);
     events::send(&e);
+
+    if let Some(new_payout) = rest.first() {
+        let old = rd_key(p, provider::PAYOUT);
+        wr_key(p, provider::PAYOUT, new_payout.key());
+        let mut e = events::start(&event::PROVIDER_PAYOUT_CHANGED);
+        e.key(provider_acc.key()).key(&old).key(new_payout.key());
+        events::send(&e);
+    }
     Ok(())
 }
