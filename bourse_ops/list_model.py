@@ -144,6 +144,7 @@ async def tokenize_model(session: Session, creator: Keypair, slug: str, mint: Pu
         raise InvalidInput(
             f"model {slug!r} is {model.status.name.lower()}: the admin must approve it first"
         )
+    token_program, _, _ = await session.mint_info(mint)
     if model.approved_mint != mint:
         approved = (
             "no mint"
@@ -154,7 +155,6 @@ async def tokenize_model(session: Session, creator: Keypair, slug: str, mint: Pu
             f"the admin approved {slug!r} with {approved}, not {mint}: "
             f"ask for `bourse admin approve {slug} --mint {mint}`"
         )
-    token_program, _, _ = await session.mint_info(mint)
     await session.require_sol(creator.pubkey())
     ix = session.market.tokenize_model(creator.pubkey(), slug, mint, token_program)
     await session.send([ix], [creator])

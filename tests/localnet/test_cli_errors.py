@@ -221,5 +221,12 @@ def test_other_failures(bourse: Bourse, net: ThreadedLocalnet, tmp_path: Path) -
         bourse("model", "tokenize", "listed", "--mint", str(Keypair().pubkey()), keypair="creator"),
         "not a mint",
     )
+    # tokenizing with a mint the admin did not approve ('listed' was approved without one)
+    mint = bourse("model", "create-token", "--supply", "1000", keypair="creator").json()["mint"]
+    one_line_error(
+        bourse("model", "tokenize", "listed", "--mint", mint, keypair="creator"),
+        "approved 'listed' with no mint",
+        f"bourse admin approve listed --mint {mint}",
+    )
     # a bad address
     one_line_error(bourse("provider", "status", "xyz"), "not a base58 public key")
