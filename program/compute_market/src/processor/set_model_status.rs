@@ -113,7 +113,9 @@ fn sweep_stuck_revenue(config_pda: &Pubkey, cfg: &[u8], model_acc: &Account, res
     let bump = [rd_u8(m, model::BUMP)];
     let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
     let decimals = token::mint_decimals(usdc_mint.data());
-    token::transfer_checked(usdc_tp.key(), revenue_vault, usdc_mint, treasury, model_acc, amount, decimals, Some(&signer))?;
+    token::transfer_checked(
+        usdc_tp.key(), revenue_vault, usdc_mint, treasury, model_acc, amount, decimals, Some(&signer),
+    )?;
     wr_u64(model_acc.data_mut(), model::USDC_SWEPT, total);
 
     let mut e = events::start(&event::REVENUE_SWEPT);
