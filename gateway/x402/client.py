@@ -22,6 +22,7 @@ from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 from x402.http import (
     PAYMENT_REQUIRED_HEADER,
     PAYMENT_RESPONSE_HEADER,
@@ -166,19 +167,13 @@ class X402Payer:
         )
 
     async def payment_header(
-        self, required: PaymentRequired | PaymentRequiredV1, offer: Offer, **build: Any
+        self, required: PaymentRequired | PaymentRequiredV1, offer: Offer
     ) -> tuple[str, str]:
-        """The header (name, value) paying ``offer``; ``build`` goes to the transaction builder."""
+        """The header (name, value) paying ``offer``, signed over the latest blockhash."""
         payment = await self.sign(offer)
         blockhash = (await self._rpc.get_latest_blockhash()).value.blockhash
-        tx = build_payment_transaction(self.keypair, payment, blockhash, **build)
-        inner = {"transaction": encode_transaction(tx)}
-        if isinstance(offer, PaymentRequirements):
-            resource = required.resource if isinstance(required, PaymentRequired) else None
-            v2 = PaymentPayload(accepted=offer, payload=inner, resource=resource)
-            return PAYMENT_SIGNATURE_HEADER, encode_payment_signature_header(v2)
-        v1 = PaymentPayloadV1(scheme=offer.scheme, network=offer.network, payload=inner)
-        return X_PAYMENT_HEADER, encode_payment_signature_header(v1)
+        tx = build_payment_transaction(self.keypair, payment, blockhash)
+        return encode_payment(required, offer, tx)
 
     # ---------------------------------------------------------------- the flow
 
@@ -195,6 +190,20 @@ class X402Payer:
         if second.status_code >= 400:
             raise PaymentRefused(second)
         return PaidResponse(second, read_settlement(second))
+
+
+def encode_payment(
+    required: PaymentRequired | PaymentRequiredV1, offer: Offer, tx: VersionedTransaction
+) -> tuple[str, str]:
+    """The header carrying a signed payment for ``offer``: v2 ``PAYMENT-SIGNATURE`` (with the
+    offer as ``accepted``) when the offer is a v2 one, else v1 ``X-PAYMENT``."""
+    inner = {"transaction": encode_transaction(tx)}
+    if isinstance(offer, PaymentRequirements):
+        resource = required.resource if isinstance(required, PaymentRequired) else None
+        v2 = PaymentPayload(accepted=offer, payload=inner, resource=resource)
+        return PAYMENT_SIGNATURE_HEADER, encode_payment_signature_header(v2)
+    v1 = PaymentPayloadV1(scheme=offer.scheme, network=offer.network, payload=inner)
+    return X_PAYMENT_HEADER, encode_payment_signature_header(v1)
 
 
 def read_settlement(response: httpx.Response) -> SettleResponse | None:

@@ -1,4 +1,4 @@
-"""An in-memory :class:`gateway.x402.ReplayStore` for tests (the gateway's ledger is the real one)."""
+"""An in-memory :class:`gateway.x402.ReplayStore`, for tests only (the ledger is the real one)."""
 
 from __future__ import annotations
 
