@@ -24,7 +24,7 @@ from solders.instruction import AccountMeta, Instruction
 from solders.message import Message, MessageV0, to_bytes_versioned
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from solders.transaction import VersionedTransaction
+from solders.transaction import SanitizeError, VersionedTransaction
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import decode_transfer_checked, get_associated_token_address
 
@@ -124,8 +124,11 @@ def decode_exact_svm_transaction(transaction_b64: str) -> ExactSvmTransfer:
     try:
         raw = base64.b64decode(transaction_b64, validate=True)
         tx = VersionedTransaction.from_bytes(raw)
-    except (binascii.Error, ValueError) as exc:
+        tx.sanitize()
+    except (binascii.Error, ValueError, SanitizeError) as exc:
         raise _undecodable(str(exc) or type(exc).__name__) from None
+    if len(tx.signatures) != tx.message.header.num_required_signatures:
+        raise _undecodable("the signature count differs from the message's signer count")
     message = tx.message
     if not isinstance(message, Message | MessageV0):
         raise _undecodable(f"unsupported message version {type(message).__name__}")
