@@ -22,22 +22,23 @@ needs_node = pytest.mark.skipif(
 
 @contextlib.asynccontextmanager
 async def run_facilitator(fee_payer_keypair: Path, rpc_url: str) -> AsyncIterator[str]:
-    """Start the Node facilitator; yield its base URL; stop it."""
-    proc = await asyncio.create_subprocess_exec(
-        "node",
-        "facilitator.mjs",
-        str(fee_payer_keypair),
-        rpc_url,
-        cwd=NODE_DIR,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    """Start the Node facilitator (its log beside the keypair); yield its base URL; stop it."""
+    log_path = fee_payer_keypair.with_suffix(".log")
+    with log_path.open("wb") as log:
+        proc = await asyncio.create_subprocess_exec(
+            "node",
+            "facilitator.mjs",
+            str(fee_payer_keypair),
+            rpc_url,
+            cwd=NODE_DIR,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+        )
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         if not line:
-            assert proc.stderr is not None
-            raise RuntimeError(f"facilitator did not start: {(await proc.stderr.read()).decode()}")
+            raise RuntimeError(f"facilitator did not start: {log_path.read_text()[-2000:]}")
         yield str(json.loads(line)["url"])
     finally:
         if proc.returncode is None:
