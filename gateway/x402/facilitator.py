@@ -9,6 +9,7 @@ schemas. Its failures are mapped: unreachable or timed out → :class:`Facilitat
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -31,10 +32,34 @@ from gateway.x402.networks import X402Network
 from gateway.x402.terms import EXACT
 
 T = TypeVar("T")
+A = TypeVar("A", VerifyResponse, SettleResponse)
 SUPPORTED_TTL_SECONDS = 300.0
+# HTTPFacilitatorClient's message for a non-200 answer: "Facilitator verify failed (400): body"
+_NON_200 = re.compile(r"^Facilitator (?:verify|settle) failed \((\d{3})\): (.*)$", re.S)
 
 
-async def _call(operation: str, url: str, call: Callable[[], Awaitable[T]]) -> T:
+def _answer_in_error(exc: ValueError, model: type[A]) -> A | None:
+    """Facilitators may refuse a payment with a 4xx whose body is still a Verify/SettleResponse
+    (the npm client reads it so, as a VerifyError); the Python client raises instead."""
+    found = _NON_200.match(str(exc))
+    if found is None or not found.group(1).startswith("4"):
+        return None
+    try:
+        return model.model_validate_json(found.group(2))
+    except ValueError:
+        return None
+
+
+def _no_answer(exc: ValueError) -> None:
+    return None
+
+
+async def _call(
+    operation: str,
+    url: str,
+    call: Callable[[], Awaitable[T]],
+    answer_in: Callable[[ValueError], T | None] = _no_answer,
+) -> T:
     try:
         return await call()
     except X402Error:
@@ -46,6 +71,9 @@ async def _call(operation: str, url: str, call: Callable[[], Awaitable[T]]) -> T
     except FacilitatorResponseError as exc:
         raise FacilitatorFailed(f"facilitator {url} {operation}: {exc}") from exc
     except ValueError as exc:  # HTTPFacilitatorClient's "… failed (status): body"
+        refused = answer_in(exc)
+        if refused is not None:
+            return refused
         raise FacilitatorFailed(f"facilitator {url} {operation}: {exc}") from exc
 
 
@@ -90,6 +118,7 @@ class Facilitator:
             "POST /verify",
             self.url,
             lambda: self._client.verify(matched.payment.payload, matched.requirements),
+            lambda exc: _answer_in_error(exc, VerifyResponse),
         )
         if not answer.is_valid:
             detail = answer.invalid_message or answer.invalid_reason or "no reason given"
@@ -104,6 +133,7 @@ class Facilitator:
             "POST /settle",
             self.url,
             lambda: self._client.settle(matched.payment.payload, matched.requirements),
+            lambda exc: _answer_in_error(exc, SettleResponse),
         )
         if not answer.success or not answer.transaction:
             detail = answer.error_message or answer.error_reason or "no reason given"

@@ -48,8 +48,9 @@ def fault_facilitator(faults: Faults) -> FastAPI:
     app = FastAPI()
 
     async def misbehave(mode: str) -> Response | None:
-        if mode == "html502":
-            return PlainTextResponse("<html>Bad Gateway</html>", 502, media_type="text/html")
+        if mode in ("html502", "html400"):
+            status = int(mode[-3:])
+            return PlainTextResponse("<html>Bad</html>", status, media_type="text/html")
         if mode == "garbage":
             return PlainTextResponse('{"isValid": tru', 200, media_type="application/json")
         if mode == "shape":
@@ -80,10 +81,10 @@ def fault_facilitator(faults: Faults) -> FastAPI:
         assert body["paymentRequirements"]["amount"] == "777"  # our terms, not the client's
         if (bad := await misbehave(faults.verify)) is not None:
             return bad
-        if faults.verify == "invalid":
-            return JSONResponse(
-                {"isValid": False, "invalidReason": "insufficient_funds", "payer": "p"}
-            )
+        if faults.verify in ("invalid", "invalid400"):
+            status = 400 if faults.verify == "invalid400" else 200
+            refusal = {"isValid": False, "invalidReason": "insufficient_funds", "payer": "p"}
+            return JSONResponse(refusal, status_code=status)
         return JSONResponse({"isValid": True, "payer": str(PAYER.pubkey())})
 
     @app.post("/settle")
@@ -91,15 +92,14 @@ def fault_facilitator(faults: Faults) -> FastAPI:
         faults.calls.append("settle")
         if (bad := await misbehave(faults.settle)) is not None:
             return bad
-        if faults.settle == "fail":
-            return JSONResponse(
-                {
-                    "success": False,
-                    "errorReason": "transaction_failed",
-                    "transaction": "",
-                    "network": LOCALNET.caip2,
-                }
-            )
+        if faults.settle in ("fail", "fail400"):
+            failed = {
+                "success": False,
+                "errorReason": "transaction_failed",
+                "transaction": "",
+                "network": LOCALNET.caip2,
+            }
+            return JSONResponse(failed, status_code=400 if faults.settle == "fail400" else 200)
         return JSONResponse({"success": True, "transaction": "5" * 87, "network": LOCALNET.caip2})
 
     return app
@@ -156,6 +156,8 @@ async def test_a_facilitator_that_is_down_is_unavailable() -> None:
         ("shape", FacilitatorFailed, 502),
         ("slow", FacilitatorUnavailable, 503),
         ("invalid", PaymentRejected, 402),
+        ("invalid400", PaymentRejected, 402),  # a refusal carried by a 4xx is still a refusal
+        ("html400", FacilitatorFailed, 502),
     ],
 )
 async def test_verify_faults_are_typed_and_release_the_claim(
@@ -171,14 +173,19 @@ async def test_verify_faults_are_typed_and_release_the_claim(
     assert getattr(refused.value, "http_status", None) == status
     assert store.claimed == {} and store.settled == {}
     assert state.calls == ["verify"]
-    if mode == "invalid":
+    if mode.startswith("invalid"):
         assert getattr(refused.value, "reason", None) == "insufficient_funds"
     await facilitator.aclose()
 
 
 @pytest.mark.parametrize(
     ("mode", "error"),
-    [("fail", SettlementFailed), ("html502", FacilitatorFailed), ("slow", FacilitatorUnavailable)],
+    [
+        ("fail", SettlementFailed),
+        ("fail400", SettlementFailed),
+        ("html502", FacilitatorFailed),
+        ("slow", FacilitatorUnavailable),
+    ],
 )
 async def test_a_failed_settlement_keeps_the_payment_used(
     faults: tuple[Faults, str], mode: str, error: type[Exception]
