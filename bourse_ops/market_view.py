@@ -208,20 +208,33 @@ def _jsonable(value: object) -> Any:
     return value
 
 
-async def _signatures(
-    session: Session, address: Pubkey, limit: int
-) -> list[tuple[Signature, int, int | None]]:
+SignatureRow = tuple[Signature, int, int | None]
+
+
+async def signatures(
+    session: Session,
+    address: Pubkey,
+    limit: int,
+    *,
+    until: Signature | None = None,
+    since: int | None = None,
+) -> list[SignatureRow]:
     """``(signature, slot, block time)`` of successful transactions touching ``address``,
-    newest first, paging through ``getSignaturesForAddress`` up to ``limit``."""
-    out: list[tuple[Signature, int, int | None]] = []
+    newest first, paging through ``getSignaturesForAddress`` up to ``limit``; newer than
+    ``until`` when given, and stopping at the first one with a block time before ``since``."""
+    out: list[SignatureRow] = []
     before: Signature | None = None
     while len(out) < limit:
         page = min(1000, limit - len(out))
         resp = await session.client.rpc.get_signatures_for_address(
-            address, before=before, limit=page, commitment=session.client.commitment
+            address, before=before, until=until, limit=page, commitment=session.client.commitment
         )
         rows = resp.value
-        out += [(r.signature, r.slot, r.block_time) for r in rows if r.err is None]
+        for r in rows:
+            if since is not None and r.block_time is not None and r.block_time < since:
+                return out
+            if r.err is None:
+                out.append((r.signature, r.slot, r.block_time))
         if len(rows) < page:
             break
         before = rows[-1].signature
@@ -241,13 +254,11 @@ async def _logs(session: Session, signature: Signature) -> list[str]:
     return list(value.transaction.meta.log_messages or [])
 
 
-async def model_history(
-    session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
+async def history_entries(
+    session: Session, sigs: Sequence[SignatureRow], *, concurrency: int = 8
 ) -> list[HistoryEntry]:
-    """The model's events (settlements, buybacks, burns, status changes...), newest first,
-    from up to ``limit`` of its transactions."""
-    address, _ = await fetch_model(session, slug)
-    sigs = await _signatures(session, address, limit)
+    """Every program event of these transactions (one ``getTransaction`` each, at most
+    ``concurrency`` at a time), in the order of ``sigs`` then of the logs."""
     gate = asyncio.Semaphore(concurrency)
 
     async def logs_of(sig: Signature) -> list[str]:
@@ -255,15 +266,28 @@ async def model_history(
             return await _logs(session, sig)
 
     all_logs = await asyncio.gather(*(logs_of(s) for s, _, _ in sigs))
-    out: list[HistoryEntry] = []
-    for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True):
-        for event in events_from_logs(logs, session.client.program_id):
-            if getattr(event, "model", address) != address:
-                continue
-            out.append(
-                HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
-            )
-    return out
+    return [
+        HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
+        for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True)
+        for event in events_from_logs(logs, session.client.program_id)
+    ]
+
+
+def concerns(entry: HistoryEntry, model: Pubkey | str) -> bool:
+    """Whether an event belongs to a model's history (events naming no model count for
+    every model whose transaction they are in)."""
+    return bool(entry.fields.get("model", str(model)) == str(model))
+
+
+async def model_history(
+    session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
+) -> list[HistoryEntry]:
+    """The model's events (settlements, buybacks, burns, status changes...), newest first,
+    from up to ``limit`` of its transactions."""
+    address, _ = await fetch_model(session, slug)
+    sigs = await signatures(session, address, limit)
+    entries = await history_entries(session, sigs, concurrency=concurrency)
+    return [e for e in entries if concerns(e, address)]
 
 
 # -------------------------------------------------------------------------------- chart
