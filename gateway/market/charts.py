@@ -11,7 +11,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 600, 180
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 8, 8, 22, 22
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 4, 4, 4, 2
 
 
 def bar_chart(
@@ -22,7 +22,8 @@ def bar_chart(
     label: Callable[[int], str],
     css_class: str = "bars",
 ) -> Markup:
-    """Bars of ``values`` (one per date); each bar's tooltip and the axis use ``label``."""
+    """Bars of ``values`` (one per date) stretched to the box; each bar's tooltip and the
+    axis labels (HTML around the SVG, so text never stretches) use ``label``."""
     if len(values) != len(dates):
         raise ValueError("one value per date")
     top = max(values, default=0)
@@ -31,9 +32,10 @@ def bar_chart(
     step = inner_w / max(len(values), 1)
     bar_w = max(step * 0.75, 1.0)
     parts = [
-        f'<svg class="chart {escape(css_class)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<div class="chart {escape(css_class)}">',
+        f'<div class="axis"><span>max {escape(label(top))}</span></div>',
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" preserveAspectRatio="none">',
-        f'<text class="axis" x="{PAD_LEFT}" y="14">max {escape(label(top))}</text>',
         f'<line class="base" x1="{PAD_LEFT}" y1="{HEIGHT - PAD_BOTTOM}" '
         f'x2="{WIDTH - PAD_RIGHT}" y2="{HEIGHT - PAD_BOTTOM}"/>',
     ]
@@ -47,13 +49,13 @@ def bar_chart(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}">'
             f"<title>{escape(date)}: {escape(label(value))}</title></rect>"
         )
+    parts.append("</svg>")
     if dates:
         parts.append(
-            f'<text class="axis" x="{PAD_LEFT}" y="{HEIGHT - 6}">{escape(dates[0])}</text>'
-            f'<text class="axis" x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 6}" '
-            f'text-anchor="end">{escape(dates[-1])}</text>'
+            f'<div class="axis"><span>{escape(dates[0])}</span>'
+            f"<span>{escape(dates[-1])}</span></div>"
         )
-    parts.append("</svg>")
+    parts.append("</div>")
     return Markup("".join(parts))
 
 
