@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import struct
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from enum import Enum
 from typing import Any
 
-from solana.rpc.core import RPCException
 from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.sysvar import CLOCK
 
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.events import (
@@ -33,6 +34,9 @@ from bourse_ops.common import Session, mint_supply, token_amount
 from bourse_ops.errors import UnknownModel
 
 DEFAULT_PUBKEY = Pubkey.default()
+#: ``unix_timestamp`` (i64) in the clock sysvar, after slot, epoch start, epoch, leader epoch.
+CLOCK_UNIX_TS_OFFSET = 32
+_I64 = struct.Struct("<q")
 
 
 @dataclass(frozen=True)
@@ -119,9 +123,12 @@ def _view(
     )
 
 
-async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> list[ModelView]:
-    """Views of decoded models: one ``getMultipleAccounts`` pass for vaults and mints."""
-    wanted: list[Pubkey] = []
+async def _views(
+    session: Session, models: Sequence[tuple[Pubkey, Model]], extra: Sequence[Pubkey] = ()
+) -> tuple[list[ModelView], list[Account | None]]:
+    """Views of decoded models, and the ``extra`` accounts: one ``getMultipleAccounts`` pass
+    (batches of 100) for them and every model's vaults and mint."""
+    wanted: list[Pubkey] = list(extra)
     for _, m in models:
         tokenized = m.token_kind != TokenKind.NONE
         wanted += [
@@ -130,6 +137,7 @@ async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> li
             m.mint if tokenized else DEFAULT_PUBKEY,
         ]
     accounts = await session.client.get_accounts(wanted) if wanted else []
+    found, accounts = accounts[: len(extra)], accounts[len(extra) :]
     out = []
     for i, (address, m) in enumerate(models):
         vault, buyback, mint = accounts[3 * i : 3 * i + 3]
@@ -137,16 +145,28 @@ async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> li
         out.append(
             _view(address, m, vault, buyback if tokenized else None, mint if tokenized else None)
         )
-    return out
+    return out, found
+
+
+def _ordered(views: list[ModelView], status: str | None) -> list[ModelView]:
+    if status is not None:
+        views = [v for v in views if v.status == status]
+    return sorted(views, key=lambda v: (-v.volume, v.slug))
 
 
 async def list_models(session: Session, *, status: str | None = None) -> list[ModelView]:
     """Every model of the program, by volume (largest first), then slug."""
     models = await session.client.list_models()
-    views = await _views(session, models)
-    if status is not None:
-        views = [v for v in views if v.status == status]
-    return sorted(views, key=lambda v: (-v.volume, v.slug))
+    return _ordered((await _views(session, models))[0], status)
+
+
+async def list_models_at(
+    session: Session, *, status: str | None = None
+) -> tuple[list[ModelView], int]:
+    """``list_models`` and the chain's time, the clock sysvar read in the same batches."""
+    models = await session.client.list_models()
+    views, (clock,) = await _views(session, models, [CLOCK])
+    return _ordered(views, status), clock_time(clock)
 
 
 async def fetch_model(session: Session, slug: str) -> tuple[Pubkey, Model]:
@@ -164,7 +184,7 @@ async def fetch_model(session: Session, slug: str) -> tuple[Pubkey, Model]:
 async def model_status(session: Session, slug: str) -> ModelView:
     _check_slug_seedable(slug)
     address, model = await fetch_model(session, slug)
-    return (await _views(session, [(address, model)]))[0]
+    return (await _views(session, [(address, model)]))[0][0]
 
 
 def _check_slug_seedable(slug: str) -> None:
@@ -308,15 +328,16 @@ class DayPoint:
         return asdict(self)
 
 
+def clock_time(clock: Account | None) -> int:
+    """The unix time in the clock sysvar's account (wall time when it is missing)."""
+    if clock is None or len(clock.data) < CLOCK_UNIX_TS_OFFSET + 8:
+        return int(dt.datetime.now(dt.UTC).timestamp())
+    return int(_I64.unpack_from(bytes(clock.data), CLOCK_UNIX_TS_OFFSET)[0])
+
+
 async def chain_time(session: Session) -> int:
-    """The chain's current unix time (block time of the latest slot; wall time otherwise)."""
-    rpc = session.client.rpc
-    slot = (await rpc.get_slot(commitment=session.client.commitment)).value
-    try:
-        found = (await rpc.get_block_time(slot)).value
-    except RPCException:  # no block in that slot (skipped, or not produced yet)
-        found = None
-    return int(found) if found is not None else int(dt.datetime.now(dt.UTC).timestamp())
+    """The chain's current unix time (its clock sysvar; wall time otherwise)."""
+    return clock_time(await session.client.get_account(CLOCK))
 
 
 def daily_series(entries: Sequence[HistoryEntry], now: int, days: int) -> list[DayPoint]:

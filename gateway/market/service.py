@@ -1,9 +1,9 @@
 """The market as read from the chain, cached: one read serves every page and API call
 within ``ttl_secs``; concurrent callers share one refresh.
 
-A refresh is ``bourse market list``'s read (``list_models``: one ``getProgramAccounts``,
-then every revenue vault, buyback vault and mint in ``getMultipleAccounts`` batches of
-100), the chain's time (``getSlot``, ``getBlockTime``) and the event tail (one
+A refresh is ``bourse market list``'s read (``list_models_at``: one ``getProgramAccounts``,
+then the clock sysvar and every revenue vault, buyback vault and mint in
+``getMultipleAccounts`` batches of 100) and the event tail (one
 ``getSignaturesForAddress``, plus one ``getTransaction`` per new transaction). The RPC
 client is the cranks' (:func:`cranks.sender.connect_rpc`): failover across URLs and calls
 counted by method (:attr:`MarketService.calls`).
@@ -34,10 +34,9 @@ from bourse_ops.common import LocalnetManifest, Session, load_deployment
 from bourse_ops.market_view import (
     HistoryEntry,
     ModelView,
-    chain_time,
     daily_series,
     event_fields,
-    list_models,
+    list_models_at,
 )
 from cranks.config import SendSettings
 from cranks.sender import RpcTransport, connect_rpc
@@ -171,7 +170,7 @@ class MarketService:
 
     async def _refresh(self) -> MarketRead:
         session = await self.session()
-        views, now = await asyncio.gather(list_models(session), chain_time(session))
+        views, now = await list_models_at(session)
         await self._tail.update(session, now)
         catalog = await self._catalog()
         return build_read(views, self._tail, now, self.window_days, catalog)
