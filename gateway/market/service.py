@@ -30,6 +30,7 @@ from bourse_chain.client import BourseClient
 from bourse_chain.errors import BourseError
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
+from bourse_ops import market_view
 from bourse_ops.common import LocalnetManifest, Session, load_deployment
 from bourse_ops.market_view import (
     HistoryEntry,
@@ -60,7 +61,7 @@ class MarketRead:
     """One read of the market: the API snapshot plus what the model pages need."""
 
     snapshot: schemas.MarketSnapshot
-    days: dict[str, list[schemas.DayPoint]]
+    days: dict[str, list[market_view.DayPoint]]
     history: dict[str, list[HistoryEntry]]
 
     @property
@@ -78,7 +79,7 @@ class MarketRead:
             chain_time=self.snapshot.chain_time,
             window_days=self.snapshot.window_days,
             model=model,
-            days=self.days[slug],
+            days=[day_point(p) for p in self.days[slug]],
             history=[history_event(e) for e in self.history[slug][:limit]],
         )
 
@@ -225,6 +226,17 @@ class MarketService:
         return view
 
 
+def day_point(p: market_view.DayPoint, *, burns: bool = True) -> schemas.DayPoint:
+    return schemas.DayPoint(
+        date=p.date,
+        revenue=p.revenue,
+        creator_fees=p.creator_fees,
+        usdc_spent=p.usdc_spent,
+        tokens_burned=p.tokens_burned if burns else 0,
+        calls=p.calls,
+    )
+
+
 def build_read(
     views: Sequence[ModelView],
     tail: EventTail,
@@ -233,19 +245,17 @@ def build_read(
     catalog: Catalog,
 ) -> MarketRead:
     """The snapshot of ``views`` with the tail's daily series over ``window_days``."""
-    market_days = [
-        schemas.DayPoint(**(p.to_json() | {"tokens_burned": 0}))
-        for p in daily_series(tail.entries, now, window_days)
-    ]
+    market_days = [day_point(p, burns=False) for p in daily_series(tail.entries, now, window_days)]
+    quiet = daily_series([], now, window_days)  # every model without events in the window
     models: list[schemas.MarketModel] = []
-    days: dict[str, list[schemas.DayPoint]] = {}
+    days: dict[str, list[market_view.DayPoint]] = {}
     history: dict[str, list[HistoryEntry]] = {}
     for v in views:
         entries = tail.of_model(v.address)
-        series = [schemas.DayPoint(**p.to_json()) for p in daily_series(entries, now, window_days)]
+        series = daily_series(entries, now, window_days) if entries else quiet
         revenue = [p.revenue for p in series]
         models.append(
-            schemas.MarketModel(**v.to_json(), revenue_days=revenue, revenue_window=sum(revenue))
+            schemas.MarketModel(**vars(v), revenue_days=revenue, revenue_window=sum(revenue))
         )
         days[v.slug], history[v.slug] = series, entries
     tokenized = {m.slug for m in models if m.token_kind != "none"}
