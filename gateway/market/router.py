@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -36,6 +38,8 @@ from gateway.market.service import CatalogSource, MarketRead, MarketService, Mar
 HOME = "/market"
 API = "/api/market"
 ASSETS = "/market-assets"
+#: Model cards per page of ``/market`` (``?page=2``...).
+PAGE_SIZE = 100
 ASSET_TYPES = {"market.css": "text/css; charset=utf-8", "market.js": "text/javascript"}
 EVENT_NAMES = {
     "OrderSettled": "Call settled",
@@ -149,7 +153,7 @@ def market_router(
             body=Markup(body),
             home=HOME,
             api=API,
-            live_url=f"{request.url.path}?fragment=1",
+            live_url=f"{request.url.path}?{urlencode({**request.query_params, 'fragment': '1'})}",
             etag=etag,
         )
         return HTMLResponse(html, status_code=status)
@@ -173,22 +177,34 @@ def market_router(
 
     @router.get(HOME, response_class=HTMLResponse, summary="The market page")
     async def market_page(
-        request: Request, fragment: Annotated[bool, Query(description="Main content only")] = False
+        request: Request,
+        fragment: Annotated[bool, Query(description="Main content only")] = False,
+        page_no: Annotated[int, Query(alias="page", ge=1, description="Page of models")] = 1,
     ) -> Response:
         got = await read()
+        listed = [m for m in got.snapshot.models if m.status == "approved"]
+        pages = max(1, math.ceil(len(listed) / PAGE_SIZE))
+        if page_no > pages:
+            return missing(request, f"There are {pages} pages of models.", fragment)
 
         def build() -> str:
-            models = got.snapshot.models
+            first = (page_no - 1) * PAGE_SIZE
             return renderer.render(
                 "market_main.html",
                 snapshot=got.snapshot,
                 stale=got.stale,
-                approved=[m for m in models if m.status == "approved"],
-                others=[m for m in models if m.status != "approved"],
+                approved=listed[first : first + PAGE_SIZE],
+                first=first,
+                listed=len(listed),
+                page=page_no,
+                pages=pages,
+                others=[m for m in got.snapshot.models if m.status != "approved"]
+                if page_no == 1
+                else [],
                 home=HOME,
             )
 
-        body, etag = fragments.get(got, "", build)
+        body, etag = fragments.get(got, f"market:{page_no}", build)
         return page(request, body, etag, fragment)
 
     @router.get(

@@ -11,7 +11,13 @@ from bourse_ops.market_view import HistoryEntry
 from gateway.market.charts import HEIGHT, PAD_BOTTOM, PAD_TOP, bar_chart, sparkline
 from gateway.market.render import Renderer, percent, slug_path, tokens, usdc, utc
 from gateway.market.router import etag_of
-from gateway.market.schemas import CatalogEntry, DayPoint, MarketSnapshot, MarketTotals
+from gateway.market.schemas import (
+    CatalogEntry,
+    DayPoint,
+    MarketModel,
+    MarketSnapshot,
+    MarketTotals,
+)
 from gateway.market.service import build_read
 from gateway.market.tail import DAY, EventTail
 
@@ -52,8 +58,8 @@ def test_chart_and_titles_are_escaped() -> None:
     assert "<b>" not in spark and 'points="1.0,27.0 60.0,27.0 119.0,27.0"' in spark
 
 
-def test_pages_escape_what_the_chain_and_the_catalog_say() -> None:
-    snapshot = MarketSnapshot(
+def snapshot_of(models: list[MarketModel], catalog: list[CatalogEntry]) -> MarketSnapshot:
+    return MarketSnapshot(
         chain_time=0,
         refreshed_at=0,
         window_days=1,
@@ -73,13 +79,64 @@ def test_pages_escape_what_the_chain_and_the_catalog_say() -> None:
                 date="2026-12-03", revenue=0, creator_fees=0, usdc_spent=0, tokens_burned=0, calls=0
             )
         ],
-        models=[],
-        catalog=[CatalogEntry(id="x", name="<img src=x onerror=alert(1)>")],
+        models=models,
+        catalog=catalog,
         events_indexed=0,
     )
-    html = Renderer(assets="/a", refresh_ms=1000).render(
-        "market_main.html", snapshot=snapshot, stale=True, approved=[], others=[], home="/m"
+
+
+def market_html(snapshot: MarketSnapshot, page: int = 1, per_page: int = 100) -> str:
+    listed = [m for m in snapshot.models if m.status == "approved"]
+    first = (page - 1) * per_page
+    return Renderer(assets="/a", refresh_ms=1000).render(
+        "market_main.html",
+        snapshot=snapshot,
+        stale=snapshot.stale,
+        approved=listed[first : first + per_page],
+        first=first,
+        listed=len(listed),
+        page=page,
+        pages=-(-len(listed) // per_page),
+        others=[],
+        home="/m",
     )
+
+
+def a_model(i: int) -> MarketModel:
+    return MarketModel(
+        slug=f"org/m-{i}",
+        address=f"A{i}",
+        status="approved",
+        creator="C",
+        fee_bps=500,
+        metadata_uri="",
+        token_kind="spl",
+        mint=f"M{i}",
+        token_program="T",
+        revenue_vault="R",
+        buyback_vault="B",
+        vault_balance=i,
+        buyback_vault_balance=0,
+        volume=1_000 - i,
+        creator_fees=0,
+        protocol_fees=0,
+        provider_payouts=0,
+        settlements=0,
+        usdc_spent=0,
+        tokens_bought=0,
+        tokens_burned=0,
+        supply=10**12,
+        token_decimals=6,
+        last_buyback_ts=0,
+        created_at=0,
+        revenue_days=[i],
+        revenue_window=i,
+    )
+
+
+def test_pages_escape_what_the_chain_and_the_catalog_say() -> None:
+    evil = CatalogEntry(id="x", name="<img src=x onerror=alert(1)>")
+    html = market_html(snapshot_of([], [evil]).model_copy(update={"stale": True}))
     assert "<img" not in html and "&lt;img src=x" in html
     assert "figures from the last read" in html
     assert etag_of(html) == etag_of(html) != etag_of(html + " ")
@@ -107,3 +164,13 @@ def test_tail_keeps_the_window_and_groups_by_model() -> None:
     assert [d.revenue for d in read.snapshot.days] == [7, 0]
     assert [d.calls for d in read.snapshot.days] == [1, 0]
     assert read.snapshot.events_indexed == 3
+
+
+def test_a_page_of_models_with_its_pager() -> None:
+    html = market_html(snapshot_of([a_model(i) for i in range(250)], []), page=3)
+    slugs = re.findall(r'<li class="card model" data-slug="([^"]+)"', html)
+    assert slugs == [f"org/m-{i}" for i in range(200, 250)]
+    assert "Models 201\N{EN DASH}250 of 250, by volume" in html
+    assert 'rel="prev" href="/m?page=2"' in html and 'rel="next"' not in html
+    one = market_html(snapshot_of([a_model(i) for i in range(3)], []))
+    assert 'class="pager"' not in one and one.count('class="card model"') == 3
