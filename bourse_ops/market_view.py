@@ -32,6 +32,7 @@ from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.pda import model_pda
 from bourse_ops.common import Session, mint_supply, token_amount
 from bourse_ops.errors import UnknownModel
+from cranks.venues.tokens import TokenDecodeError, TransferFee, decode_mint
 
 DEFAULT_PUBKEY = Pubkey.default()
 #: ``unix_timestamp`` (i64) in the clock sysvar, after slot, epoch start, epoch, leader epoch.
@@ -68,6 +69,9 @@ class ModelView:
     token_decimals: int | None
     last_buyback_ts: int
     created_at: int
+    #: A Token-2022 token's transfer fee (its newer configuration), else ``None``.
+    transfer_fee_bps: int | None = None
+    transfer_fee_max: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +98,7 @@ def _view(
 ) -> ModelView:
     tokenized = model.token_kind != TokenKind.NONE
     supply, decimals = mint_supply(bytes(mint.data)) if mint is not None else (None, None)
+    fee = _transfer_fee(mint)
     return ModelView(
         slug=slug_of(model),
         address=str(address),
@@ -120,7 +125,20 @@ def _view(
         token_decimals=decimals,
         last_buyback_ts=model.last_buyback_ts,
         created_at=model.created_at,
+        transfer_fee_bps=fee.basis_points if fee is not None else None,
+        transfer_fee_max=fee.maximum_fee if fee is not None else None,
     )
+
+
+def _transfer_fee(mint: Account | None) -> TransferFee | None:
+    """The newer transfer fee of a Token-2022 mint (``None``: no fee, or not a mint)."""
+    if mint is None:
+        return None
+    try:
+        config = decode_mint(bytes(mint.data)).transfer_fee
+    except TokenDecodeError:
+        return None
+    return config.newer if config is not None else None
 
 
 async def _views(

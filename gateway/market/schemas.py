@@ -40,6 +40,12 @@ class MarketModel(BaseModel):
     token_decimals: int | None = Field(description="Decimals of the model token")
     last_buyback_ts: int = Field(description="Unix time of the last buyback (0: never)")
     created_at: int = Field(description="Unix time the model was registered")
+    transfer_fee_bps: int | None = Field(
+        description="Token-2022 transfer fee, basis points (null: no transfer fee)"
+    )
+    transfer_fee_max: int | None = Field(
+        description="Token-2022 transfer fee cap per transfer, token base units"
+    )
     revenue_days: list[int] = Field(
         description="Gross revenue per UTC day over the chart window (oldest first, aligned "
         "with `MarketSnapshot.dates`), micro-USDC"

@@ -91,6 +91,11 @@ async def test_api_figures_equal_the_chain(chain: MarketChain, api: httpx.AsyncC
         assert got["buyback_vault_balance"] == await chain.balance(model.buyback_vault)
         assert got["supply"] == await chain.supply(model.mint)
         assert got["token_kind"] == ("token2022" if slug == CODER else "spl")
+        # the Token-2022 token carries a 1% transfer fee (create_model_token's)
+        if slug == CODER:
+            assert got["transfer_fee_bps"] == 100 and got["transfer_fee_max"] > 0
+        else:
+            assert got["transfer_fee_bps"] is None is got["transfer_fee_max"]
         assert model.token_kind != TokenKind.NONE
         # every settlement happened today: the window's revenue is the whole volume
         assert got["revenue_window"] == sum(got["revenue_days"]) == model.total_volume

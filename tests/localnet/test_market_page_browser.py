@@ -97,7 +97,8 @@ async def expected_facts(chain: MarketChain, slug: str) -> dict[str, tuple[str, 
     _, m = await chain.model(slug)
     supply, vault = await chain.supply(m.mint), await chain.balance(m.revenue_vault)
     bought = await chain.balance(m.buyback_vault)
-    return {
+    t22 = {"transfer_fee_bps": ("100", "1%")} if slug == CODER else {}  # list_model(t22=True)
+    return t22 | {
         "vault_balance": (str(vault), usdc(vault)),
         "buyback_vault_balance": (str(bought), tokens(bought, 6)),
         "volume": (str(m.total_volume), usdc(m.total_volume)),

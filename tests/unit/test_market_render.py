@@ -131,6 +131,8 @@ def a_model(i: int) -> MarketModel:
         created_at=0,
         revenue_days=[i],
         revenue_window=i,
+        transfer_fee_bps=None,
+        transfer_fee_max=None,
     )
 
 
