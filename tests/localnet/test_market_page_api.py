@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from markupsafe import escape
 
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from gateway.market import CatalogEntry, MarketService, market_router
@@ -202,3 +203,53 @@ async def test_unreachable_chain_is_a_503(tmp_path: Path) -> None:
     assert page.status_code == 503
     assert got.status_code == 503
     assert "cannot read the chain" in got.json()["detail"]
+
+
+async def test_window_and_a_chain_that_goes_away(tmp_path: Path) -> None:
+    # Given a model paid 40 days ago and again today
+    async with start_market(tmp_path) as c:
+        await c.list_model("old/model")
+        await c.pay("old/model", 7 * USDC)
+        await c.net.warp_time(40 * 86_400)
+        await c.pay("old/model", 1_500_000)
+        service = MarketService([c.rpc_url], ttl_secs=0)
+        try:
+            # When the market is read
+            first = await service.read()
+            model = first.model("old/model")
+            assert model is not None
+            # Then the volume is all time, the window's revenue only the last 30 days
+            assert model.volume == 8_500_000
+            assert model.revenue_window == 1_500_000 == model.revenue_days[-1]
+            detail = first.detail("old/model")
+            assert detail is not None
+            assert [e.event for e in detail.history] == ["PaymentSettled"]
+            assert detail.history[0].fields["gross"] == 1_500_000
+            assert first.snapshot.stale is False
+        finally:
+            stopped_at = service.calls.copy()
+    # When the chain goes away, the last read is served, marked stale
+    try:
+        again = await service.read()
+        assert service.calls != stopped_at  # it did try
+        assert again.stale is True and again.snapshot.stale is True
+        assert again.model("old/model") == first.model("old/model")
+    finally:
+        await service.aclose()
+
+
+async def test_fragments_answer_304_while_unchanged(api: httpx.AsyncClient) -> None:
+    full = await api.get(f"/market/{CHAT}")
+    assert full.status_code == 200 and full.text.startswith("<!doctype html>")
+    assert f'data-live="/market/{CHAT}?fragment=1"' in full.text
+    part = await api.get(f"/market/{CHAT}", params={"fragment": 1})
+    assert part.status_code == 200 and "<html" not in part.text
+    # the page starts from the fragment it embeds: its first poll answers 304
+    assert f'data-etag="{escape(part.headers["etag"])}"' in full.text
+    same = await api.get(
+        f"/market/{CHAT}", params={"fragment": 1}, headers={"If-None-Match": part.headers["etag"]}
+    )
+    assert same.status_code == 304 and same.content == b""
+    css = await api.get("/market-assets/market.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert (await api.get("/market-assets/secret.py")).status_code == 404
