@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import struct
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from enum import Enum
 from typing import Any
 
-from solana.rpc.core import RPCException
 from solders.account import Account
 from solders.pubkey import Pubkey
 from solders.signature import Signature
+from solders.sysvar import CLOCK
 
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.events import (
@@ -31,8 +32,12 @@ from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.pda import model_pda
 from bourse_ops.common import Session, mint_supply, token_amount
 from bourse_ops.errors import UnknownModel
+from cranks.venues.tokens import TokenDecodeError, TransferFee, decode_mint
 
 DEFAULT_PUBKEY = Pubkey.default()
+#: ``unix_timestamp`` (i64) in the clock sysvar, after slot, epoch start, epoch, leader epoch.
+CLOCK_UNIX_TS_OFFSET = 32
+_I64 = struct.Struct("<q")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class ModelView:
     token_decimals: int | None
     last_buyback_ts: int
     created_at: int
+    #: A Token-2022 token's transfer fee (its newer configuration), else ``None``.
+    transfer_fee_bps: int | None = None
+    transfer_fee_max: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +98,7 @@ def _view(
 ) -> ModelView:
     tokenized = model.token_kind != TokenKind.NONE
     supply, decimals = mint_supply(bytes(mint.data)) if mint is not None else (None, None)
+    fee = _transfer_fee(mint)
     return ModelView(
         slug=slug_of(model),
         address=str(address),
@@ -116,12 +125,28 @@ def _view(
         token_decimals=decimals,
         last_buyback_ts=model.last_buyback_ts,
         created_at=model.created_at,
+        transfer_fee_bps=fee.basis_points if fee is not None else None,
+        transfer_fee_max=fee.maximum_fee if fee is not None else None,
     )
 
 
-async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> list[ModelView]:
-    """Views of decoded models: one ``getMultipleAccounts`` pass for vaults and mints."""
-    wanted: list[Pubkey] = []
+def _transfer_fee(mint: Account | None) -> TransferFee | None:
+    """The newer transfer fee of a Token-2022 mint (``None``: no fee, or not a mint)."""
+    if mint is None:
+        return None
+    try:
+        config = decode_mint(bytes(mint.data)).transfer_fee
+    except TokenDecodeError:
+        return None
+    return config.newer if config is not None else None
+
+
+async def _views(
+    session: Session, models: Sequence[tuple[Pubkey, Model]], extra: Sequence[Pubkey] = ()
+) -> tuple[list[ModelView], list[Account | None]]:
+    """Views of decoded models, and the ``extra`` accounts: one ``getMultipleAccounts`` pass
+    (batches of 100) for them and every model's vaults and mint."""
+    wanted: list[Pubkey] = list(extra)
     for _, m in models:
         tokenized = m.token_kind != TokenKind.NONE
         wanted += [
@@ -130,6 +155,7 @@ async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> li
             m.mint if tokenized else DEFAULT_PUBKEY,
         ]
     accounts = await session.client.get_accounts(wanted) if wanted else []
+    found, accounts = accounts[: len(extra)], accounts[len(extra) :]
     out = []
     for i, (address, m) in enumerate(models):
         vault, buyback, mint = accounts[3 * i : 3 * i + 3]
@@ -137,16 +163,28 @@ async def _views(session: Session, models: Sequence[tuple[Pubkey, Model]]) -> li
         out.append(
             _view(address, m, vault, buyback if tokenized else None, mint if tokenized else None)
         )
-    return out
+    return out, found
+
+
+def _ordered(views: list[ModelView], status: str | None) -> list[ModelView]:
+    if status is not None:
+        views = [v for v in views if v.status == status]
+    return sorted(views, key=lambda v: (-v.volume, v.slug))
 
 
 async def list_models(session: Session, *, status: str | None = None) -> list[ModelView]:
     """Every model of the program, by volume (largest first), then slug."""
     models = await session.client.list_models()
-    views = await _views(session, models)
-    if status is not None:
-        views = [v for v in views if v.status == status]
-    return sorted(views, key=lambda v: (-v.volume, v.slug))
+    return _ordered((await _views(session, models))[0], status)
+
+
+async def list_models_at(
+    session: Session, *, status: str | None = None
+) -> tuple[list[ModelView], int]:
+    """``list_models`` and the chain's time, the clock sysvar read in the same batches."""
+    models = await session.client.list_models()
+    views, (clock,) = await _views(session, models, [CLOCK])
+    return _ordered(views, status), clock_time(clock)
 
 
 async def fetch_model(session: Session, slug: str) -> tuple[Pubkey, Model]:
@@ -164,7 +202,7 @@ async def fetch_model(session: Session, slug: str) -> tuple[Pubkey, Model]:
 async def model_status(session: Session, slug: str) -> ModelView:
     _check_slug_seedable(slug)
     address, model = await fetch_model(session, slug)
-    return (await _views(session, [(address, model)]))[0]
+    return (await _views(session, [(address, model)]))[0][0]
 
 
 def _check_slug_seedable(slug: str) -> None:
@@ -208,20 +246,33 @@ def _jsonable(value: object) -> Any:
     return value
 
 
-async def _signatures(
-    session: Session, address: Pubkey, limit: int
-) -> list[tuple[Signature, int, int | None]]:
+SignatureRow = tuple[Signature, int, int | None]
+
+
+async def signatures(
+    session: Session,
+    address: Pubkey,
+    limit: int,
+    *,
+    until: Signature | None = None,
+    since: int | None = None,
+) -> list[SignatureRow]:
     """``(signature, slot, block time)`` of successful transactions touching ``address``,
-    newest first, paging through ``getSignaturesForAddress`` up to ``limit``."""
-    out: list[tuple[Signature, int, int | None]] = []
+    newest first, paging through ``getSignaturesForAddress`` up to ``limit``; newer than
+    ``until`` when given, and stopping at the first one with a block time before ``since``."""
+    out: list[SignatureRow] = []
     before: Signature | None = None
     while len(out) < limit:
         page = min(1000, limit - len(out))
         resp = await session.client.rpc.get_signatures_for_address(
-            address, before=before, limit=page, commitment=session.client.commitment
+            address, before=before, until=until, limit=page, commitment=session.client.commitment
         )
         rows = resp.value
-        out += [(r.signature, r.slot, r.block_time) for r in rows if r.err is None]
+        for r in rows:
+            if since is not None and r.block_time is not None and r.block_time < since:
+                return out
+            if r.err is None:
+                out.append((r.signature, r.slot, r.block_time))
         if len(rows) < page:
             break
         before = rows[-1].signature
@@ -241,13 +292,11 @@ async def _logs(session: Session, signature: Signature) -> list[str]:
     return list(value.transaction.meta.log_messages or [])
 
 
-async def model_history(
-    session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
+async def history_entries(
+    session: Session, sigs: Sequence[SignatureRow], *, concurrency: int = 8
 ) -> list[HistoryEntry]:
-    """The model's events (settlements, buybacks, burns, status changes...), newest first,
-    from up to ``limit`` of its transactions."""
-    address, _ = await fetch_model(session, slug)
-    sigs = await _signatures(session, address, limit)
+    """Every program event of these transactions (one ``getTransaction`` each, at most
+    ``concurrency`` at a time), in the order of ``sigs`` then of the logs."""
     gate = asyncio.Semaphore(concurrency)
 
     async def logs_of(sig: Signature) -> list[str]:
@@ -255,15 +304,28 @@ async def model_history(
             return await _logs(session, sig)
 
     all_logs = await asyncio.gather(*(logs_of(s) for s, _, _ in sigs))
-    out: list[HistoryEntry] = []
-    for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True):
-        for event in events_from_logs(logs, session.client.program_id):
-            if getattr(event, "model", address) != address:
-                continue
-            out.append(
-                HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
-            )
-    return out
+    return [
+        HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
+        for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True)
+        for event in events_from_logs(logs, session.client.program_id)
+    ]
+
+
+def concerns(entry: HistoryEntry, model: Pubkey | str) -> bool:
+    """Whether an event belongs to a model's history (events naming no model count for
+    every model whose transaction they are in)."""
+    return bool(entry.fields.get("model", str(model)) == str(model))
+
+
+async def model_history(
+    session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
+) -> list[HistoryEntry]:
+    """The model's events (settlements, buybacks, burns, status changes...), newest first,
+    from up to ``limit`` of its transactions."""
+    address, _ = await fetch_model(session, slug)
+    sigs = await signatures(session, address, limit)
+    entries = await history_entries(session, sigs, concurrency=concurrency)
+    return [e for e in entries if concerns(e, address)]
 
 
 # -------------------------------------------------------------------------------- chart
@@ -284,15 +346,16 @@ class DayPoint:
         return asdict(self)
 
 
+def clock_time(clock: Account | None) -> int:
+    """The unix time in the clock sysvar's account (wall time when it is missing)."""
+    if clock is None or len(clock.data) < CLOCK_UNIX_TS_OFFSET + 8:
+        return int(dt.datetime.now(dt.UTC).timestamp())
+    return int(_I64.unpack_from(bytes(clock.data), CLOCK_UNIX_TS_OFFSET)[0])
+
+
 async def chain_time(session: Session) -> int:
-    """The chain's current unix time (block time of the latest slot; wall time otherwise)."""
-    rpc = session.client.rpc
-    slot = (await rpc.get_slot(commitment=session.client.commitment)).value
-    try:
-        found = (await rpc.get_block_time(slot)).value
-    except RPCException:  # no block in that slot (skipped, or not produced yet)
-        found = None
-    return int(found) if found is not None else int(dt.datetime.now(dt.UTC).timestamp())
+    """The chain's current unix time (its clock sysvar; wall time otherwise)."""
+    return clock_time(await session.client.get_account(CLOCK))
 
 
 def daily_series(entries: Sequence[HistoryEntry], now: int, days: int) -> list[DayPoint]:
