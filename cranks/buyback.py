@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import struct
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from solders.pubkey import Pubkey
@@ -39,7 +40,18 @@ from bourse_chain.generated.compute_market.accounts import Config, Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, TokensBurned
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
-from cranks.venues.base import requote_if_stale
+from cranks.reference import (
+    Observation,
+    ReferencePolicy,
+    admit,
+    deviation_bps,
+    floor_out,
+    fresh,
+    reference_price,
+    within,
+    within_reference,
+)
+from cranks.venues.base import Route, requote_if_stale
 from cranks.venues.tokens import CLOCK_SYSVAR_ID, TokenDecodeError, decode_token_account
 
 if TYPE_CHECKING:
@@ -248,27 +260,36 @@ async def _process(
     if config.paused:
         _skip(result, "paused", "the protocol is paused")
         return
+    policy = settings.reference_policy
+    reference: Fraction | None = None
+    history: list[Observation] = []
+    if policy.enabled:
+        history = await _observe(ctx, m, now, policy)
+        reference = reference_price(history, now, policy)
     last, cooldown = m.model.last_buyback_ts, config.buyback_cooldown_secs
     if last != 0 and now < last + cooldown:
         _skip(result, "cooldown", f"{last + cooldown - now} s left")
+        return
+    if policy.enabled and reference is None:
+        _skip(
+            result,
+            "reference_warming_up",
+            f"{len(fresh(history, now, policy))} of {policy.min_observations} price "
+            "observations; no buyback before the reference price exists",
+        )
         return
     amount_in = balance
     for cap in (config.max_buyback_per_call, settings.max_per_call_micro_usdc):
         if cap > 0:
             amount_in = min(amount_in, cap)
 
-    venue = ctx.venue
-    if venue is None:
-        raise RuntimeError("no venue configured")
-    route = await venue.quote(
-        ctx.market.usdc_mint,
-        m.model.mint,
-        amount_in,
-        settings.slippage_bps,
-        authority=m.address,
-        source=m.model.revenue_vault,
-        destination=m.model.buyback_vault,
-    )
+    route = await _quote(ctx, m, amount_in)
+    if reference is not None:
+        guarded = await _within_reference(ctx, m, route, reference, min(threshold, amount_in))
+        if isinstance(guarded, str):
+            _skip(result, "price_deviation", guarded)
+            return
+        route = guarded
     allowed = list(config.swap_programs[: config.swap_program_count])
     if route.swap_program not in allowed:
         _skip(result, "swap_program_not_allowed", f"{route.venue} uses {route.swap_program}")
@@ -278,7 +299,17 @@ async def _process(
         _skip(result, "price_impact", f"{impact_bps:.0f} bps > {settings.max_price_impact_bps}")
         return
     await ctx.checkpoint("buyback:quoted", m.slug)
-    route = await requote_if_stale(venue, route, max_age_s=settings.max_quote_age_secs)
+    assert ctx.venue is not None  # _quote checked it
+    fresh_route = await requote_if_stale(ctx.venue, route, max_age_s=settings.max_quote_age_secs)
+    if fresh_route is not route and reference is not None:
+        tolerance = policy.max_deviation_bps
+        if not within(reference, fresh_route.in_amount, fresh_route.expected_out, tolerance):
+            _skip(result, "price_deviation", "the price moved away while re-quoting")
+            return
+    route = fresh_route
+    min_out = route.min_out
+    if reference is not None:  # the program refuses less than the reference allows
+        min_out = max(min_out, floor_out(reference, route.in_amount, policy.max_deviation_bps))
     ix = ctx.market.buyback(
         ctx.crank.pubkey(),
         m.slug,
@@ -286,7 +317,7 @@ async def _process(
         swap_data=route.data,
         swap_accounts=route.remaining_accounts(),
         amount_in=route.in_amount,
-        min_out=route.min_out,
+        min_out=min_out,
     )
     tables = await ctx.sender.lookup_tables(route.address_lookup_tables)
     if ctx.dry_run:
@@ -295,7 +326,7 @@ async def _process(
         result.outcome, result.reason = "simulated", "dry_run"
         result.detail = (
             f"would spend {_micro_usdc(ev.usdc_spent)} for {ev.tokens_bought} tokens "
-            f"(min_out {route.min_out})"
+            f"(min_out {min_out})"
         )
         return
     sent = await ctx.sender.send([ix], job=JOB, kind="buyback", lookup_tables=tables)
@@ -308,6 +339,66 @@ async def _process(
     await ctx.checkpoint("buyback:bought", m.slug)
     await _burn(ctx, m, result)
     result.outcome = "bought"
+
+
+async def _quote(ctx: CrankContext, m: ListedModel, amount_in: int) -> Route:
+    venue = ctx.venue
+    if venue is None:
+        raise RuntimeError("no venue configured")
+    return await venue.quote(
+        ctx.market.usdc_mint,
+        m.model.mint,
+        amount_in,
+        ctx.config.buyback.slippage_bps,
+        authority=m.address,
+        source=m.model.revenue_vault,
+        destination=m.model.buyback_vault,
+    )
+
+
+async def _observe(
+    ctx: CrankContext, m: ListedModel, now: int, policy: ReferencePolicy
+) -> list[Observation]:
+    """Quote the probe amount on the reference venue and record it (not in a dry run); the
+    history the reference is taken from, this observation included when recorded."""
+    venue = ctx.reference_venue or ctx.venue
+    if venue is None:
+        raise RuntimeError("no venue configured")
+    probe = await venue.quote(
+        ctx.market.usdc_mint,
+        m.model.mint,
+        ctx.config.buyback.probe_micro_usdc,
+        ctx.config.buyback.slippage_bps,
+        authority=m.address,
+        source=m.model.revenue_vault,
+        destination=m.model.buyback_vault,
+    )
+    seen = Observation(now, probe.in_amount, probe.expected_out)
+    key = f"{m.address}:{venue.name}"
+    if ctx.dry_run:
+        return admit(ctx.state.observations(key), seen, policy)
+    return ctx.state.record_observation(key, seen, policy)
+
+
+async def _within_reference(
+    ctx: CrankContext, m: ListedModel, route: Route, reference: Fraction, smallest: int
+) -> Route | str:
+    """``route``, or a re-quote of a smaller amount, whose price is within the tolerance of
+    the reference; else why not (a string)."""
+    tolerance = ctx.config.buyback.max_price_deviation_bps
+
+    async def requote(amount: int) -> Route:
+        return await _quote(ctx, m, amount)
+
+    ok = await within_reference(route, requote, reference, tolerance, smallest=smallest)
+    if ok is not None:
+        return ok
+    deviation = deviation_bps(reference, route.in_amount, route.expected_out)
+    return (
+        f"{_micro_usdc(route.in_amount)} would buy {float(deviation):.0f} bps below the "
+        f"reference price, and no smaller amount down to {_micro_usdc(smallest)} is within "
+        f"{tolerance} bps"
+    )
 
 
 async def _burn(ctx: CrankContext, m: ListedModel, result: ModelResult) -> None:

@@ -211,13 +211,16 @@ class CrankEnv:
     def crank_config(
         self, models: Sequence[Listed], *, name: str = "state", **buyback: Any
     ) -> CrankConfig:
-        """The daemon's config: this localnet, fast polling, only ``models``."""
+        """The daemon's config: this localnet, fast polling, only ``models``. The reference
+        price guard is off unless ``reference_min_observations`` is given: the cycle tests
+        buy a whole vault in one cycle, the sandwich tests turn the guard on."""
         slugs = tuple(m.slug for m in models)
         settings: dict[str, Any] = {
             "threshold_usdc": Decimal(1),
             "slippage_bps": 100,
             "models": slugs,
             "interval_secs": 3600.0,
+            "reference_min_observations": 0,
         } | buyback
         return CrankConfig(
             rpc_urls=(self.net.rpc_url,),
