@@ -17,12 +17,14 @@ expected amount is the pool's integer math on reserves read from the chain.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import pytest
+import typer
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_PROGRAM_ID
@@ -32,8 +34,13 @@ from spl.token.instructions import (
 )
 
 from bourse_chain import pools
+from bourse_chain.generated.compute_market.accounts import Config
 from bourse_chain.money import ceil_div
+from bourse_cli import admin as admin_cli
+from bourse_ops import admin as admin_ops
 from bourse_ops.sandbox.crank_env import POOL_FEE_BPS, USDC, CrankEnv, Listed, start_env
+from bourse_ops.sandbox.svm_chain import Market as SvmMarket
+from bourse_ops.sandbox.svm_chain import new_chain
 from cranks.buyback import BuybackReport, ModelResult
 from cranks.config import CrankConfig
 from cranks.daemon import Daemon, build_context
@@ -286,3 +293,24 @@ async def test_a_lying_quote_is_refused(env: CrankEnv) -> None:
 
 async def _fail_if_quoted(point: str, slug: str) -> None:
     raise AssertionError(f"a lying quote reached {point} for {slug}")
+
+
+def test_a_new_config_limits_buybacks_by_default() -> None:
+    """The program only requires min_out > 0, so its own limits bound what a rogue or
+    unguarded crank key can spend: a config created with the defaults (the library,
+    ``bourse admin init``, ``bourse_ops.admin.init_config``) has a cap and a cooldown."""
+    c = new_chain()
+    settler, crank, treasury = (c.new_wallet() for _ in range(3))
+    m = SvmMarket(usdc_mint=c.usdc_mint, treasury_authority=treasury.pubkey())
+    c.send([m.initialize_config(c.admin.pubkey(), settler.pubkey(), crank.pubkey())], [c.admin])
+    data = c.data(m.config)
+    assert data is not None
+    config = Config.decode(data)
+    assert (config.max_buyback_per_call, config.buyback_cooldown_secs) == (500 * USDC, 900)
+    # The operator tools default to the same limits
+    init = typer.main.get_command(admin_cli.app).commands["init"]  # type: ignore[attr-defined]
+    defaults = {p.name: p.default for p in init.params}
+    assert (defaults["max_buyback"], defaults["cooldown"]) == ("500", 900)
+    params = inspect.signature(admin_ops.init_config).parameters
+    assert params["max_buyback_per_call"].default == config.max_buyback_per_call
+    assert params["buyback_cooldown_secs"].default == config.buyback_cooldown_secs
