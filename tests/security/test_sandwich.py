@@ -19,26 +19,27 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import pytest
 import typer
-from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_PROGRAM_ID
-from spl.token.instructions import (
-    create_idempotent_associated_token_account,
-    get_associated_token_address,
-)
 
 from bourse_chain import pools
 from bourse_chain.generated.compute_market.accounts import Config
 from bourse_chain.money import ceil_div
 from bourse_cli import admin as admin_cli
 from bourse_ops import admin as admin_ops
-from bourse_ops.sandbox.crank_env import POOL_FEE_BPS, USDC, CrankEnv, Listed, start_env
+from bourse_ops.sandbox.crank_env import (
+    POOL_FEE_BPS,
+    USDC,
+    CrankEnv,
+    Listed,
+    Trader,
+    start_env,
+)
 from bourse_ops.sandbox.svm_chain import Market as SvmMarket
 from bourse_ops.sandbox.svm_chain import new_chain
 from cranks.buyback import BuybackReport, ModelResult
@@ -70,57 +71,18 @@ def cp_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
     return reserve_out * (amount_in - fee) // (reserve_in + amount_in - fee)
 
 
-@dataclass(frozen=True)
-class Attacker:
-    key: Keypair
-    usdc: Pubkey
-    tokens: Pubkey
-
-
-async def attacker(env: CrankEnv, m: Listed, usdc: int) -> Attacker:
-    key = Keypair()
-    await env.net.airdrop(key.pubkey(), 10**9)
-    account = await env.net.mint_usdc(key.pubkey(), usdc)
-    tokens = get_associated_token_address(key.pubkey(), m.mint, m.token_program)
-    await env.send(
-        [
-            create_idempotent_associated_token_account(
-                key.pubkey(), key.pubkey(), m.mint, m.token_program
-            )
-        ],
-        key,
-    )
-    return Attacker(key, account, tokens)
-
-
-def _sides(env: CrankEnv, m: Listed, a: Attacker) -> tuple[pools.Side, pools.Side]:
-    return (
-        pools.Side(env.net.usdc_mint, TOKEN_PROGRAM_ID, a.usdc),
-        pools.Side(m.mint, m.token_program, a.tokens),
-    )
-
-
-async def reserves(env: CrankEnv, m: Listed) -> tuple[int, int]:
-    return await env.balance(m.pool_usdc), await env.balance(m.pool_tokens)
-
-
-async def attacker_buys(env: CrankEnv, m: Listed, a: Attacker, amount: int) -> int:
+async def attacker_buys(env: CrankEnv, m: Listed, a: Trader, amount: int) -> int:
     """Returns the tokens bought, checked against the pool's math."""
-    r_usdc, r_tokens = await reserves(env, m)
-    expected = cp_out(amount, r_usdc, r_tokens)
-    cash, token = _sides(env, m, a)
-    await env.send([pools.swap(a.key.pubkey(), cash, token, amount, 1)], a.key)
-    assert await env.balance(a.tokens) == expected
-    return expected
+    r_usdc, r_tokens = await env.reserves(m)
+    bought = await env.buy_tokens(a, m, amount)
+    assert bought == cp_out(amount, r_usdc, r_tokens)
+    return bought
 
 
-async def attacker_sells(env: CrankEnv, m: Listed, a: Attacker) -> None:
+async def attacker_sells(env: CrankEnv, m: Listed, a: Trader) -> None:
     amount = await env.balance(a.tokens)
-    r_usdc, r_tokens = await reserves(env, m)
-    before = await env.balance(a.usdc)
-    cash, token = _sides(env, m, a)
-    await env.send([pools.swap(a.key.pubkey(), token, cash, amount, 1)], a.key)
-    assert await env.balance(a.usdc) == before + cp_out(amount, r_tokens, r_usdc)
+    r_usdc, r_tokens = await env.reserves(m)
+    assert await env.sell_tokens(a, m) == cp_out(amount, r_tokens, r_usdc)
     assert await env.balance(a.tokens) == 0
 
 
@@ -149,12 +111,12 @@ async def test_control_without_the_guard_the_issue_s_sandwich_pays(env: CrankEnv
     # Given a model with 400 USDC of revenue and the old crank (no reference price)
     m = await env.add_model(env.slug("sw-off"))
     await env.fund(m, CAP)
-    a = await attacker(env, m, ATTACK)
-    r_usdc, r_tokens = await reserves(env, m)
+    a = await env.trader(m, ATTACK)
+    r_usdc, r_tokens = await env.reserves(m)
     fair = cp_out(CAP, r_usdc, r_tokens)
     # When the attacker buys 10,000 USDC of the token before the cycle and sells after
     await attacker_buys(env, m, a, ATTACK)
-    moved_usdc, moved_tokens = await reserves(env, m)
+    moved_usdc, moved_tokens = await env.reserves(m)
     r = await cycle(env, env.crank_config([m]))
     await attacker_sells(env, m, a)
     # Then the crank spent the whole cap at the moved price: 25.5% of the fair amount
@@ -171,8 +133,8 @@ async def test_the_sandwich_is_refused_and_the_attacker_loses(env: CrankEnv) -> 
     m = await env.add_model(env.slug("sw-on"))
     await env.fund(m, CAP)
     config = env.crank_config([m], **GUARDED)
-    a = await attacker(env, m, ATTACK)
-    r_usdc, r_tokens = await reserves(env, m)
+    a = await env.trader(m, ATTACK)
+    r_usdc, r_tokens = await env.reserves(m)
     before = await env.snapshot([m])
     # When two cycles run: no buyback while the reference price is being observed
     for _ in range(2):
@@ -194,13 +156,13 @@ async def test_the_sandwich_is_refused_and_the_attacker_loses(env: CrankEnv) -> 
     assert await env.balance(a.usdc) == back < ATTACK
     # When the next cycle runs on the honest price (the pool kept the attacker's fees)
     await env.net.warp_time(CYCLE)
-    r_usdc, r_tokens = await reserves(env, m)
+    r_usdc, r_tokens = await env.reserves(m)
     fair = Fraction(cp_out(USDC, r_usdc, r_tokens), USDC)  # tokens per micro-USDC
     r = await cycle(env, config)
     # Then it buys an amount sized to the pool's depth, within 25 bps of the fair price
     await crank_buy_is_exact(env, m, r, CAP)
     assert r.tokens_bought == cp_out(r.usdc_spent, r_usdc, r_tokens)
-    assert await reserves(env, m) == (r_usdc + r.usdc_spent, r_tokens - r.tokens_bought)
+    assert await env.reserves(m) == (r_usdc + r.usdc_spent, r_tokens - r.tokens_bought)
     assert r.usdc_spent < CAP // 10
     assert deviation_bps(fair, r.usdc_spent, r.tokens_bought) <= TOLERANCE + 1
 
@@ -214,7 +176,7 @@ async def test_a_move_after_the_quote_is_refused_by_the_program(env: CrankEnv) -
     for _ in range(2):
         await cycle(env, config)
         await env.net.warp_time(CYCLE)
-    a = await attacker(env, m, 30 * USDC)
+    a = await env.trader(m, 30 * USDC)
     vault, before = await env.balance(m.revenue_vault), await env.model(m)
     # When the attacker's buy lands between the crank's quote and its transaction
     moved: list[int] = []
