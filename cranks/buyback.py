@@ -10,20 +10,26 @@
 
    * tokens left in the buyback vault (``tokens_bought > tokens_burned``: a previous cycle
      was killed between buyback and burn) are burned first;
-   * a vault at or above the threshold, not cooling down (``last_buyback_ts`` + the config's
-     ``buyback_cooldown_secs``, read on chain, against the chain's clock: no transaction is
-     sent for a model still cooling down) and with the protocol not paused, buys back
-     ``min(balance, program cap, our cap)``: quote through the venue (``min_out`` is what
-     must *arrive* in the buyback vault after any Token-2022 transfer fee, less slippage),
-     check the swap program is allow-listed and the price impact acceptable, re-quote if the
-     quote went stale, send ``buyback`` with the route, then ``burn``.
+   * a vault at or above the threshold with the protocol not paused gets a price
+     observation: the venue's quote of ``probe_usdc``, recorded in the crank's state
+     (:mod:`cranks.reference`; the reference price is the median of these, over cycles);
+   * not cooling down (``last_buyback_ts`` + the config's ``buyback_cooldown_secs``, read on
+     chain, against the chain's clock: no transaction is sent for a model still cooling
+     down) and with a reference price: buys back ``min(balance, program cap, our cap)``,
+     shrunk until the quote's price is within ``max_price_deviation_bps`` of the reference
+     (else skipped: ``price_deviation``); ``min_out`` is what must *arrive* in the buyback
+     vault after any Token-2022 transfer fee, at least the reference less the tolerance;
+     checks the swap program is allow-listed and the price impact acceptable, re-quotes if
+     the quote went stale (and checks it again), sends ``buyback`` with the route, then
+     ``burn``.
 
 Crash safety comes from the chain: every amount is re-read each cycle, the program checks
 ``amount_in`` against the vault, ``min_out`` against what arrived, the cap and the cooldown;
 a killed cycle leaves either nothing sent (re-quoted next time), a buyback that may still
 land (journal: the model waits), or bought tokens (burned next cycle).
 
-``--dry-run`` simulates instead of sending and reports what would have happened.
+``--dry-run`` simulates instead of sending and reports what would have happened (it records
+no price observation). ``reference_min_observations = 0`` turns the reference guard off.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from cranks.buyback import BuybackReport, ModelResult
 from cranks.config import CrankConfig
 from cranks.daemon import Daemon, build_context
 from cranks.reference import deviation_bps
+from cranks.state import CrankState
 from cranks.venues.base import Route
 from cranks.venues.local_pool import LocalPoolVenue
 
@@ -276,3 +277,32 @@ def test_a_new_config_limits_buybacks_by_default() -> None:
     params = inspect.signature(admin_ops.init_config).parameters
     assert params["max_buyback_per_call"].default == config.max_buyback_per_call
     assert params["buyback_cooldown_secs"].default == config.buyback_cooldown_secs
+
+
+async def test_observations_persist_across_restarts_and_a_dry_run_records_none(
+    env: CrankEnv,
+) -> None:
+    m = await env.add_model(env.slug("sw-state"))
+    await env.fund(m, CAP)
+    config = env.crank_config([m], **GUARDED)
+    state = CrankState(config.state_path / f"{env.crank.pubkey()}.json")
+    key = f"{m.address}:local_pool"
+    # Two cycles (each a fresh process) record two observations, 300 s apart on chain
+    for _ in range(2):
+        await cycle(env, config)
+        await env.net.warp_time(CYCLE)
+    assert len(state.observations(key)) == 2
+    # A dry run sees the third (and would buy) but records nothing
+    ctx = await build_context(config, keypair=env.crank, dry_run=True)
+    try:
+        (outcome,) = await Daemon(ctx, jobs=["buyback"]).run_all_once()
+    finally:
+        await ctx.aclose()
+    assert isinstance(outcome.report, BuybackReport)
+    assert [(r.outcome, r.reason) for r in outcome.report.results] == [("simulated", "dry_run")]
+    assert len(state.observations(key)) == 2
+    # The live cycle records it and buys; one right after records nothing (spacing)
+    r = await cycle(env, config)
+    assert r.outcome == "bought" and len(state.observations(key)) == 3
+    r = await cycle(env, config)
+    assert r.reason == "cooldown" and len(state.observations(key)) == 3
