@@ -27,6 +27,12 @@ from bourse_chain.generated.compute_market.types.config_update import ConfigUpda
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 
+#: Default per-call buyback cap (micro-USDC) and per-model cooldown (seconds) of a new
+#: config: what a rogue or unguarded crank key can spend per model is bounded (500 USDC per
+#: 15 minutes) unless the admin chooses otherwise; 0 turns a limit off.
+DEFAULT_MAX_BUYBACK_PER_CALL = 500 * 1_000_000
+DEFAULT_BUYBACK_COOLDOWN_SECS = 900
+
 
 def payment_id_bytes(payment_id: str | bytes) -> bytes:
     """The 32-byte on-chain payment id: 32 raw bytes as given, else sha256 of the id
@@ -116,8 +122,8 @@ class Market:
         protocol_fee_bps: int = 100,
         max_protocol_fee_bps: int = 500,
         max_model_fee_bps: int = 3_000,
-        max_buyback_per_call: int = 0,
-        buyback_cooldown_secs: int = 0,
+        max_buyback_per_call: int = DEFAULT_MAX_BUYBACK_PER_CALL,
+        buyback_cooldown_secs: int = DEFAULT_BUYBACK_COOLDOWN_SECS,
     ) -> Instruction:
         return ix.initialize_config(
             ix.InitializeConfigArgs(

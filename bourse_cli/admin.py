@@ -11,6 +11,7 @@ from solders.pubkey import Pubkey
 
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from bourse_chain.market import DEFAULT_BUYBACK_COOLDOWN_SECS, DEFAULT_MAX_BUYBACK_PER_CALL
 from bourse_cli.context import CliState, state_of
 from bourse_cli.errors import guard
 from bourse_cli.model import render_model
@@ -68,8 +69,12 @@ def init(
     protocol_fee_bps: Annotated[int, typer.Option(help="Protocol fee")] = 100,
     max_protocol_fee_bps: Annotated[int, typer.Option(help="Protocol fee cap (fixed)")] = 500,
     max_model_fee_bps: Annotated[int, typer.Option(help="Creator fee cap (fixed)")] = 3_000,
-    max_buyback: Annotated[str, typer.Option(help="USDC cap per buyback call; 0 = none")] = "0",
-    cooldown: Annotated[int, typer.Option(help="Seconds between buybacks of a model")] = 0,
+    max_buyback: Annotated[
+        str, typer.Option(help="USDC cap per buyback call; 0 = none (not recommended)")
+    ] = str(DEFAULT_MAX_BUYBACK_PER_CALL // 1_000_000),
+    cooldown: Annotated[
+        int, typer.Option(help="Seconds between buybacks of a model; 0 = none")
+    ] = DEFAULT_BUYBACK_COOLDOWN_SECS,
     swap_program: Annotated[
         list[str] | None,
         typer.Option(help="Allow-listed swap program (repeat; default on localnet: cp_pool)"),

@@ -16,6 +16,7 @@ from spl.token.instructions import create_idempotent_associated_token_account
 from bourse_chain.generated.compute_market.accounts import Config
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.market import DEFAULT_BUYBACK_COOLDOWN_SECS, DEFAULT_MAX_BUYBACK_PER_CALL
 from bourse_ops.common import Session
 from bourse_ops.errors import AlreadyExists, FeeAboveCap, InvalidInput
 from bourse_ops.market_view import ModelView, fetch_model, model_status
@@ -84,8 +85,8 @@ async def init_config(
     protocol_fee_bps: int = 100,
     max_protocol_fee_bps: int = 500,
     max_model_fee_bps: int = 3_000,
-    max_buyback_per_call: int = 0,
-    buyback_cooldown_secs: int = 0,
+    max_buyback_per_call: int = DEFAULT_MAX_BUYBACK_PER_CALL,
+    buyback_cooldown_secs: int = DEFAULT_BUYBACK_COOLDOWN_SECS,
     swap_programs: Sequence[Pubkey] = (),
 ) -> ConfigView:
     """Create the config and the shared escrow (the program's upgrade authority only), the

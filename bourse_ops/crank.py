@@ -99,6 +99,9 @@ def crank_config(
             slippage_bps=slippage_bps,
             venue="local_pool",
             models=(slug,),
+            # A manual one-shot buyback has no price history to compare against: the
+            # operator chooses the amount; the daemon keeps the reference price guard.
+            reference_min_observations=0,
         ),
         harvest=HarvestSettings(models=(slug,)),
         local_pool=LocalPoolSettings(program_id=pool_id),

@@ -10,20 +10,26 @@
 
    * tokens left in the buyback vault (``tokens_bought > tokens_burned``: a previous cycle
      was killed between buyback and burn) are burned first;
-   * a vault at or above the threshold, not cooling down (``last_buyback_ts`` + the config's
-     ``buyback_cooldown_secs``, read on chain, against the chain's clock: no transaction is
-     sent for a model still cooling down) and with the protocol not paused, buys back
-     ``min(balance, program cap, our cap)``: quote through the venue (``min_out`` is what
-     must *arrive* in the buyback vault after any Token-2022 transfer fee, less slippage),
-     check the swap program is allow-listed and the price impact acceptable, re-quote if the
-     quote went stale, send ``buyback`` with the route, then ``burn``.
+   * a vault at or above the threshold with the protocol not paused gets a price
+     observation: the venue's quote of ``probe_usdc``, recorded in the crank's state
+     (:mod:`cranks.reference`; the reference price is the median of these, over cycles);
+   * not cooling down (``last_buyback_ts`` + the config's ``buyback_cooldown_secs``, read on
+     chain, against the chain's clock: no transaction is sent for a model still cooling
+     down) and with a reference price: buys back ``min(balance, program cap, our cap)``,
+     shrunk until the quote's price is within ``max_price_deviation_bps`` of the reference
+     (else skipped: ``price_deviation``); ``min_out`` is what must *arrive* in the buyback
+     vault after any Token-2022 transfer fee, at least the reference less the tolerance;
+     checks the swap program is allow-listed and the price impact acceptable, re-quotes if
+     the quote went stale (and checks it again), sends ``buyback`` with the route, then
+     ``burn``.
 
 Crash safety comes from the chain: every amount is re-read each cycle, the program checks
 ``amount_in`` against the vault, ``min_out`` against what arrived, the cap and the cooldown;
 a killed cycle leaves either nothing sent (re-quoted next time), a buyback that may still
 land (journal: the model waits), or bought tokens (burned next cycle).
 
-``--dry-run`` simulates instead of sending and reports what would have happened.
+``--dry-run`` simulates instead of sending and reports what would have happened (it records
+no price observation). ``reference_min_observations = 0`` turns the reference guard off.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import logging
 import struct
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from solders.pubkey import Pubkey
@@ -39,7 +46,18 @@ from bourse_chain.generated.compute_market.accounts import Config, Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, TokensBurned
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
-from cranks.venues.base import requote_if_stale
+from cranks.reference import (
+    Observation,
+    ReferencePolicy,
+    admit,
+    deviation_bps,
+    floor_out,
+    fresh,
+    reference_price,
+    within,
+    within_reference,
+)
+from cranks.venues.base import Route, requote_if_stale
 from cranks.venues.tokens import CLOCK_SYSVAR_ID, TokenDecodeError, decode_token_account
 
 if TYPE_CHECKING:
@@ -248,27 +266,36 @@ async def _process(
     if config.paused:
         _skip(result, "paused", "the protocol is paused")
         return
+    policy = settings.reference_policy
+    reference: Fraction | None = None
+    history: list[Observation] = []
+    if policy.enabled:
+        history = await _observe(ctx, m, now, policy)
+        reference = reference_price(history, now, policy)
     last, cooldown = m.model.last_buyback_ts, config.buyback_cooldown_secs
     if last != 0 and now < last + cooldown:
         _skip(result, "cooldown", f"{last + cooldown - now} s left")
+        return
+    if policy.enabled and reference is None:
+        _skip(
+            result,
+            "reference_warming_up",
+            f"{len(fresh(history, now, policy))} of {policy.min_observations} price "
+            "observations; no buyback before the reference price exists",
+        )
         return
     amount_in = balance
     for cap in (config.max_buyback_per_call, settings.max_per_call_micro_usdc):
         if cap > 0:
             amount_in = min(amount_in, cap)
 
-    venue = ctx.venue
-    if venue is None:
-        raise RuntimeError("no venue configured")
-    route = await venue.quote(
-        ctx.market.usdc_mint,
-        m.model.mint,
-        amount_in,
-        settings.slippage_bps,
-        authority=m.address,
-        source=m.model.revenue_vault,
-        destination=m.model.buyback_vault,
-    )
+    route = await _quote(ctx, m, amount_in)
+    if reference is not None:
+        guarded = await _within_reference(ctx, m, route, reference, min(threshold, amount_in))
+        if isinstance(guarded, str):
+            _skip(result, "price_deviation", guarded)
+            return
+        route = guarded
     allowed = list(config.swap_programs[: config.swap_program_count])
     if route.swap_program not in allowed:
         _skip(result, "swap_program_not_allowed", f"{route.venue} uses {route.swap_program}")
@@ -278,7 +305,17 @@ async def _process(
         _skip(result, "price_impact", f"{impact_bps:.0f} bps > {settings.max_price_impact_bps}")
         return
     await ctx.checkpoint("buyback:quoted", m.slug)
-    route = await requote_if_stale(venue, route, max_age_s=settings.max_quote_age_secs)
+    assert ctx.venue is not None  # _quote checked it
+    fresh_route = await requote_if_stale(ctx.venue, route, max_age_s=settings.max_quote_age_secs)
+    if fresh_route is not route and reference is not None:
+        tolerance = policy.max_deviation_bps
+        if not within(reference, fresh_route.in_amount, fresh_route.expected_out, tolerance):
+            _skip(result, "price_deviation", "the price moved away while re-quoting")
+            return
+    route = fresh_route
+    min_out = route.min_out
+    if reference is not None:  # the program refuses less than the reference allows
+        min_out = max(min_out, floor_out(reference, route.in_amount, policy.max_deviation_bps))
     ix = ctx.market.buyback(
         ctx.crank.pubkey(),
         m.slug,
@@ -286,7 +323,7 @@ async def _process(
         swap_data=route.data,
         swap_accounts=route.remaining_accounts(),
         amount_in=route.in_amount,
-        min_out=route.min_out,
+        min_out=min_out,
     )
     tables = await ctx.sender.lookup_tables(route.address_lookup_tables)
     if ctx.dry_run:
@@ -295,7 +332,7 @@ async def _process(
         result.outcome, result.reason = "simulated", "dry_run"
         result.detail = (
             f"would spend {_micro_usdc(ev.usdc_spent)} for {ev.tokens_bought} tokens "
-            f"(min_out {route.min_out})"
+            f"(min_out {min_out})"
         )
         return
     sent = await ctx.sender.send([ix], job=JOB, kind="buyback", lookup_tables=tables)
@@ -308,6 +345,66 @@ async def _process(
     await ctx.checkpoint("buyback:bought", m.slug)
     await _burn(ctx, m, result)
     result.outcome = "bought"
+
+
+async def _quote(ctx: CrankContext, m: ListedModel, amount_in: int) -> Route:
+    venue = ctx.venue
+    if venue is None:
+        raise RuntimeError("no venue configured")
+    return await venue.quote(
+        ctx.market.usdc_mint,
+        m.model.mint,
+        amount_in,
+        ctx.config.buyback.slippage_bps,
+        authority=m.address,
+        source=m.model.revenue_vault,
+        destination=m.model.buyback_vault,
+    )
+
+
+async def _observe(
+    ctx: CrankContext, m: ListedModel, now: int, policy: ReferencePolicy
+) -> list[Observation]:
+    """Quote the probe amount on the reference venue and record it (not in a dry run); the
+    history the reference is taken from, this observation included when recorded."""
+    venue = ctx.reference_venue or ctx.venue
+    if venue is None:
+        raise RuntimeError("no venue configured")
+    probe = await venue.quote(
+        ctx.market.usdc_mint,
+        m.model.mint,
+        ctx.config.buyback.probe_micro_usdc,
+        ctx.config.buyback.slippage_bps,
+        authority=m.address,
+        source=m.model.revenue_vault,
+        destination=m.model.buyback_vault,
+    )
+    seen = Observation(now, probe.in_amount, probe.expected_out)
+    key = f"{m.address}:{venue.name}"
+    if ctx.dry_run:
+        return admit(ctx.state.observations(key), seen, policy)
+    return ctx.state.record_observation(key, seen, policy)
+
+
+async def _within_reference(
+    ctx: CrankContext, m: ListedModel, route: Route, reference: Fraction, smallest: int
+) -> Route | str:
+    """``route``, or a re-quote of a smaller amount, whose price is within the tolerance of
+    the reference; else why not (a string)."""
+    tolerance = ctx.config.buyback.max_price_deviation_bps
+
+    async def requote(amount: int) -> Route:
+        return await _quote(ctx, m, amount)
+
+    ok = await within_reference(route, requote, reference, tolerance, smallest=smallest)
+    if ok is not None:
+        return ok
+    deviation = deviation_bps(reference, route.in_amount, route.expected_out)
+    return (
+        f"{_micro_usdc(route.in_amount)} would buy {float(deviation):.0f} bps below the "
+        f"reference price, and no smaller amount down to {_micro_usdc(smallest)} is within "
+        f"{tolerance} bps"
+    )
 
 
 async def _burn(ctx: CrankContext, m: ListedModel, result: ModelResult) -> None:

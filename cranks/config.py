@@ -50,6 +50,7 @@ from solders.pubkey import Pubkey
 
 from bourse_chain.cluster import ClusterError, load_cli_config, resolve_cluster
 from bourse_chain.tx import MAX_COMPUTE_UNIT_LIMIT
+from cranks.reference import ReferencePolicy
 
 ENV_PREFIX = "BOURSE_CRANK_"
 #: Environment variable naming the config file (read by the command line, not an override).
@@ -115,6 +116,23 @@ class BuybackSettings:
     #: Only these model slugs (empty: all); and never these.
     models: tuple[str, ...] = ()
     exclude_models: tuple[str, ...] = ()
+    # -- the reference price guard (cranks/reference.py; docs/operators.md) --
+    #: Execution price at most this much worse than the reference price; keep it at or
+    #: below the venue's pool fee (a sandwich then loses money).
+    max_price_deviation_bps: int = 25
+    #: Observations needed before a model is bought back; 0 turns the guard off.
+    reference_min_observations: int = 3
+    #: Observations kept per model (the reference is their median).
+    reference_window: int = 5
+    #: One observation per this many seconds of chain time at most.
+    reference_min_spacing_secs: int = 240
+    #: Observations older than this are dropped.
+    reference_max_age_secs: int = 21_600
+    #: USDC quoted for each observation (small: its own price impact is part of it).
+    probe_usdc: Decimal = Decimal("1")
+    #: Venue quoted for the observations (empty: ``venue``); another venue is an
+    #: independent source a lying quote API cannot move.
+    reference_venue: str = ""
 
     @property
     def threshold_micro_usdc(self) -> int:
@@ -123,6 +141,20 @@ class BuybackSettings:
     @property
     def max_per_call_micro_usdc(self) -> int:
         return _micro(self.max_per_call_usdc)
+
+    @property
+    def probe_micro_usdc(self) -> int:
+        return _micro(self.probe_usdc)
+
+    @property
+    def reference_policy(self) -> ReferencePolicy:
+        return ReferencePolicy(
+            window=self.reference_window,
+            min_observations=self.reference_min_observations,
+            min_spacing_secs=self.reference_min_spacing_secs,
+            max_age_secs=self.reference_max_age_secs,
+            max_deviation_bps=self.max_price_deviation_bps,
+        )
 
 
 @dataclass(frozen=True)
@@ -440,6 +472,19 @@ def validate(config: CrankConfig) -> None:
     check(0 <= b.max_price_impact_bps <= 10_000, "buyback.max_price_impact_bps must be 0-10000")
     check(b.venue in VENUES, f"buyback.venue must be one of {', '.join(VENUES)}")
     check(b.max_quote_age_secs > 0, "buyback.max_quote_age_secs must be > 0")
+    check(0 <= b.max_price_deviation_bps < 10_000, "buyback.max_price_deviation_bps must be 0-9999")
+    check(1 <= b.reference_window <= 100, "buyback.reference_window must be 1-100")
+    check(
+        0 <= b.reference_min_observations <= b.reference_window,
+        "buyback.reference_min_observations must be 0..reference_window",
+    )
+    check(b.reference_min_spacing_secs >= 0, "buyback.reference_min_spacing_secs must be >= 0")
+    check(b.reference_max_age_secs > 0, "buyback.reference_max_age_secs must be > 0")
+    check(b.probe_micro_usdc > 0, "buyback.probe_usdc must be > 0")
+    check(
+        b.reference_venue in ("", *VENUES),
+        f"buyback.reference_venue must be empty or one of {', '.join(VENUES)}",
+    )
     check(h.min_withheld >= 1, "harvest.min_withheld must be >= 1")
     check(1 <= h.max_sources_per_tx <= 20, "harvest.max_sources_per_tx must be 1-20")
     check(config.jupiter.api in ("build", "v1"), "jupiter.api must be build or v1")
@@ -460,8 +505,8 @@ def validate(config: CrankConfig) -> None:
                 Pubkey.from_string(value)
             except ValueError:
                 problems.append(f"raydium.pools: {label} {value!r} is not a public key")
-    if b.venue == "raydium" and not config.raydium.pools:
-        problems.append("buyback.venue = raydium needs raydium.pools (mint = pool)")
+    if "raydium" in (b.venue, b.reference_venue) and not config.raydium.pools:
+        problems.append("venue raydium needs raydium.pools (mint = pool)")
     if problems:
         raise ConfigError("; ".join(problems))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -98,10 +99,16 @@ class CrankContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     checkpoint: Checkpoint = no_checkpoint
     http: httpx.AsyncClient | None = None
+    #: Where the buyback's reference price is observed (None: ``venue``).
+    reference_venue: Venue | None = None
 
     @property
     def client(self) -> BourseClient:
         return self.sender.client
+
+    @property
+    def state(self) -> CrankState:
+        return self.sender.state
 
     async def aclose(self) -> None:
         if self.http is not None:
@@ -192,6 +199,7 @@ async def build_context(
     dry_run: bool = False,
     inner_transport: httpx2.AsyncBaseTransport | None = None,
     venue: Venue | None = None,
+    reference_venue: Venue | None = None,
     checkpoint: Checkpoint = no_checkpoint,
     metrics: Metrics | None = None,
 ) -> CrankContext:
@@ -233,10 +241,15 @@ async def build_context(
             usdc_token_program=cfg.usdc_token_program,
             program_id=program_id,
         )
-        if venue is None and config.buyback.enabled:
-            if config.buyback.venue != "local_pool":
+        b = config.buyback
+        if b.enabled and (venue is None or (reference_venue is None and b.reference_venue)):
+            if {b.venue, b.reference_venue} - {"local_pool", ""}:
                 http = httpx.AsyncClient()
-            venue = build_venue(config, sender, http)
+            if venue is None:
+                venue = build_venue(config, sender, http)
+            if reference_venue is None and b.reference_venue not in ("", b.venue):
+                other = config.replace(buyback=dataclasses.replace(b, venue=b.reference_venue))
+                reference_venue = build_venue(other, sender, http)
     except BaseException:
         if http is not None:
             await http.aclose()
@@ -253,6 +266,7 @@ async def build_context(
         dry_run=dry_run,
         checkpoint=checkpoint,
         http=http,
+        reference_venue=reference_venue,
     )
 
 

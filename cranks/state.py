@@ -1,4 +1,5 @@
-"""Crash-safe operator state: the daily fee ledger and the journal of sent transactions.
+"""Crash-safe operator state: the daily fee ledger, the journal of sent transactions and
+the buyback's price observations.
 
 One JSON file per operator key, rewritten atomically (temporary file, ``fsync``, ``rename``,
 directory ``fsync``) under an exclusive ``flock`` of a sidecar lock file, so a kill at any
@@ -13,6 +14,9 @@ each other's updates.
   treats the entry's accounts as busy until the transaction has landed or can no longer
   land (block height past its last valid height), so a restarted daemon never sends a
   second buyback while the first may still execute.
+* **Price observations**: per model, the probe prices the buyback's reference price is the
+  median of (:mod:`cranks.reference`), so a restart keeps the reference and an attacker
+  cannot reset it by crashing the daemon.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from cranks.reference import Observation, ReferencePolicy, admit
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,10 @@ class PendingTx:
         )
 
 
+def _empty() -> dict[str, Any]:
+    return {"version": VERSION, "fees": {}, "pending": [], "prices": {}}
+
+
 def utc_day(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
@@ -99,7 +109,7 @@ class CrankState:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            return {"version": VERSION, "fees": {}, "pending": []}
+            return _empty()
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
@@ -107,11 +117,12 @@ class CrankState:
             broken = self.path.with_name(f"{self.path.name}.broken-{int(self._clock())}")
             os.replace(self.path, broken)
             log.error("state file %s was unreadable; moved to %s", self.path, broken)
-            return {"version": VERSION, "fees": {}, "pending": []}
+            return _empty()
         if not isinstance(data, dict):
-            return {"version": VERSION, "fees": {}, "pending": []}
+            return _empty()
         data.setdefault("fees", {})
         data.setdefault("pending", [])
+        data.setdefault("prices", {})
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
@@ -164,3 +175,30 @@ class CrankState:
             return
         with self._locked() as data:
             data["pending"] = [p for p in data["pending"] if p.get("signature") not in drop]
+
+    # -- price observations ----------------------------------------------------------------
+
+    def observations(self, key: str) -> list[Observation]:
+        with self._locked() as data:
+            return _observations(data["prices"].get(key))
+
+    def record_observation(
+        self, key: str, observation: Observation, policy: ReferencePolicy
+    ) -> list[Observation]:
+        """Record ``observation`` under ``key`` as :func:`cranks.reference.admit` says (in
+        one locked read-modify-write); returns the history now stored."""
+        with self._locked() as data:
+            history = admit(_observations(data["prices"].get(key)), observation, policy)
+            data["prices"][key] = [o.to_json() for o in history]
+            return history
+
+
+def _observations(raw: object) -> list[Observation]:
+    """Stored observations; entries that do not parse are dropped (never trusted)."""
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            out.append(Observation.from_json(item))
+        except ValueError:
+            log.warning("dropping an unreadable price observation: %r", item)
+    return out

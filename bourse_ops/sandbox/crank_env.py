@@ -83,6 +83,16 @@ class Listed:
     buyback_vault: Pubkey
 
 
+@dataclass(frozen=True)
+class Trader:
+    """Someone trading a model's pool with its own transactions (an attacker, an arbitrager):
+    its key, its USDC account and its account of the model's token."""
+
+    key: Keypair
+    usdc: Pubkey
+    tokens: Pubkey
+
+
 @dataclass
 class CrankEnv:
     net: Localnet
@@ -211,13 +221,16 @@ class CrankEnv:
     def crank_config(
         self, models: Sequence[Listed], *, name: str = "state", **buyback: Any
     ) -> CrankConfig:
-        """The daemon's config: this localnet, fast polling, only ``models``."""
+        """The daemon's config: this localnet, fast polling, only ``models``. The reference
+        price guard is off unless ``reference_min_observations`` is given: the cycle tests
+        buy a whole vault in one cycle, the sandwich tests turn the guard on."""
         slugs = tuple(m.slug for m in models)
         settings: dict[str, Any] = {
             "threshold_usdc": Decimal(1),
             "slippage_bps": 100,
             "models": slugs,
             "interval_secs": 3600.0,
+            "reference_min_observations": 0,
         } | buyback
         return CrankConfig(
             rpc_urls=(self.net.rpc_url,),
@@ -234,6 +247,47 @@ class CrankEnv:
             metrics=MetricsSettings(port=0),
             scheduler=SchedulerSettings(stop_timeout_secs=30),
         )
+
+    async def trader(self, model: Listed, usdc: int) -> Trader:
+        """A fresh key with SOL, ``usdc`` micro-USDC and an empty account of the token."""
+        key = Keypair()
+        await self.net.airdrop(key.pubkey(), 10**9)
+        account = await self.net.mint_usdc(key.pubkey(), usdc)
+        tokens = get_associated_token_address(key.pubkey(), model.mint, model.token_program)
+        await self.send(
+            [
+                create_idempotent_associated_token_account(
+                    key.pubkey(), key.pubkey(), model.mint, model.token_program
+                )
+            ],
+            key,
+        )
+        return Trader(key, account, tokens)
+
+    def _sides(self, model: Listed, trader: Trader) -> tuple[pools.Side, pools.Side]:
+        return (
+            pools.Side(self.net.usdc_mint, TOKEN_PROGRAM_ID, trader.usdc),
+            pools.Side(model.mint, model.token_program, trader.tokens),
+        )
+
+    async def buy_tokens(self, trader: Trader, model: Listed, usdc_in: int) -> int:
+        """``trader`` swaps ``usdc_in`` for the token in the model's pool; returns the tokens
+        that arrived."""
+        cash, token = self._sides(model, trader)
+        before = await self.balance(trader.tokens)
+        await self.send([pools.swap(trader.key.pubkey(), cash, token, usdc_in, 1)], trader.key)
+        return await self.balance(trader.tokens) - before
+
+    async def sell_tokens(self, trader: Trader, model: Listed) -> int:
+        """``trader`` sells every token it holds; returns the USDC that arrived."""
+        cash, token = self._sides(model, trader)
+        amount, before = await self.balance(trader.tokens), await self.balance(trader.usdc)
+        await self.send([pools.swap(trader.key.pubkey(), token, cash, amount, 1)], trader.key)
+        return await self.balance(trader.usdc) - before
+
+    async def reserves(self, model: Listed) -> tuple[int, int]:
+        """The model's pool: (USDC, tokens)."""
+        return await self.balance(model.pool_usdc), await self.balance(model.pool_tokens)
 
     async def treasury_account(self, mint: Pubkey) -> Pubkey:
         return get_associated_token_address(self.treasury.pubkey(), mint, TOKEN_2022_PROGRAM_ID)

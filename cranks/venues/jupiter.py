@@ -41,6 +41,7 @@ from cranks.http import ClockFn, HttpRejected, JsonHttp, RandFn, RetryPolicy, Sl
 from cranks.venues._json import Obj, decode_instruction, decode_instructions, parse_pubkey
 from cranks.venues._transport import call_json
 from cranks.venues.base import (
+    BPS_DENOMINATOR,
     MAX_REMAINING_ACCOUNTS,
     AccountFetcher,
     QuoteRequest,
@@ -159,6 +160,46 @@ def _error_in_body(payload: object) -> None:
     """Jupiter may answer 200 with ``{"error": ...}``: treat it like the 4xx it means."""
     if isinstance(payload, dict) and isinstance(payload.get("error"), str):
         raise _rejection(HttpRejected("error in body", url="", status=400, body=payload))
+
+
+#: How far outAmount may be from what the route plan's last hops deliver (rounding).
+PLAN_TOLERANCE_BPS = 100
+
+
+def refuse_absurd(
+    q: Obj, req: QuoteRequest, out_amount: int, threshold: int, price_impact: float | None
+) -> None:
+    """Refuse a quote that contradicts itself (a broken or hostile answer); an answer that
+    is consistent but priced wrong is the buyback's reference price's to refuse.
+
+    * ``outAmount`` 0, or an ``otherAmountThreshold`` below ``outAmount`` less the
+      ``slippageBps`` we asked for (it would become a ``min_out`` that protects nothing);
+    * ``priceImpactPct`` not a fraction within [0, 1);
+    * the route plan's last hops delivering another amount than ``outAmount`` (e.g. the
+      issue's ``outAmount = 1`` beside a real route).
+    """
+    if out_amount == 0:
+        raise MalformedResponse("outAmount is 0", venue=VENUE)
+    least = out_amount * (BPS_DENOMINATOR - req.slippage_bps) // BPS_DENOMINATOR
+    if threshold < least - 1:
+        raise MalformedResponse(
+            f"otherAmountThreshold {threshold} is below outAmount {out_amount} less "
+            f"slippageBps {req.slippage_bps} ({least})",
+            venue=VENUE,
+        )
+    if price_impact is not None and not 0 <= price_impact < 1:
+        raise MalformedResponse(f"priceImpactPct {price_impact} is not within [0, 1)", venue=VENUE)
+    delivered = 0
+    for step in q.list_("routePlan"):
+        info = Obj(step, "routePlan[]", VENUE).obj("swapInfo")
+        if info.pubkey("outputMint") == req.output_mint:
+            delivered += info.u64("outAmount")
+    if delivered == 0 or abs(delivered - out_amount) * BPS_DENOMINATOR > (
+        delivered * PLAN_TOLERANCE_BPS
+    ):
+        raise MalformedResponse(
+            f"outAmount {out_amount} but the route plan delivers {delivered}", venue=VENUE
+        )
 
 
 class JupiterVenue:
@@ -401,12 +442,12 @@ class JupiterVenue:
             raise MalformedResponse(
                 f"slippageBps {q.int_('slippageBps')}, asked {req.slippage_bps}", venue=VENUE
             )
-        q.list_("routePlan")
         if threshold > out_amount:
             raise MalformedResponse(
                 f"otherAmountThreshold {threshold} > outAmount {out_amount}", venue=VENUE
             )
         price_impact = q.decimal_str("priceImpactPct") if q.has("priceImpactPct") else None
+        refuse_absurd(q, req, out_amount, threshold, price_impact)
 
         accounts = self._remaining_accounts(req, a.swap)
         if len(accounts) > self.config.account_limit:

@@ -508,6 +508,8 @@ def _write_config(env: CrankEnv, m: Listed, state_dir: str) -> Path:
         f'state_dir = "{state_dir}"\n'
         "[send]\npoll_interval_secs = 0.05\n"
         f'[buyback]\nthreshold_usdc = 1\nmodels = ["{m.slug}"]\n'
+        # the process tests buy in their first cycle: no reference price warm-up
+        "reference_min_observations = 0\n"
         "[metrics]\nenabled = false\n"
     )
     return path

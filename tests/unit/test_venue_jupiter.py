@@ -12,6 +12,13 @@ import pytest
 from solders.pubkey import Pubkey
 
 from cranks.http import RetryPolicy
+from cranks.reference import (
+    Observation,
+    ReferencePolicy,
+    admit,
+    reference_price,
+    within_reference,
+)
 from cranks.venues.base import Route, Venue
 from cranks.venues.errors import (
     MalformedResponse,
@@ -475,3 +482,63 @@ async def test_malformed_lookup_tables_are_refused(
     server.faults.extend([Fault("delay"), Fault.http(200, ixs)])
     with pytest.raises(MalformedResponse, match="addressLookupTableAddresses"):
         await quote(v1)
+
+
+# --- absurd answers (issue 11, item 5) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        # the issue's hostile answer: outAmount 1, no price impact, min_out 1
+        (
+            {"outAmount": "1", "otherAmountThreshold": "1", "priceImpactPct": "0"},
+            "route plan delivers",
+        ),
+        ({"otherAmountThreshold": "1"}, "is below outAmount"),
+        ({"outAmount": "0", "otherAmountThreshold": "0"}, "outAmount is 0"),
+        ({"priceImpactPct": "-0.5"}, "priceImpactPct"),
+        ({"priceImpactPct": "1.5"}, "priceImpactPct"),
+        ({"priceImpactPct": "NaN"}, "priceImpactPct"),
+    ],
+)
+async def test_absurd_quotes_are_refused(
+    server: FakeJupiter, client: httpx.AsyncClient, changes: dict[str, str], message: str
+) -> None:
+    # Given the well-formed answer for our request, made to contradict itself
+    doc = await served_answer(server, client)
+    doc.update(changes)
+    server.faults.append(Fault.http(200, doc))
+    # Then it is refused before any route exists
+    with pytest.raises(MalformedResponse, match=message):
+        await quote(venue(server, client))
+
+
+async def test_a_consistent_lie_is_refused_by_the_reference_price(
+    server: FakeJupiter, client: httpx.AsyncClient
+) -> None:
+    """An answer priced 1,000x too low everywhere (route plan, threshold) passes the venue's
+    own checks; the buyback's reference price, observed over earlier cycles, refuses it at
+    every smaller amount too."""
+    v = venue(server, client)
+    policy = ReferencePolicy()
+    history: list[Observation] = []
+    for at in (0, 300, 600):
+        probe = await quote(v, 1_000_000)
+        history = admit(history, Observation(at, probe.in_amount, probe.expected_out), policy)
+    reference = reference_price(history, 600, policy)
+    assert reference is not None
+    server.out_per_in /= 1_000
+    lie = await quote(v)
+    assert lie.min_out <= lie.expected_out == int(AMOUNT * server.out_per_in)
+
+    async def requote(amount: int) -> Route:
+        return await quote(v, amount)
+
+    tolerance = policy.max_deviation_bps
+    # (the buyback never shrinks below its threshold; 1 USDC here)
+    assert await within_reference(lie, requote, reference, tolerance, smallest=10**6) is None
+    # and the honest answer again is accepted at the full amount (this fake has no depth)
+    server.out_per_in *= 1_000
+    honest = await quote(v)
+    assert await within_reference(honest, requote, reference, 25) is honest
