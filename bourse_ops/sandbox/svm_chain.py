@@ -98,6 +98,12 @@ class SvmChain:
             return None
         return bytes(acc.data)
 
+    def existing_data(self, address: Pubkey) -> bytes:
+        """The data of an account that must exist (``AssertionError`` if it does not)."""
+        data = self.data(address)
+        assert data is not None, f"account {address} does not exist"
+        return data
+
     def lamports(self, address: Pubkey) -> int:
         acc = self.svm.get_account(address)
         return 0 if acc is None else acc.lamports

@@ -15,12 +15,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
-from bourse_chain.client import BourseClient
+from bourse_chain.client import AccountType, BourseClient
 from bourse_chain.generated.compute_market.accounts import Config, Model, Offer, Order, Provider
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
@@ -47,13 +48,16 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedLocalnet]:
         yield n
 
 
+A = TypeVar("A", bound=AccountType)
+
+
 @pytest.fixture(scope="module")
 def bourse(net: ThreadedLocalnet) -> Bourse:
     return Bourse(net.rpc_url, net.workdir)
 
 
-def fetch(net: ThreadedLocalnet, address: Pubkey, kind: type) -> object:
-    async def read(c: BourseClient) -> object:
+def fetch(net: ThreadedLocalnet, address: Pubkey, kind: type[A]) -> A | None:
+    async def read(c: BourseClient) -> A | None:
         return await c.fetch(address, kind)
 
     return chain_read(net.rpc_url, read)

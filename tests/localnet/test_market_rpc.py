@@ -240,16 +240,14 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     mint = await list_model(env, slug, fee_bps)
     prov = k["provider"]
     await env.send([m.register_provider(prov.pubkey(), "DeepSeek Direct")], prov)
-    assert Provider.decode(await env.data(m.provider(prov.pubkey()))).payout == m.usdc_account(
-        prov.pubkey()
-    )  # type: ignore[arg-type]
+    provider = Provider.decode(await env.data(m.provider(prov.pubkey())))  # type: ignore[arg-type]
+    assert provider.payout == m.usdc_account(prov.pubkey())
     await env.send([m.upsert_offer(prov.pubkey(), slug, 270_000, 1_100_000)], prov)
     await env.send(
         [m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)], prov
     )  # update in place
-    assert (
-        Offer.decode(await env.data(m.offer(slug, prov.pubkey()))).price_input_per_mtok == 280_000
-    )  # type: ignore[arg-type]
+    offer = Offer.decode(await env.data(m.offer(slug, prov.pubkey())))  # type: ignore[arg-type]
+    assert offer.price_input_per_mtok == 280_000
 
     payer = await env.wallet(usdc=100 * USDC)
     payer_ata = m.usdc_account(payer.pubkey())

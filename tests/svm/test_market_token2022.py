@@ -40,7 +40,7 @@ def test_token2022_buyback_burn_harvest() -> None:
     fee = mints.TransferFee(FEE_BPS, MAX_FEE, withdraw_withheld_authority=m.config)
     mint = c.create_model_mint(creator.pubkey(), 1_000_000 * USDC, fee=fee)
     c.send([m.tokenize_model(creator.pubkey(), slug, mint, TOKEN_2022_PROGRAM_ID)], [creator])
-    assert Model.decode(c.data(m.model(slug))).token_kind == TokenKind.TOKEN2022
+    assert Model.decode(c.existing_data(m.model(slug))).token_kind == TokenKind.TOKEN2022
 
     # Pool: 200k model tokens vs 2,000 USDC (the deposit of tokens itself pays the transfer fee).
     pool = c.seed_pool(creator, mint, TOKEN_2022_PROGRAM_ID, 200_000 * USDC, 2_000 * USDC)
@@ -109,13 +109,13 @@ def test_token2022_buyback_burn_harvest() -> None:
     (ev,) = [e for e in c.events(meta) if isinstance(e, BuybackExecuted)]
     assert (ev.usdc_spent, ev.tokens_bought) == (revenue, arrived)
     assert c.token_balance(m.buyback_vault(slug)) == arrived
-    model = Model.decode(c.data(m.model(slug)))
+    model = Model.decode(c.existing_data(m.model(slug)))
     assert model.tokens_bought == arrived and model.usdc_spent == revenue
 
     supply = c.mint_supply(mint)
     c.send([m.burn(crank.pubkey(), slug, mint, TOKEN_2022_PROGRAM_ID)], [crank])
     assert c.mint_supply(mint) == supply - arrived
-    assert Model.decode(c.data(m.model(slug))).tokens_burned == arrived
+    assert Model.decode(c.existing_data(m.model(slug))).tokens_burned == arrived
 
     # Harvest: fees withheld in the pool vault (deposit) and the buyback vault (buyback).
     dest = c.ata(treasury_owner.pubkey(), mint, TOKEN_2022_PROGRAM_ID)
