@@ -114,7 +114,7 @@ def main() -> int:
             [m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED)],
             [c.admin],
         )
-        fee = mints.TransferFee(100, 10**12, m.config) if t22 else None
+        fee = mints.TransferFeeSetup(100, 10**12, m.config) if t22 else None
         mint = c.create_model_mint(creator.pubkey(), 10**12, fee=fee)
         tp = TOKEN_2022_PROGRAM_ID if t22 else TOKEN_PROGRAM_ID
         b.run(

@@ -73,9 +73,9 @@ async def create_model_token(
     mint = mint or Keypair()
     payer = creator.pubkey()
     await session.require_sol(payer)
-    fee: mints.TransferFee | None = None
+    fee: mints.TransferFeeSetup | None = None
     if transfer_fee_bps is not None:
-        fee = mints.TransferFee(
+        fee = mints.TransferFeeSetup(
             bps=transfer_fee_bps,
             maximum_fee=U64_MAX if maximum_fee is None else maximum_fee,
             withdraw_withheld_authority=session.deployment.config_address,

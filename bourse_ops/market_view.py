@@ -29,7 +29,8 @@ from bourse_chain.generated.compute_market.events import (
 )
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.pda import model_pda
-from bourse_ops.common import Session, mint_supply, token_amount
+from bourse_chain.token_layout import decode_mint, token_amount
+from bourse_ops.common import Session
 from bourse_ops.errors import UnknownModel
 
 DEFAULT_PUBKEY = Pubkey.default()
@@ -89,7 +90,7 @@ def _view(
     mint: Account | None,
 ) -> ModelView:
     tokenized = model.token_kind != TokenKind.NONE
-    supply, decimals = mint_supply(bytes(mint.data)) if mint is not None else (None, None)
+    info = decode_mint(bytes(mint.data)) if mint is not None else None
     return ModelView(
         slug=slug_of(model),
         address=str(address),
@@ -112,8 +113,8 @@ def _view(
         usdc_spent=model.usdc_spent,
         tokens_bought=model.tokens_bought,
         tokens_burned=model.tokens_burned,
-        supply=supply,
-        token_decimals=decimals,
+        supply=info.supply if info else None,
+        token_decimals=info.decimals if info else None,
         last_buyback_ts=model.last_buyback_ts,
         created_at=model.created_at,
     )

@@ -16,7 +16,8 @@ from spl.token.instructions import get_associated_token_address
 from bourse_chain import pools
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from bourse_ops.common import Session, token_amount
+from bourse_chain.token_layout import token_amount
+from bourse_ops.common import Session
 from bourse_ops.errors import InsufficientUsdc, InvalidInput
 from bourse_ops.market_view import fetch_model
 

@@ -34,13 +34,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from solders.pubkey import Pubkey
+from solders.sysvar import CLOCK as CLOCK_SYSVAR_ID
 
 from bourse_chain.generated.compute_market.accounts import Config, Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, TokensBurned
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.token_layout import TokenDecodeError, decode_token_account
 from cranks.venues.base import requote_if_stale
-from cranks.venues.tokens import CLOCK_SYSVAR_ID, TokenDecodeError, decode_token_account
 
 if TYPE_CHECKING:
     from cranks.daemon import CrankContext

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.market import Market
 from bourse_chain.pda import config_pda, model_pda
+from bourse_chain.token_layout import decode_mint
 from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
 from localnet.net import ThreadedLocalnet
@@ -103,14 +103,9 @@ def test_admin_init_and_config(net: ThreadedLocalnet, bourse: Bourse) -> None:
 
 def transfer_fee_authority(data: bytes) -> tuple[Pubkey, int]:
     """(withdraw-withheld authority, newer fee bps) of a Token-2022 mint's TransferFeeConfig."""
-    off = 166
-    while off + 4 <= len(data):
-        kind, length = struct.unpack_from("<HH", data, off)
-        if kind == 1:
-            value = data[off + 4 : off + 4 + length]
-            return Pubkey.from_bytes(value[32:64]), struct.unpack_from("<H", value, 106)[0]
-        off += 4 + length
-    raise AssertionError("no TransferFeeConfig")
+    fee = decode_mint(data).transfer_fee
+    assert fee is not None and fee.withdraw_withheld_authority is not None
+    return fee.withdraw_withheld_authority, fee.newer.basis_points
 
 
 def test_model_create_tokens(net: ThreadedLocalnet, bourse: Bourse) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from solders.pubkey import Pubkey
 
+from bourse_chain.token_layout import token_amount
 from localnet import Localnet
 from localnet.chain import Chain
 from localnet.fixtures import (
@@ -56,7 +57,7 @@ def test_account_files_match_the_embedded_state(tmp_path: Path) -> None:
             import base64
 
             raw = base64.b64decode(doc["account"]["data"][0])
-            assert int.from_bytes(raw[64:72], "little") == USDC_PER_ROLE
+            assert token_amount(raw) == USDC_PER_ROLE
 
 
 def test_command_line(tmp_path: Path) -> None:
