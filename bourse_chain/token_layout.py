@@ -271,6 +271,17 @@ def token_amount(data: bytes) -> int:
     return _u64(data, AMOUNT_OFFSET)
 
 
+def encode_token_account(mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
+    """A plain initialized token account (no delegate, not native, no close authority), as
+    the token programs write it; for sandboxes that fake RPC answers."""
+    data = bytearray(TOKEN_ACCOUNT_LEN)
+    data[0:32] = bytes(mint)
+    data[32:64] = bytes(owner)
+    _U64.pack_into(data, AMOUNT_OFFSET, amount)
+    data[STATE_OFFSET] = 1
+    return bytes(data)
+
+
 def account_withheld(data: bytes) -> int:
     """``TransferFeeAmount.withheld_amount`` of a Token-2022 token account (0 if none or
     unreadable)."""

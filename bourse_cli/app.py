@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run_group(name: str, argv: Sequence[str] | None = None) -> None:
-    """``python -m scripts.<module> ARGS`` = ``bourse <name> ARGS``."""
+    """``python scripts/<module>.py ARGS`` = ``bourse <name> ARGS``."""
     args = list(sys.argv[1:] if argv is None else argv)
     main([name, *args])
 

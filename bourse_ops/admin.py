@@ -1,5 +1,5 @@
 """Admin scripts: initialize the config, approve or delist models, update fees and the other
-config fields, show the config. ``python -m bourse_ops.admin ...`` is ``bourse admin ...``.
+config fields, show the config. ``python scripts/admin.py ...`` is ``bourse admin ...``.
 """
 
 from __future__ import annotations

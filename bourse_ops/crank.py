@@ -6,7 +6,7 @@ Both go through the operators' jobs (``cranks.buyback.run_once`` and
 ``cranks.harvest.run_once``, the same code the ``bourse-crank`` daemon schedules), restricted
 to one model, on the local ``cp_pool`` venue. The sent-transaction journal and the fee
 ledger live in ``state_dir`` (default: the daemon's, so a manual run and a running daemon
-never double a buyback). ``python -m bourse_ops.crank ...`` is ``bourse crank ...``.
+never double a buyback). ``python scripts/crank.py ...`` is ``bourse crank ...``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
 The :class:`DemoReport` holds the figures (raw units: micro-USDC, token base units) and the
 checks that make them assertable: value is conserved call by call and in the balances read
 back from the chain, and each token's supply fell by exactly what was burned.
-``python -m bourse_ops.demo`` is ``bourse demo``.
+``python scripts/demo.py`` is ``bourse demo``.
 """
 
 from __future__ import annotations
@@ -447,9 +447,3 @@ async def _checks(
         "burned_everything_bought": all(f.tokens_burned == f.tokens_bought for f in flows.values()),
         "model_accounts_agree": accounts_agree,
     }
-
-
-def main() -> None:
-    from bourse_cli.app import run_group
-
-    run_group("demo")

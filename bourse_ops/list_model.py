@@ -3,7 +3,7 @@
 A model token has a fixed supply minted to the creator (mint authority revoked, no freeze
 authority): classic SPL, or Token-2022 optionally with a transfer fee whose
 withdraw-withheld authority is the compute market's config PDA (so the protocol can harvest
-the withheld fees). ``python -m bourse_ops.list_model ...`` is ``bourse model ...``.
+the withheld fees). ``python scripts/list_model.py ...`` is ``bourse model ...``.
 """
 
 from __future__ import annotations

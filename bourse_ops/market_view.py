@@ -2,7 +2,7 @@
 one model's history from its events; the daily revenue and burn series of a chart.
 
 All amounts are raw base units (micro-USDC; model-token base units with ``token_decimals``).
-``python -m bourse_ops.market_view ...`` is ``bourse market ...``.
+``python scripts/market_view.py ...`` is ``bourse market ...``.
 """
 
 from __future__ import annotations

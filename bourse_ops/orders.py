@@ -2,7 +2,7 @@
 list open orders, and settle a payment collected off-chain (the settler).
 
 Settlement goes through :class:`bourse_chain.settlement.Settlement`, so every operation is
-idempotent by its key. ``python -m bourse_ops.orders ...`` is ``bourse order ...``.
+idempotent by its key. ``python scripts/orders.py ...`` is ``bourse order ...``.
 """
 
 from __future__ import annotations

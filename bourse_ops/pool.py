@@ -1,7 +1,7 @@
 """The localnet swap venue: create a ``cp_pool`` pool of a model token against USDC and seed
 its liquidity, so the buyback crank has somewhere to buy. (On devnet and mainnet the crank
 buys on Raydium or through Jupiter; see ``cranks/venues``.)
-``python -m bourse_ops.pool ...`` is ``bourse pool ...``.
+``python scripts/pool.py ...`` is ``bourse pool ...``.
 """
 
 from __future__ import annotations

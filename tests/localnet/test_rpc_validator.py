@@ -105,6 +105,7 @@ async def test_process_lifecycle_with_a_stand_in(tmp_path: Path) -> None:
         os.kill(pid, 0)
 
 
+@pytest.mark.optional_backend  # CI does not install solana-test-validator
 @needs_validator
 async def test_validator_backend_serves_the_fixtures(tmp_path: Path) -> None:
     async with Localnet.start(port=0, workdir=tmp_path, backend="validator") as net:

@@ -17,7 +17,12 @@ from spl.token.instructions import (
     get_associated_token_address,
 )
 
-from bourse_chain.mints import TransferFeeSetup, token2022_model_mint, transfer_checked_with_fee
+from bourse_chain.mints import (
+    TransferFeeSetup,
+    spl_model_mint,
+    token2022_model_mint,
+    transfer_checked_with_fee,
+)
 from bourse_chain.token_layout import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
@@ -28,6 +33,7 @@ from bourse_chain.token_layout import (
     associated_token_address,
     decode_mint,
     decode_token_account,
+    encode_token_account,
     is_mint_data,
     is_token_account_data,
     mint_withheld,
@@ -148,6 +154,19 @@ def test_decode_what_the_real_token_2022_program_wrote() -> None:
     assert (bob_acc.owner, bob_acc.amount, bob_acc.withheld) == (bob.pubkey(), 100_000 - fee, fee)
     creator = decode_token_account(data_of(svm, mm.creator_token_account))
     assert (creator.amount, creator.withheld) == (10**12 - 100_000, 0)
+
+
+def test_encoded_token_account_is_what_spl_token_writes() -> None:
+    # Given an SPL Token account written by the real program
+    svm = LiteSVM()
+    payer, mint = Keypair(), Keypair()
+    svm.airdrop(payer.pubkey(), 10**10)
+    mm = spl_model_mint(payer.pubkey(), mint.pubkey(), payer.pubkey(), 777, 6)
+    send(svm, mm.instructions, payer, mint)
+    # Then the encoder writes the same bytes for the same fields
+    written = data_of(svm, mm.creator_token_account)
+    assert encode_token_account(mint.pubkey(), payer.pubkey(), 777) == written
+    assert encode_token_account(key("m"), key("o"), 5) == token_account(key("m"), key("o"), 5)
 
 
 def test_associated_token_address_matches_spl() -> None:
