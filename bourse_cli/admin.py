@@ -13,6 +13,7 @@ from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_cli.context import CliState, state_of
 from bourse_cli.errors import guard
 from bourse_cli.model import render_model
+from bourse_cli.options import I64_MAX, bps, in_range
 from bourse_cli.output import key_values, usdc
 from bourse_ops import admin as admin_script
 from bourse_ops.common import Deployment, Session, parse_amount, pubkey
@@ -79,6 +80,11 @@ def init(
 ) -> None:
     """Create the config and the shared escrow (the program's upgrade authority only)."""
     state = state_of(ctx)
+    with guard():
+        bps("--protocol-fee-bps", protocol_fee_bps)
+        bps("--max-protocol-fee-bps", max_protocol_fee_bps)
+        bps("--max-model-fee-bps", max_model_fee_bps)
+        in_range("--cooldown", cooldown, 0, I64_MAX)
     admin = state.signer()
     with guard():
         me = admin.pubkey()
@@ -142,6 +148,8 @@ def update_fees(
     protocol_fee_bps: Annotated[int, typer.Option(help="New protocol fee (within its cap)")],
 ) -> None:
     """Change the protocol fee."""
+    with guard():
+        bps("--protocol-fee-bps", protocol_fee_bps)
     _update(state_of(ctx), {"protocol_fee_bps": protocol_fee_bps})
 
 
@@ -162,6 +170,8 @@ def update(
 ) -> None:
     """Change config fields (the others stay as they are)."""
     with guard():
+        bps("--protocol-fee-bps", protocol_fee_bps)
+        in_range("--cooldown", cooldown, 0, I64_MAX)
         changes: dict[str, Any] = {
             "protocol_fee_bps": protocol_fee_bps,
             "settler": _pk(settler, "settler"),

@@ -264,6 +264,19 @@ def parse_amount(text: str | int | Decimal, decimals: int, what: str = "amount")
     return result
 
 
+BASE_UNITS_SUFFIX = "_base_units"
+
+
+def base_units_json(data: dict[str, Any], *token_fields: str) -> dict[str, Any]:
+    """``data`` with each model-token amount in ``token_fields`` renamed ``<name>_base_units``
+    (the JSON output names raw token amounts as such; tables show whole tokens).
+
+    >>> base_units_json({"supply": 5, "token_decimals": 0}, "supply")
+    {'supply_base_units': 5, 'token_decimals': 0}
+    """
+    return {(k + BASE_UNITS_SUFFIX if k in token_fields else k): v for k, v in data.items()}
+
+
 def format_amount(raw: int, decimals: int) -> str:
     """``format_amount(1_100_000, 6) == "1.1"`` (thousands separated)."""
     whole, frac = divmod(raw, 10**decimals) if decimals else (raw, 0)

@@ -18,7 +18,7 @@ from solders.pubkey import Pubkey
 from bourse_chain import mints
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.pda import model_pda
-from bourse_ops.common import Session
+from bourse_ops.common import Session, base_units_json
 from bourse_ops.errors import AlreadyExists, FeeAboveCap, InvalidInput
 from bourse_ops.market_view import ModelView, fetch_model, model_status
 
@@ -42,7 +42,7 @@ class TokenCreated:
     signature: str
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(asdict(self), "supply", "transfer_fee_maximum")
 
 
 async def create_model_token(

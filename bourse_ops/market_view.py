@@ -30,7 +30,7 @@ from bourse_chain.generated.compute_market.events import (
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.pda import model_pda
 from bourse_chain.token_layout import decode_mint, token_amount
-from bourse_ops.common import Session
+from bourse_ops.common import Session, base_units_json
 from bourse_ops.errors import UnknownModel
 
 DEFAULT_PUBKEY = Pubkey.default()
@@ -67,7 +67,7 @@ class ModelView:
     created_at: int
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(asdict(self), "tokens_bought", "tokens_burned", "supply")
 
 
 def slug_of(model: Model) -> str:
@@ -246,24 +246,37 @@ async def model_history(
     session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
 ) -> list[HistoryEntry]:
     """The model's events (settlements, buybacks, burns, status changes...), newest first,
-    from up to ``limit`` of its transactions."""
+    from up to ``limit`` of its transactions.
+
+    A released (cancelled) order's transaction does not touch the model account, so its
+    ``OrderCancelled`` is found through the order: every order opened on the model in the
+    window that was not settled is read back by its own address."""
     address, _ = await fetch_model(session, slug)
-    sigs = await _signatures(session, address, limit)
     gate = asyncio.Semaphore(concurrency)
 
-    async def logs_of(sig: Signature) -> list[str]:
-        async with gate:
-            return await _logs(session, sig)
+    async def entries(sigs: list[tuple[Signature, int, int | None]]) -> list[HistoryEntry]:
+        async def logs_of(sig: Signature) -> list[str]:
+            async with gate:
+                return await _logs(session, sig)
 
-    all_logs = await asyncio.gather(*(logs_of(s) for s, _, _ in sigs))
-    out: list[HistoryEntry] = []
-    for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True):
-        for event in events_from_logs(logs, session.client.program_id):
-            if getattr(event, "model", address) != address:
-                continue
-            out.append(
-                HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
-            )
+        all_logs = await asyncio.gather(*(logs_of(s) for s, _, _ in sigs))
+        return [
+            HistoryEntry(str(sig), slot, block_time, type(event).__name__, event_fields(event))
+            for (sig, slot, block_time), logs in zip(sigs, all_logs, strict=True)
+            for event in events_from_logs(logs, session.client.program_id)
+        ]
+
+    out = [
+        e
+        for e in await entries(await _signatures(session, address, limit))
+        if e.fields.get("model", str(address)) == str(address)
+    ]
+    opened = {e.fields["order"] for e in out if e.event == "OrderOpened"}
+    closed = {e.fields["order"] for e in out if e.event in ("OrderSettled", "OrderCancelled")}
+    for order in sorted(opened - closed):
+        found = await entries(await _signatures(session, Pubkey.from_string(order), 10))
+        out += [e for e in found if e.event == "OrderCancelled" and e.fields["order"] == order]
+    out.sort(key=lambda e: e.slot, reverse=True)
     return out
 
 
@@ -282,7 +295,7 @@ class DayPoint:
     calls: int
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(asdict(self), "tokens_burned")
 
 
 async def chain_time(session: Session) -> int:

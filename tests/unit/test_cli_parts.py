@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from bourse_chain.errors import TransactionFailed
 from bourse_chain.generated.compute_market import errors as cm
-from bourse_chain.keys import KeypairError
+from bourse_chain.keys import KeypairError, KeypairMissing
 from bourse_cli.app import app, hoist_global_options
 from bourse_cli.context import CliState
 from bourse_cli.errors import describe, guard
@@ -79,7 +79,8 @@ def connect_error() -> SolanaRpcException:
 @pytest.mark.parametrize(
     ("exc", "needles"),
     [
-        (KeypairError("keypair file not found: /x.json"), ["missing keypair", "/x.json"]),
+        (KeypairMissing("keypair file not found: /x.json"), ["missing keypair", "/x.json"]),
+        (KeypairError("/x.json: not a JSON array of bytes"), ["invalid keypair", "/x.json"]),
         (cm.FeeAboveCap(), ["fee above cap", "FeeAboveCap"]),
         (cm.Unauthorized(), ["not authorized"]),
         (cm.OfferInactive(), ["the program refused the transaction", "OfferInactive"]),
