@@ -33,9 +33,27 @@ def render_split(d: dict[str, Any]) -> RenderableType:
     return key_values("settlement", rows)
 
 
+def _utc(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
 def render_order(d: dict[str, Any]) -> RenderableType:
-    rows = [(k, f"{usdc(v)} USDC" if k == "hold" else v) for k, v in d.items()]
-    return key_values("order", rows)
+    return key_values(
+        "order",
+        [
+            ("order", d["order"]),
+            ("payer", d["payer"]),
+            ("payer USDC account", d["payer_token"]),
+            ("model", d["model"]),
+            ("provider", d["provider"]),
+            ("nonce", str(d["nonce"])),
+            ("hold", f"{usdc(d['hold'])} USDC"),
+            ("input price", f"{usdc(d['price_input_per_mtok'])} USDC per 1M tokens"),
+            ("output price", f"{usdc(d['price_output_per_mtok'])} USDC per 1M tokens"),
+            ("opened", _utc(d["opened_at"])),
+            ("expires", _utc(d["expires_at"])),
+        ],
+    )
 
 
 def render_orders(rows: list[dict[str, Any]]) -> RenderableType:

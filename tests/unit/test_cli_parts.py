@@ -29,6 +29,7 @@ from bourse_cli.demo import render_report
 from bourse_cli.errors import describe, guard
 from bourse_cli.market import _details
 from bourse_cli.model import render_token
+from bourse_cli.order import render_order
 from bourse_cli.output import OutputMode
 from bourse_cli.pool import render_pool
 from bourse_ops import admin
@@ -38,6 +39,7 @@ from bourse_ops.demo import DemoReport, ModelFlow
 from bourse_ops.errors import InsufficientSol, InsufficientUsdc, InvalidInput, UnknownModel
 from bourse_ops.list_model import TokenCreated
 from bourse_ops.market_view import HistoryEntry, daily_series
+from bourse_ops.orders import OrderView
 from bourse_ops.pool import PoolView
 from cranks.__main__ import main as crank_main
 from cranks.__main__ import parser as crank_parser
@@ -402,3 +404,11 @@ def test_demo_fees_harvested_have_a_unit_and_tokens_are_not_summed() -> None:
     assert "transfer_fees_harvested" not in data["totals"]
     text = rendered(render_report(data))
     assert "fees harvested (tokens)" in text and "0.012345" in text
+
+
+def test_order_table_shows_usdc_prices_and_times() -> None:
+    view = OrderView(P, P, P, P, P, 7, 164_000, 270_000, 1_100_000, 1_700_000_000, 1_700_000_600)
+    text = rendered(render_order(view.to_json()))
+    assert "0.164 USDC" in text and "0.27 USDC per 1M tokens" in text
+    assert "1.1 USDC per 1M tokens" in text and "2023-11-14 22:23:20 UTC" in text
+    assert "270,000" not in text and "1,700,000,000" not in text
