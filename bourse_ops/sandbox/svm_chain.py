@@ -229,8 +229,8 @@ def new_chain() -> SvmChain:
                 CreateAccountParams(
                     from_pubkey=payer.pubkey(),
                     to_pubkey=usdc.pubkey(),
-                    lamports=mints.rent_exempt_lamports(82),
-                    space=82,
+                    lamports=mints.rent_exempt_lamports(token_layout.MINT_LEN),
+                    space=token_layout.MINT_LEN,
                     owner=TOKEN_PROGRAM_ID,
                 )
             ),
