@@ -45,6 +45,7 @@ def render_model(d: dict[str, Any]) -> RenderableType:
             ("USDC spent on buyback", f"{usdc(d['usdc_spent'])} USDC"),
             ("tokens bought", tokens(d["tokens_bought_base_units"], dec)),
             ("tokens burned", tokens(d["tokens_burned_base_units"], dec)),
+            ("buyback vault", f"{tokens(d['buyback_vault_balance_base_units'], dec)} tokens"),
         ],
     )
 

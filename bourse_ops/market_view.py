@@ -67,7 +67,9 @@ class ModelView:
     created_at: int
 
     def to_json(self) -> dict[str, Any]:
-        return base_units_json(asdict(self), "tokens_bought", "tokens_burned", "supply")
+        return base_units_json(
+            asdict(self), "buyback_vault_balance", "tokens_bought", "tokens_burned", "supply"
+        )
 
 
 def slug_of(model: Model) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from bourse_cli.crank import render_harvest
 from bourse_cli.demo import render_report
 from bourse_cli.errors import describe, guard
 from bourse_cli.market import _details
-from bourse_cli.model import render_token
+from bourse_cli.model import render_model, render_token
 from bourse_cli.order import render_order
 from bourse_cli.output import OutputMode
 from bourse_cli.pool import render_pool
@@ -38,7 +39,7 @@ from bourse_ops.crank import HarvestReport as CrankHarvest
 from bourse_ops.demo import DemoReport, ModelFlow
 from bourse_ops.errors import InsufficientSol, InsufficientUsdc, InvalidInput, UnknownModel
 from bourse_ops.list_model import TokenCreated
-from bourse_ops.market_view import HistoryEntry, daily_series
+from bourse_ops.market_view import HistoryEntry, ModelView, daily_series
 from bourse_ops.orders import OrderView
 from bourse_ops.pool import PoolView
 from cranks.__main__ import main as crank_main
@@ -412,3 +413,38 @@ def test_order_table_shows_usdc_prices_and_times() -> None:
     assert "0.164 USDC" in text and "0.27 USDC per 1M tokens" in text
     assert "1.1 USDC per 1M tokens" in text and "2023-11-14 22:23:20 UTC" in text
     assert "270,000" not in text and "1,700,000,000" not in text
+
+
+def test_model_status_table_in_tokens_json_in_named_base_units() -> None:
+    view = ModelView(
+        "m",
+        P,
+        "approved",
+        P,
+        800,
+        "",
+        "token2022",
+        P,
+        P,
+        P,
+        P,
+        vault_balance=1_500_000,
+        buyback_vault_balance=2_000_000,
+        volume=10**7,
+        creator_fees=800_000,
+        protocol_fees=100_000,
+        provider_payouts=9_100_000,
+        settlements=3,
+        usdc_spent=700_000,
+        tokens_bought=3_000_000,
+        tokens_burned=1_000_000,
+        supply=10**15,
+        token_decimals=6,
+        last_buyback_ts=0,
+        created_at=0,
+    ).to_json()
+    assert view["supply_base_units"] == 10**15 and "supply" not in view
+    assert view["buyback_vault_balance_base_units"] == 2_000_000
+    text = rendered(render_model(view))
+    assert "1,000,000,000" in text and "1,000,000,000,000,000" not in text
+    assert re.search(r"buyback vault +2 tokens", text) and "1.5 USDC" in text
