@@ -23,6 +23,14 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 #: The project's own top-level names (``gateway`` is announced).
 OURS = {"bourse_chain", "bourse_ops", "bourse_cli", "cranks", "localnet", "gateway"}
+#: What each installed package may import of ours (README, "Layout").
+LAYERS: dict[str, set[str]] = {
+    "bourse_chain": set(),
+    "localnet": {"bourse_chain"},
+    "cranks": {"bourse_chain"},
+    "bourse_ops": {"bourse_chain", "localnet", "cranks"},
+    "bourse_cli": {"bourse_chain", "localnet", "cranks", "bourse_ops"},
+}
 #: Checkout folders that are not installed but import the packages.
 CHECKOUT = {"scripts", "benchmarks", "idl", "program"}
 
@@ -92,8 +100,9 @@ def test_no_import_cycle_between_top_level_packages() -> None:
     graph = import_graph()
     assert {"bourse_chain", "bourse_ops", "bourse_cli", "cranks", "localnet"} <= set(graph)
     assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph) or [])}"
-    # the layering: the bindings depend on no other package of ours
-    assert graph["bourse_chain"] == set()
+    # the layering the README's layout table states
+    for package, allowed in LAYERS.items():
+        assert graph[package] <= allowed, (package, sorted(graph[package] - allowed))
 
 
 def test_no_package_or_benchmark_imports_tests() -> None:
