@@ -12,6 +12,7 @@ settle_payment); build 10,000 full settle_order `Instruction`s.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import sys
@@ -32,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 IDL: dict[str, Any] = json.loads((REPO / "idl" / "compute_market.json").read_text())
 OUT = Path(__file__).with_name("bindings.md")
 N = 10_000
-PRIMS = {
+PRIMS: dict[str, cs.Construct[Any, Any]] = {
     "u8": cs.Int8ul,
     "u16": cs.Int16ul,
     "u32": cs.Int32ul,
@@ -50,9 +51,9 @@ class GenericIdl:
         self.types = {t["name"]: t["type"] for t in idl["types"]}
         self.accounts = {a["name"]: bytes(a["discriminator"]) for a in idl["accounts"]}
         self.ix = {i["name"]: i for i in idl["instructions"]}
-        self.cache: dict[str, cs.Construct] = {}
+        self.cache: dict[str, cs.Construct[Any, Any]] = {}
 
-    def con(self, ty: Any) -> cs.Construct:
+    def con(self, ty: Any) -> cs.Construct[Any, Any]:
         if isinstance(ty, str):
             if ty in PRIMS:
                 return PRIMS[ty]
@@ -118,6 +119,14 @@ def _valid(cls: Any, blob: bytes) -> bool:
     return True
 
 
+def _decode_all(cls: Any, blobs: list[bytes]) -> list[object]:
+    return [cls.decode(b) for b in blobs]
+
+
+def _generic_decode_all(g: GenericIdl, name: str, blobs: list[bytes]) -> list[object]:
+    return [g.decode_account(name, b) for b in blobs]
+
+
 def rate(fn: Callable[[], object], n: int) -> float:
     best = float("inf")
     for _ in range(3):
@@ -143,8 +152,8 @@ def main() -> int:
             b if _valid(cls, b) else cls.DISCRIMINATOR + b[8:40] + bytes(cls.LEN - 40)
             for b in blobs
         ]
-        ours = rate(lambda cls=cls, blobs=blobs: [cls.decode(b) for b in blobs], N)
-        base = rate(lambda name=name, blobs=blobs: [g.decode_account(name, b) for b in blobs], N)
+        ours = rate(functools.partial(_decode_all, cls, blobs), N)
+        base = rate(functools.partial(_generic_decode_all, g, name, blobs), N)
         rows.append((f"decode {name} ({cls.LEN} B)", ours, base))
 
     k = [Pubkey(rnd.randbytes(32)) for _ in range(8)]

@@ -109,7 +109,7 @@ def main() -> int:
         b.run(
             "register_model", [m.register_model(creator.pubkey(), slug, 500, "ipfs://x")], [creator]
         )
-        fee = mints.TransferFee(100, 10**12, m.config) if t22 else None
+        fee = mints.TransferFeeSetup(100, 10**12, m.config) if t22 else None
         mint = c.create_model_mint(creator.pubkey(), 10**12, fee=fee)
         b.run(
             "set_model_status",

@@ -93,6 +93,8 @@ def listed_model(slug: str, usdc: Pubkey, t22: bool) -> list[tuple[Pubkey, bytes
         settlement_count=100,
         last_buyback_ts=0,
         created_at=0,
+        approved_mint=mint,
+        usdc_swept=0,
         fee_bps=500,
         slug_len=len(raw),
         uri_len=0,

@@ -35,10 +35,10 @@ from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.token_layout import encode_token_account
 from bourse_ops.sandbox.crank_env import USDC, CrankEnv, start_env
 from cranks import buyback, harvest
 from cranks.daemon import CrankContext, build_context
-from tests.fakes.chain import token_account
 
 OUT = Path(__file__).with_name("scan_cycle.md")
 SIZES = (10, 100, 1_000)
@@ -70,6 +70,8 @@ def fake_model(slug: str, usdc_mint: Pubkey, t22: bool) -> tuple[Pubkey, bytes, 
         settlement_count=0,
         last_buyback_ts=0,
         created_at=0,
+        approved_mint=Pubkey.new_unique(),
+        usdc_swept=0,
         fee_bps=500,
         slug_len=len(raw),
         uri_len=0,
@@ -80,7 +82,7 @@ def fake_model(slug: str, usdc_mint: Pubkey, t22: bool) -> tuple[Pubkey, bytes, 
         buyback_vault_bump=0,
         reserved=bytes(47),
     ).encode()
-    return model, data, vault, token_account(usdc_mint, model, USDC // 2)
+    return model, data, vault, encode_token_account(usdc_mint, model, USDC // 2)
 
 
 async def inject(env: CrankEnv, n: int) -> list[str]:

@@ -32,6 +32,10 @@ class KeypairError(ValueError):
     """A keypair could not be loaded; the message names the source, never the secret."""
 
 
+class KeypairMissing(KeypairError):
+    """No keypair where one was looked for (no such file, variable not set)."""
+
+
 def load_keypair(
     source: KeySource | None = None,
     *,
@@ -75,7 +79,7 @@ def _from_text(text: str, origin: str, env: Mapping[str, str]) -> Keypair:
         name = value[4:]
         inner = env.get(name)
         if not inner:
-            raise KeypairError(f"environment variable {name} is not set")
+            raise KeypairMissing(f"environment variable {name} is not set")
         if inner.strip().startswith("env:"):
             raise KeypairError(f"environment variable {name} refers to another variable")
         return _from_text(inner, f"${name}", env)
@@ -98,7 +102,7 @@ def _from_file(path: Path) -> Keypair:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise KeypairError(f"keypair file not found: {path}") from None
+        raise KeypairMissing(f"keypair file not found: {path}") from None
     except OSError as e:
         raise KeypairError(f"cannot read keypair file {path}: {e.strerror}") from None
     _warn_if_readable_by_others(path)

@@ -29,9 +29,8 @@ from spl.token.instructions import (
     set_authority,
 )
 
-MINT_LEN = 82
-#: A Token-2022 mint with only the TransferFeeConfig extension.
-TRANSFER_FEE_MINT_LEN = 278
+from bourse_chain.token_layout import MINT_LEN, TRANSFER_FEE_MINT_LEN
+
 #: Lamports per byte-year x 2 years (the rent sysvar's defaults on every cluster).
 _RENT_PER_BYTE = 3480 * 2
 
@@ -59,7 +58,10 @@ def spl_model_mint(
 
 
 @dataclass(frozen=True)
-class TransferFee:
+class TransferFeeSetup:
+    """The transfer fee a new Token-2022 model mint is created with (the decoded
+    extension is :class:`bourse_chain.token_layout.TransferFeeConfig`)."""
+
     bps: int
     maximum_fee: int
     withdraw_withheld_authority: Pubkey
@@ -72,7 +74,7 @@ def token2022_model_mint(
     creator: Pubkey,
     supply: int,
     decimals: int = 6,
-    transfer_fee: TransferFee | None = None,
+    transfer_fee: TransferFeeSetup | None = None,
 ) -> ModelMint:
     """A Token-2022 mint, optionally with the transfer-fee extension."""
     return _model_mint(payer, mint, creator, supply, decimals, TOKEN_2022_PROGRAM_ID, transfer_fee)
@@ -85,7 +87,7 @@ def _model_mint(
     supply: int,
     decimals: int,
     token_program: Pubkey,
-    fee: TransferFee | None,
+    fee: TransferFeeSetup | None,
 ) -> ModelMint:
     space = TRANSFER_FEE_MINT_LEN if fee else MINT_LEN
     ixs = [
@@ -176,8 +178,3 @@ def transfer_checked_with_fee(
             AccountMeta(owner, is_signer=True, is_writable=False),
         ],
     )
-
-
-def transfer_fee(amount: int, bps: int, maximum_fee: int) -> int:
-    """Token-2022's fee: min(ceil(amount * bps / 10_000), maximum_fee)."""
-    return min(-(-amount * bps // 10_000), maximum_fee)

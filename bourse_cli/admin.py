@@ -15,6 +15,7 @@ from bourse_chain.market import DEFAULT_BUYBACK_COOLDOWN_SECS, DEFAULT_MAX_BUYBA
 from bourse_cli.context import CliState, state_of
 from bourse_cli.errors import guard
 from bourse_cli.model import render_model
+from bourse_cli.options import I64_MAX, bps, in_range
 from bourse_cli.output import key_values, usdc
 from bourse_ops import admin as admin_script
 from bourse_ops.common import Deployment, Session, parse_amount, pubkey
@@ -85,6 +86,11 @@ def init(
 ) -> None:
     """Create the config and the shared escrow (the program's upgrade authority only)."""
     state = state_of(ctx)
+    with guard():
+        bps("--protocol-fee-bps", protocol_fee_bps)
+        bps("--max-protocol-fee-bps", max_protocol_fee_bps)
+        bps("--max-model-fee-bps", max_model_fee_bps)
+        in_range("--cooldown", cooldown, 0, I64_MAX)
     admin = state.signer()
     with guard():
         me = admin.pubkey()
@@ -179,6 +185,8 @@ def update_fees(
     protocol_fee_bps: Annotated[int, typer.Option(help="New protocol fee (within its cap)")],
 ) -> None:
     """Change the protocol fee."""
+    with guard():
+        bps("--protocol-fee-bps", protocol_fee_bps)
     _update(state_of(ctx), {"protocol_fee_bps": protocol_fee_bps})
 
 
@@ -199,6 +207,8 @@ def update(
 ) -> None:
     """Change config fields (the others stay as they are)."""
     with guard():
+        bps("--protocol-fee-bps", protocol_fee_bps)
+        in_range("--cooldown", cooldown, 0, I64_MAX)
         changes: dict[str, Any] = {
             "protocol_fee_bps": protocol_fee_bps,
             "settler": _pk(settler, "settler"),

@@ -16,8 +16,10 @@ from typing import Annotated
 
 import typer
 
+from bourse_chain.version import package_version
 from bourse_cli import admin, crank, demo, market, model, order, pool, provider
 from bourse_cli.context import DEFAULT_LOCALNET_DIR, CliState
+from bourse_cli.errors import fail
 from bourse_cli.output import OutputMode
 
 app: typer.Typer = typer.Typer(
@@ -41,6 +43,12 @@ GROUPS: dict[str, typer.Typer] = {
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
 app.command("demo")(demo.demo)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"bourse {package_version()}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -75,7 +83,15 @@ def options(
         typer.Option("--config", "-C", help="Solana CLI config file"),
     ] = None,
     timeout: Annotated[float, typer.Option(help="RPC timeout, seconds")] = 30.0,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit"
+        ),
+    ] = False,
 ) -> None:
+    if timeout <= 0:
+        raise fail(f"--timeout must be a positive number of seconds, got {timeout:g}")
     ctx.obj = CliState(url, keypair, output, localnet_dir, config, timeout)
 
 
@@ -133,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def run_group(name: str, argv: Sequence[str] | None = None) -> None:
-    """``python -m scripts.<module> ARGS`` = ``bourse <name> ARGS``."""
+    """``python scripts/<module>.py ARGS`` = ``bourse <name> ARGS``."""
     args = list(sys.argv[1:] if argv is None else argv)
     main([name, *args])
 

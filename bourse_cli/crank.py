@@ -11,6 +11,7 @@ from rich.console import RenderableType
 
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
+from bourse_cli.options import bps
 from bourse_cli.output import key_values, tokens, usdc
 from bourse_ops import crank as crank_script
 from bourse_ops.common import Session, parse_amount
@@ -32,10 +33,23 @@ def render_buyback(d: dict[str, Any]) -> RenderableType:
         f"buyback {d['slug']}: {d['outcome']}",
         [
             ("USDC spent", f"{usdc(d['usdc_spent'])} USDC"),
-            ("tokens bought", tokens(d["tokens_bought"], dec)),
-            ("tokens burned", tokens(d["tokens_burned"], dec)),
-            ("supply before", tokens(d["supply_before"], dec)),
-            ("supply after", tokens(d["supply_after"], dec)),
+            ("tokens bought", tokens(d["tokens_bought_base_units"], dec)),
+            ("tokens burned", tokens(d["tokens_burned_base_units"], dec)),
+            ("supply before", tokens(d["supply_before_base_units"], dec)),
+            ("supply after", tokens(d["supply_after_base_units"], dec)),
+            ("detail", d["detail"] or "-"),
+            ("signatures", ", ".join(d["signatures"]) or "-"),
+        ],
+    )
+
+
+def render_harvest(d: dict[str, Any]) -> RenderableType:
+    return key_values(
+        f"harvest {d['slug']}: {d['outcome']}",
+        [
+            ("harvested", f"{tokens(d['harvested_base_units'], d['token_decimals'])} tokens"),
+            ("source accounts", d["sources"]),
+            ("treasury token account", d["destination"]),
             ("detail", d["detail"] or "-"),
             ("signatures", ", ".join(d["signatures"]) or "-"),
         ],
@@ -54,9 +68,10 @@ def buyback(
 ) -> None:
     """Buy the model's token back with its revenue vault's USDC and burn it."""
     state = state_of(ctx)
-    crank = state.signer()
     with guard():
+        bps("--slippage-bps", slippage_bps)
         micro = parse_amount(amount, 6, "amount") if amount is not None else None
+    crank = state.signer()
 
     async def work(s: Session) -> dict[str, Any]:
         report = await crank_script.buyback_and_burn(
@@ -80,4 +95,4 @@ def harvest(
     async def work(s: Session) -> dict[str, Any]:
         return (await crank_script.harvest_fees(s, crank, slug, state_dir=state_dir)).to_json()
 
-    state.out.emit(state.run(work), lambda d: key_values(f"harvest {slug}", list(d.items())))
+    state.out.emit(state.run(work), render_harvest)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated, Any
 
 import typer
@@ -21,11 +22,13 @@ from rich.table import Table
 from rich.text import Text
 
 from bourse_cli.context import state_of
-from bourse_cli.errors import fail, guard
+from bourse_cli.errors import guard
+from bourse_cli.options import in_range
 from bourse_cli.output import stderr_console, tokens, usdc
 from bourse_ops.demo import DemoReport, run_demo
 
-TOKEN_DECIMALS = 6
+#: Most orders / payments per model (each one is a transaction).
+MAX_CALLS = 1_000
 
 
 class RichReporter:
@@ -86,7 +89,7 @@ def render_report(d: dict[str, Any]) -> RenderableType:
         style="bold",
     )
 
-    burn = Table(title="Crank cycle: buyback and burn")
+    burn = Table(title="Crank cycle: buyback and burn (token amounts in each model's own token)")
     for h in (
         "model",
         "USDC spent",
@@ -94,20 +97,21 @@ def render_report(d: dict[str, Any]) -> RenderableType:
         "tokens burned",
         "supply before",
         "supply after",
-        "vault left",
-        "fees harvested",
+        "vault left USDC",
+        "fees harvested (tokens)",
     ):
         burn.add_column(h, justify="left" if h == "model" else "right")
     for m in d["models"]:
+        dec = m["token_decimals"]
         burn.add_row(
             m["slug"],
             usdc(m["usdc_spent"]),
-            tokens(m["tokens_bought"], TOKEN_DECIMALS),
-            tokens(m["tokens_burned"], TOKEN_DECIMALS),
-            tokens(m["supply_before"], TOKEN_DECIMALS),
-            tokens(m["supply_after"], TOKEN_DECIMALS),
+            tokens(m["tokens_bought_base_units"], dec),
+            tokens(m["tokens_burned_base_units"], dec),
+            tokens(m["supply_before_base_units"], dec),
+            tokens(m["supply_after_base_units"], dec),
             usdc(m["revenue_vault_after"]),
-            tokens(m["transfer_fees_harvested"], TOKEN_DECIMALS),
+            tokens(m["transfer_fees_harvested_base_units"], dec),
         )
 
     p = d["parties"]
@@ -143,8 +147,12 @@ def demo(
     """List two models (SPL and Token-2022), register a provider, run paid calls and one
     crank cycle on an embedded localnet, and print the value flow. No setup needed."""
     state = state_of(ctx)
-    if orders < 2 or payments < 1:
-        raise fail("--orders must be at least 2 and --payments at least 1")
+    with guard():
+        in_range("--orders", orders, 2, MAX_CALLS)
+        in_range("--payments", payments, 1, MAX_CALLS)
+    # The embedded localnet's HTTP server logs the requests a Ctrl-C cuts off (with a
+    # traceback); every client of that server is this command, which reports the interrupt.
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

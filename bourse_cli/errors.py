@@ -15,14 +15,14 @@ from collections.abc import Iterator
 
 import click
 import typer
-from solana.exceptions import SolanaRpcException
 from solana.rpc.core import RPCException
 
 from bourse_chain.client import TransactionExpired
 from bourse_chain.cluster import ClusterError
 from bourse_chain.errors import BourseError, ProgramError, TransactionFailed
 from bourse_chain.generated.compute_market import errors as cm
-from bourse_chain.keys import KeypairError
+from bourse_chain.keys import KeypairError, KeypairMissing
+from bourse_chain.unreachable import is_unreachable, unreachable_reason
 from bourse_ops.errors import ScriptError
 from cranks.venues.errors import VenueError
 
@@ -51,10 +51,15 @@ class CliError(Exception):
 def describe(exc: BaseException, url: str | None = None) -> str:
     """The one-line message for ``exc``."""
     where = f" at {url}" if url else ""
-    if isinstance(exc, KeypairError):
+    if isinstance(exc, KeypairMissing):
         return (
             f"missing keypair: {exc}; pass --keypair/-k PATH or set one with "
             "`solana config set --keypair PATH` (create one with `solana-keygen new`)"
+        )
+    if isinstance(exc, KeypairError):
+        return (
+            f"invalid keypair: {exc} (a Solana keypair file is a JSON array of 64 bytes, "
+            "as `solana-keygen new` writes)"
         )
     if isinstance(exc, ScriptError | CliError | ClusterError):
         return str(exc)
@@ -70,37 +75,13 @@ def describe(exc: BaseException, url: str | None = None) -> str:
         return f"swap venue {exc.venue or ''}: {exc}".replace("venue : ", "venue: ")
     if isinstance(exc, BourseError):
         return str(exc)
-    if _unreachable(exc):
-        return f"cannot reach the RPC node{where}: {_root_cause(exc)}"
+    if is_unreachable(exc):
+        return f"cannot reach the RPC node{where}: {unreachable_reason(exc)}"
     if isinstance(exc, RPCException):
         return f"the RPC node{where} refused the request: {_rpc_message(exc)}"
     if isinstance(exc, FileNotFoundError):
         return str(exc)
     return f"unexpected error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 to see the traceback)"
-
-
-def _unreachable(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, SolanaRpcException | ConnectionError | TimeoutError):
-            return True
-        name = type(cur).__name__
-        if name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"):
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
-
-
-def _root_cause(exc: BaseException) -> str:
-    cur: BaseException = exc
-    while cur.__cause__ is not None:
-        cur = cur.__cause__
-    text = str(cur) or type(cur).__name__
-    if "All connection attempts failed" in text or isinstance(cur, ConnectionRefusedError):
-        return "connection refused (is the node running? `python -m localnet` starts one)"
-    return text
 
 
 def _rpc_message(exc: RPCException) -> str:

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from bourse_cli.context import CliState, state_of
 from bourse_cli.errors import CliError, guard
+from bourse_cli.options import I64_MAX, in_range
 from bourse_cli.output import stdout_console, tokens, usdc
 from bourse_ops.common import Session
 from bourse_ops.market_view import list_models, model_chart, model_history, model_status
@@ -26,6 +27,11 @@ from bourse_ops.market_view import list_models, model_chart, model_history, mode
 app: typer.Typer = typer.Typer(help="Market views: models, history, charts.", no_args_is_help=True)
 
 BAR_WIDTH = 28
+STATUSES = ("pending", "approved", "delisted")
+#: Most transactions ``market history`` reads.
+MAX_HISTORY = 10_000
+#: Most days ``market chart`` shows.
+MAX_DAYS = 3_660
 
 
 def render_models(rows: list[dict[str, Any]]) -> RenderableType:
@@ -57,8 +63,8 @@ def render_models(rows: list[dict[str, Any]]) -> RenderableType:
             usdc(r["creator_fees"]),
             usdc(r["protocol_fees"]),
             usdc(r["usdc_spent"]),
-            tokens(r["tokens_burned"], dec),
-            tokens(r["supply"], dec),
+            tokens(r["tokens_burned_base_units"], dec),
+            tokens(r["supply_base_units"], dec),
         )
     if not rows:
         table.caption = "no models listed yet"
@@ -77,6 +83,12 @@ def list_(
 ) -> None:
     """Every model: vault balance, volume, fees, USDC spent on buyback, burned, supply."""
     state = state_of(ctx)
+    with guard():
+        if status is not None and status not in STATUSES:
+            raise CliError(f"--status {status!r} is not one of {', '.join(STATUSES)}")
+        in_range("--count", count, 1, I64_MAX)
+        if not interval > 0:
+            raise CliError(f"--interval must be a positive number of seconds, got {interval:g}")
 
     async def fetch(s: Session) -> list[dict[str, Any]]:
         return [v.to_json() for v in await list_models(s, status=status)]
@@ -111,7 +123,7 @@ def _watch(state: CliState, fetch: Any, interval: float, count: int | None) -> N
     state.run(loop, interrupt_ok=True)
 
 
-def render_history(rows: list[dict[str, Any]]) -> RenderableType:
+def render_history(rows: list[dict[str, Any]], decimals: int | None = None) -> RenderableType:
     table = Table(title="model history (newest first)")
     for h in ("time (UTC)", "event", "details", "signature"):
         table.add_column(h, overflow="fold")
@@ -122,14 +134,18 @@ def render_history(rows: list[dict[str, Any]]) -> RenderableType:
             else "-"
         )
         table.add_row(
-            when, r["event"], _details(r["event"], r["fields"]), r["signature"][:16] + "…"
+            when,
+            r["event"],
+            _details(r["event"], r["fields"], decimals or 0),
+            r["signature"][:16] + "…",
         )
     if not rows:
         table.caption = "no events yet"
     return table
 
 
-def _details(event: str, f: dict[str, Any]) -> str:
+def _details(event: str, f: dict[str, Any], dec: int) -> str:
+    """One event in words; token amounts in whole tokens of the model (``dec`` decimals)."""
     if event in ("OrderSettled", "PaymentSettled"):
         refund = f" refund {usdc(f['refund'])}" if f.get("refund") else ""
         return (
@@ -137,15 +153,19 @@ def _details(event: str, f: dict[str, Any]) -> str:
             f"{usdc(f['creator_fee'])}, protocol {usdc(f['protocol_fee'])}{refund}"
         )
     if event == "BuybackExecuted":
-        return f"spent {usdc(f['usdc_spent'])} USDC, bought {f['tokens_bought']:,}"
+        bought = tokens(f["tokens_bought"], dec)
+        return f"spent {usdc(f['usdc_spent'])} USDC, bought {bought} tokens"
     if event == "TokensBurned":
-        return f"burned {f['amount']:,} (total {f['total_burned']:,})"
+        burned, total = tokens(f["amount"], dec), tokens(f["total_burned"], dec)
+        return f"burned {burned} tokens (total {total})"
     if event == "OrderOpened":
         return f"hold {usdc(f['hold'])} USDC"
     if event == "OrderCancelled":
-        return f"refund {usdc(f['refund'])} USDC"
+        who = "released by the settler" if f.get("by_settler") else "cancelled by the payer"
+        return f"{who}: hold of {usdc(f['refund'])} USDC refunded"
     if event == "FeesHarvested":
-        return f"harvested {f['amount']:,} from {f['sources']} accounts"
+        harvested = tokens(f["amount"], dec)
+        return f"harvested {harvested} tokens from {f['sources']} accounts"
     shown = {k: v for k, v in f.items() if k != "model"}
     return ", ".join(f"{k}={v}" for k, v in shown.items())
 
@@ -158,11 +178,15 @@ def history(
 ) -> None:
     """A model's history from its events: settlements, buybacks, burns, status changes."""
     state = state_of(ctx)
+    with guard():
+        in_range("--limit", limit, 1, MAX_HISTORY)
 
-    async def work(s: Session) -> list[dict[str, Any]]:
-        return [e.to_json() for e in await model_history(s, slug, limit=limit)]
+    async def work(s: Session) -> tuple[list[dict[str, Any]], int | None]:
+        entries = await model_history(s, slug, limit=limit)
+        return [e.to_json() for e in entries], (await model_status(s, slug)).token_decimals
 
-    state.out.emit(state.run(work), render_history)
+    rows, decimals = state.run(work)
+    state.out.emit(rows, lambda r: render_history(r, decimals))
 
 
 def _bar(value: int, top: int, style: str) -> Text:
@@ -175,7 +199,7 @@ def _bar(value: int, top: int, style: str) -> Text:
 def render_chart(d: dict[str, Any]) -> RenderableType:
     days = d["days"]
     top_rev = max((p["revenue"] for p in days), default=0)
-    top_burn = max((p["tokens_burned"] for p in days), default=0)
+    top_burn = max((p["tokens_burned_base_units"] for p in days), default=0)
     dec = d["token_decimals"]
     table = Table(title=f"{d['slug']}: revenue and burn, last {len(days)} days (UTC)")
     table.add_column("day")
@@ -188,11 +212,11 @@ def render_chart(d: dict[str, Any]) -> RenderableType:
             p["date"],
             usdc(p["revenue"]),
             _bar(p["revenue"], top_rev, "green"),
-            tokens(p["tokens_burned"], dec),
-            _bar(p["tokens_burned"], top_burn, "red"),
+            tokens(p["tokens_burned_base_units"], dec),
+            _bar(p["tokens_burned_base_units"], top_burn, "red"),
         )
     total_rev = sum(p["revenue"] for p in days)
-    total_burn = sum(p["tokens_burned"] for p in days)
+    total_burn = sum(p["tokens_burned_base_units"] for p in days)
     table.caption = f"total revenue {usdc(total_rev)} USDC, burned {tokens(total_burn, dec)}"
     return table
 
@@ -206,9 +230,8 @@ def chart(
 ) -> None:
     """A model's daily revenue (gross settled USDC) and tokens burned, like the market page."""
     state = state_of(ctx)
-    if days < 1:
-        with guard():
-            raise CliError("--days must be at least 1")
+    with guard():
+        in_range("--days", days, 1, MAX_DAYS)
 
     async def work(s: Session) -> dict[str, Any]:
         view = await model_status(s, slug)
@@ -240,7 +263,7 @@ def write_png(data: dict[str, Any], path: Path) -> None:
     points: Sequence[dict[str, Any]] = data["days"]
     dates = [p["date"][5:] for p in points]
     revenue = [p["revenue"] / 1e6 for p in points]
-    burned = [p["tokens_burned"] / 10 ** (data["token_decimals"] or 0) for p in points]
+    burned = [p["tokens_burned_base_units"] / 10 ** (data["token_decimals"] or 0) for p in points]
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.bar(dates, revenue, color="#2e7d32", label="revenue (USDC)")
     ax.set_ylabel("USDC")

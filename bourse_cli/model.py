@@ -12,10 +12,14 @@ from rich.console import RenderableType
 from bourse_chain.keys import load_keypair
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
+from bourse_cli.options import bps, in_range
 from bourse_cli.output import key_values, tokens, usdc
 from bourse_ops import list_model
 from bourse_ops.common import Session, parse_amount, pubkey
 from bourse_ops.market_view import model_status
+
+#: Most decimals of a model token: one whole token must fit in a u64 supply.
+MAX_DECIMALS = 18
 
 app: typer.Typer = typer.Typer(help="Creators: model tokens and listings.", no_args_is_help=True)
 
@@ -32,15 +36,37 @@ def render_model(d: dict[str, Any]) -> RenderableType:
             ("metadata", d["metadata_uri"] or "-"),
             ("token", d["token_kind"]),
             ("mint", d["mint"]),
-            ("supply", tokens(d["supply"], dec)),
+            ("supply", tokens(d["supply_base_units"], dec)),
             ("revenue vault", f"{usdc(d['vault_balance'])} USDC  ({d['revenue_vault']})"),
             ("volume", f"{usdc(d['volume'])} USDC in {d['settlements']:,} settlements"),
             ("creator fees", f"{usdc(d['creator_fees'])} USDC"),
             ("protocol fees", f"{usdc(d['protocol_fees'])} USDC"),
             ("provider payouts", f"{usdc(d['provider_payouts'])} USDC"),
             ("USDC spent on buyback", f"{usdc(d['usdc_spent'])} USDC"),
-            ("tokens bought", tokens(d["tokens_bought"], dec)),
-            ("tokens burned", tokens(d["tokens_burned"], dec)),
+            ("tokens bought", tokens(d["tokens_bought_base_units"], dec)),
+            ("tokens burned", tokens(d["tokens_burned_base_units"], dec)),
+            ("buyback vault", f"{tokens(d['buyback_vault_balance_base_units'], dec)} tokens"),
+        ],
+    )
+
+
+def render_token(d: dict[str, Any]) -> RenderableType:
+    dec = d["decimals"]
+    fee = "-"
+    if d["transfer_fee_bps"] is not None:
+        fee = f"{d['transfer_fee_bps']} bps"
+        if d["transfer_fee_maximum_base_units"] is not None:
+            fee += f", at most {tokens(d['transfer_fee_maximum_base_units'], dec)} tokens"
+    return key_values(
+        "model token created",
+        [
+            ("mint", d["mint"]),
+            ("token", f"{d['token_kind']} ({d['token_program']})"),
+            ("supply", f"{tokens(d['supply_base_units'], dec)} tokens ({dec} decimals)"),
+            ("your token account", d["creator_token_account"]),
+            ("transfer fee", fee),
+            ("withdraw-withheld authority", d["withdraw_withheld_authority"] or "-"),
+            ("signature", d["signature"]),
         ],
     )
 
@@ -71,6 +97,9 @@ def create_token(
 ) -> None:
     """Create a fixed-supply model token (mint authority revoked, no freeze authority)."""
     state = state_of(ctx)
+    with guard():
+        in_range("--decimals", decimals, 0, MAX_DECIMALS)
+        bps("--transfer-fee-bps", transfer_fee_bps)
     creator = state.signer()
     with guard():
         raw_supply = parse_amount(supply, decimals, "supply")
@@ -90,7 +119,7 @@ def create_token(
         )
         return made.to_json()
 
-    state.out.emit(state.run(work), lambda d: key_values("model token created", list(d.items())))
+    state.out.emit(state.run(work), render_token)
 
 
 @app.command()
@@ -102,6 +131,8 @@ def register(
 ) -> None:
     """Register a model (pending until the admin approves it)."""
     state = state_of(ctx)
+    with guard():
+        bps("--fee-bps", fee_bps)
     creator = state.signer()
 
     async def work(s: Session) -> dict[str, Any]:

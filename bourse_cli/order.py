@@ -13,6 +13,7 @@ from rich.table import Table
 
 from bourse_cli.context import state_of
 from bourse_cli.errors import guard
+from bourse_cli.options import I64_MAX, U64_MAX, in_range
 from bourse_cli.output import key_values, usdc
 from bourse_ops import orders
 from bourse_ops.common import Session, parse_amount, pubkey
@@ -22,16 +23,37 @@ app: typer.Typer = typer.Typer(
 )
 
 
+SPLIT_FIELDS = ("gross", "provider", "creator", "protocol", "refund")
+
+
 def render_split(d: dict[str, Any]) -> RenderableType:
-    return key_values(
-        "settlement",
-        [(k, f"{usdc(v)} USDC") if isinstance(v, int) else (k, v) for k, v in d.items()],
-    )
+    rows = [(k, f"{usdc(d[k])} USDC") for k in SPLIT_FIELDS if k in d]
+    if d.get("already_settled"):
+        return key_values("already settled (nothing moved); the recorded split:", rows)
+    return key_values("settlement", rows)
+
+
+def _utc(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 def render_order(d: dict[str, Any]) -> RenderableType:
-    rows = [(k, f"{usdc(v)} USDC" if k == "hold" else v) for k, v in d.items()]
-    return key_values("order", rows)
+    return key_values(
+        "order",
+        [
+            ("order", d["order"]),
+            ("payer", d["payer"]),
+            ("payer USDC account", d["payer_token"]),
+            ("model", d["model"]),
+            ("provider", d["provider"]),
+            ("nonce", str(d["nonce"])),
+            ("hold", f"{usdc(d['hold'])} USDC"),
+            ("input price", f"{usdc(d['price_input_per_mtok'])} USDC per 1M tokens"),
+            ("output price", f"{usdc(d['price_output_per_mtok'])} USDC per 1M tokens"),
+            ("opened", _utc(d["opened_at"])),
+            ("expires", _utc(d["expires_at"])),
+        ],
+    )
 
 
 def render_orders(rows: list[dict[str, Any]]) -> RenderableType:
@@ -58,6 +80,10 @@ def open_(
 ) -> None:
     """Escrow the upper-bound charge of a call from your USDC account."""
     state = state_of(ctx)
+    with guard():
+        in_range("--max-input", max_input, 0, U64_MAX)
+        in_range("--max-output", max_output, 0, U64_MAX)
+        in_range("--ttl", ttl, 1, I64_MAX)
     payer = state.signer()
     with guard():
         provider_key = pubkey(provider, "provider")
@@ -87,6 +113,9 @@ def settle(
 ) -> None:
     """(settler) Charge actual usage; the rest of the hold is refunded."""
     state = state_of(ctx)
+    with guard():
+        in_range("--input-tokens", input_tokens, 0, U64_MAX)
+        in_range("--output-tokens", output_tokens, 0, U64_MAX)
     settler = state.signer()
     with guard():
         address = pubkey(order, "order")

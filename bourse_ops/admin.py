@@ -1,6 +1,6 @@
 """Admin scripts: initialize the config, approve models (pinning the mint each may be tokenized
 with) or delist them (sweeping revenue a frozen token left stuck), update fees and the other
-config fields, show the config. ``python -m bourse_ops.admin ...`` is ``bourse admin ...``.
+config fields, show the config. ``python scripts/admin.py ...`` is ``bourse admin ...``.
 """
 
 from __future__ import annotations

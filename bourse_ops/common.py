@@ -10,7 +10,6 @@ Deployment facts (program id, USDC mint, treasury authority) come from the on-ch
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -20,7 +19,6 @@ from typing import Any
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 from bourse_chain.client import BourseClient
 from bourse_chain.errors import TransactionFailed
@@ -29,15 +27,16 @@ from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.market import Market
 from bourse_chain.pda import config_pda
 from bourse_chain.results import TxResult
+from bourse_chain.token_layout import (
+    TOKEN_PROGRAM_ID,
+    TOKEN_PROGRAMS,
+    TokenDecodeError,
+    decode_mint,
+    token_amount,
+)
 from bourse_ops.errors import InsufficientSol, InsufficientUsdc, InvalidInput, NotInitialized
 
 USDC_DECIMALS = 6
-TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
-_U64 = struct.Struct("<Q")
-#: Offsets in the base layouts shared by SPL Token and Token-2022.
-MINT_SUPPLY_OFFSET = 36
-MINT_DECIMALS_OFFSET = 44
-TOKEN_AMOUNT_OFFSET = 64
 
 
 # ---------------------------------------------------------------------------- manifest
@@ -215,15 +214,23 @@ class Session:
     async def token_balance(self, account: Pubkey) -> int | None:
         """A token account's amount; ``None`` when it does not exist."""
         found = await self.client.get_account(account)
-        return None if found is None else token_amount(bytes(found.data))
+        if found is None:
+            return None
+        try:
+            return token_amount(bytes(found.data))
+        except TokenDecodeError as exc:
+            raise InvalidInput(f"{account} is not a token account: {exc}") from None
 
     async def mint_info(self, mint: Pubkey) -> tuple[Pubkey, int, int]:
         """``(token program, supply, decimals)`` of a mint."""
         found = await self.client.get_account(mint)
         if found is None or found.owner not in TOKEN_PROGRAMS:
             raise InvalidInput(f"{mint} is not a mint of SPL Token or Token-2022")
-        supply, decimals = mint_supply(bytes(found.data))
-        return found.owner, supply, decimals
+        try:
+            info = decode_mint(bytes(found.data))
+        except TokenDecodeError as exc:
+            raise InvalidInput(f"{mint} is not a mint: {exc}") from None
+        return found.owner, info.supply, info.decimals
 
     async def require_sol(self, payer: Pubkey, minimum: int = 5_000) -> int:
         """The payer's lamports; ``InsufficientSol`` below ``minimum``."""
@@ -231,23 +238,6 @@ class Session:
         if lamports < minimum:
             raise InsufficientSol(payer, lamports)
         return lamports
-
-
-# ------------------------------------------------------------------------ token layouts
-
-
-def token_amount(data: bytes) -> int:
-    """The amount of a token account (SPL Token or Token-2022)."""
-    if len(data) < 165:
-        raise InvalidInput("not a token account")
-    return int(_U64.unpack_from(data, TOKEN_AMOUNT_OFFSET)[0])
-
-
-def mint_supply(data: bytes) -> tuple[int, int]:
-    """``(supply, decimals)`` of a mint (SPL Token or Token-2022)."""
-    if len(data) < 82:
-        raise InvalidInput("not a mint")
-    return int(_U64.unpack_from(data, MINT_SUPPLY_OFFSET)[0]), data[MINT_DECIMALS_OFFSET]
 
 
 # ------------------------------------------------------------------------------ amounts
@@ -272,6 +262,19 @@ def parse_amount(text: str | int | Decimal, decimals: int, what: str = "amount")
     if result >= 2**64:
         raise InvalidInput(f"{what} {text} is too large")
     return result
+
+
+BASE_UNITS_SUFFIX = "_base_units"
+
+
+def base_units_json(data: dict[str, Any], *token_fields: str) -> dict[str, Any]:
+    """``data`` with each model-token amount in ``token_fields`` renamed ``<name>_base_units``
+    (the JSON output names raw token amounts as such; tables show whole tokens).
+
+    >>> base_units_json({"supply": 5, "token_decimals": 0}, "supply")
+    {'supply_base_units': 5, 'token_decimals': 0}
+    """
+    return {(k + BASE_UNITS_SUFFIX if k in token_fields else k): v for k, v in data.items()}
 
 
 def format_amount(raw: int, decimals: int) -> str:

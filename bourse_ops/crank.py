@@ -6,7 +6,7 @@ Both go through the operators' jobs (``cranks.buyback.run_once`` and
 ``cranks.harvest.run_once``, the same code the ``bourse-crank`` daemon schedules), restricted
 to one model, on the local ``cp_pool`` venue. The sent-transaction journal and the fee
 ledger live in ``state_dir`` (default: the daemon's, so a manual run and a running daemon
-never double a buyback). ``python -m bourse_ops.crank ...`` is ``bourse crank ...``.
+never double a buyback). ``python scripts/crank.py ...`` is ``bourse crank ...``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from spl.token.instructions import get_associated_token_address
 
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from bourse_ops.common import Session
+from bourse_ops.common import Session, base_units_json
 from bourse_ops.errors import InvalidInput, ScriptError
 from bourse_ops.market_view import fetch_model
 from cranks import buyback, harvest
@@ -62,21 +62,25 @@ class CrankReport:
     signatures: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(
+            asdict(self), "tokens_bought", "tokens_burned", "supply_before", "supply_after"
+        )
 
 
 @dataclass(frozen=True)
 class HarvestReport:
     slug: str
     outcome: str
+    #: Model-token base units moved to the treasury's token account.
     harvested: int
     sources: int
     destination: str
     detail: str
     signatures: list[str] = field(default_factory=list)
+    token_decimals: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(asdict(self), "harvested")
 
 
 def crank_config(
@@ -177,8 +181,9 @@ async def harvest_fees(
     config = crank_config(session, slug, state_dir=state_dir)
     report: harvest.HarvestReport = await _run_job(config, crank, "harvest")
     result = next((r for r in report.results if r.model == slug), None)
+    decimals = (await session.mint_info(model.mint))[2]
     if result is None:
-        return HarvestReport(slug, "skipped", 0, 0, str(destination), "not listed")
+        return HarvestReport(slug, "skipped", 0, 0, str(destination), "not listed", [], decimals)
     if result.outcome == "failed":
         raise CrankFailed(f"harvest of {slug} failed: {result.reason}: {result.detail}")
     return HarvestReport(
@@ -189,4 +194,5 @@ async def harvest_fees(
         str(destination),
         result.detail or result.reason,
         result.signatures,
+        decimals,
     )

@@ -12,7 +12,7 @@
 The :class:`DemoReport` holds the figures (raw units: micro-USDC, token base units) and the
 checks that make them assertable: value is conserved call by call and in the balances read
 back from the chain, and each token's supply fell by exactly what was burned.
-``python -m bourse_ops.demo`` is ``bourse demo``.
+``python scripts/demo.py`` is ``bourse demo``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bourse_chain.market import Market
 from bourse_chain.results import Split
 from bourse_chain.settlement import PaymentItem, Settlement
 from bourse_ops import admin, crank, list_model, pool, provider
-from bourse_ops.common import Session, read_manifest
+from bourse_ops.common import Session, base_units_json, read_manifest
 from bourse_ops.crank import CrankReport
 
 USDC = 1_000_000
@@ -118,6 +118,16 @@ class ModelFlow:
         self.refund += split.refund
 
 
+#: ModelFlow fields counted in model-token base units.
+TOKEN_FIELDS = (
+    "tokens_bought",
+    "tokens_burned",
+    "supply_before",
+    "supply_after",
+    "transfer_fees_harvested",
+)
+
+
 @dataclass
 class DemoReport:
     elapsed_seconds: float = 0.0
@@ -139,8 +149,6 @@ class DemoReport:
             "protocol",
             "refund",
             "usdc_spent",
-            "tokens_burned",
-            "transfer_fees_harvested",
         ]
         return {k: sum(int(getattr(m, k)) for m in self.models) for k in keys}
 
@@ -149,10 +157,16 @@ class DemoReport:
         return bool(self.checks) and all(self.checks.values())
 
     def to_json(self) -> dict[str, Any]:
+        """Raw units: micro-USDC, and model-token amounts as ``*_base_units`` of each model's
+        own token (``token_decimals``); the totals are USDC and counts only, since different
+        models' tokens do not add up."""
         return {
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "protocol_fee_bps": self.protocol_fee_bps,
-            "models": [asdict(m) for m in self.models],
+            "models": [
+                base_units_json({**asdict(m), "token_decimals": TOKEN_DECIMALS}, *TOKEN_FIELDS)
+                for m in self.models
+            ],
             "totals": self.totals,
             "parties": self.parties,
             "checks": self.checks,
@@ -449,9 +463,3 @@ async def _checks(
         "burned_everything_bought": all(f.tokens_burned == f.tokens_bought for f in flows.values()),
         "model_accounts_agree": accounts_agree,
     }
-
-
-def main() -> None:
-    from bourse_cli.app import run_group
-
-    run_group("demo")

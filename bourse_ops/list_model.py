@@ -6,7 +6,7 @@ authority): classic SPL, or Token-2022 optionally with a transfer fee of at most
 market's config PDA (so the protocol can harvest the withheld fees) and whose config
 authority is none (so nobody can ever raise it and freeze the buybacks). The admin approves
 a listing together with its mint (``bourse admin approve SLUG --mint M``); only that mint can
-be attached. ``python -m bourse_ops.list_model ...`` is ``bourse model ...``.
+be attached. ``python scripts/list_model.py ...`` is ``bourse model ...``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from solders.pubkey import Pubkey
 from bourse_chain import mints
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.pda import model_pda
-from bourse_ops.common import Session
+from bourse_ops.common import Session, base_units_json
 from bourse_ops.errors import AlreadyExists, FeeAboveCap, InvalidInput
 from bourse_ops.market_view import ModelView, fetch_model, model_status
 
@@ -47,7 +47,7 @@ class TokenCreated:
     signature: str
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(asdict(self), "supply", "transfer_fee_maximum")
 
 
 async def create_model_token(
@@ -83,9 +83,9 @@ async def create_model_token(
     mint = mint or Keypair()
     payer = creator.pubkey()
     await session.require_sol(payer)
-    fee: mints.TransferFee | None = None
+    fee: mints.TransferFeeSetup | None = None
     if transfer_fee_bps is not None:
-        fee = mints.TransferFee(
+        fee = mints.TransferFeeSetup(
             bps=transfer_fee_bps,
             maximum_fee=U64_MAX if maximum_fee is None else maximum_fee,
             withdraw_withheld_authority=session.deployment.config_address,

@@ -2,7 +2,7 @@
 one model's history from its events; the daily revenue and burn series of a chart.
 
 All amounts are raw base units (micro-USDC; model-token base units with ``token_decimals``).
-``python -m bourse_ops.market_view ...`` is ``bourse market ...``.
+``python scripts/market_view.py ...`` is ``bourse market ...``.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from bourse_chain.generated.compute_market.events import (
 )
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.pda import model_pda
-from bourse_ops.common import Session, mint_supply, token_amount
+from bourse_chain.token_layout import decode_mint, token_amount
+from bourse_ops.common import Session, base_units_json
 from bourse_ops.errors import UnknownModel
-from cranks.venues.tokens import TokenDecodeError, TransferFee, decode_mint
 
 DEFAULT_PUBKEY = Pubkey.default()
 #: ``unix_timestamp`` (i64) in the clock sysvar, after slot, epoch start, epoch, leader epoch.
@@ -74,7 +74,9 @@ class ModelView:
     transfer_fee_max: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(
+            asdict(self), "buyback_vault_balance", "tokens_bought", "tokens_burned", "supply"
+        )
 
 
 def slug_of(model: Model) -> str:
@@ -97,8 +99,8 @@ def _view(
     mint: Account | None,
 ) -> ModelView:
     tokenized = model.token_kind != TokenKind.NONE
-    supply, decimals = mint_supply(bytes(mint.data)) if mint is not None else (None, None)
-    fee = _transfer_fee(mint)
+    info = decode_mint(bytes(mint.data)) if mint is not None else None
+    fee = info.transfer_fee.newer if info is not None and info.transfer_fee is not None else None
     return ModelView(
         slug=slug_of(model),
         address=str(address),
@@ -121,24 +123,13 @@ def _view(
         usdc_spent=model.usdc_spent,
         tokens_bought=model.tokens_bought,
         tokens_burned=model.tokens_burned,
-        supply=supply,
-        token_decimals=decimals,
+        supply=info.supply if info else None,
+        token_decimals=info.decimals if info else None,
         last_buyback_ts=model.last_buyback_ts,
         created_at=model.created_at,
         transfer_fee_bps=fee.basis_points if fee is not None else None,
         transfer_fee_max=fee.maximum_fee if fee is not None else None,
     )
-
-
-def _transfer_fee(mint: Account | None) -> TransferFee | None:
-    """The newer transfer fee of a Token-2022 mint (``None``: no fee, or not a mint)."""
-    if mint is None:
-        return None
-    try:
-        config = decode_mint(bytes(mint.data)).transfer_fee
-    except TokenDecodeError:
-        return None
-    return config.newer if config is not None else None
 
 
 async def _views(
@@ -321,11 +312,27 @@ async def model_history(
     session: Session, slug: str, *, limit: int = 200, concurrency: int = 8
 ) -> list[HistoryEntry]:
     """The model's events (settlements, buybacks, burns, status changes...), newest first,
-    from up to ``limit`` of its transactions."""
+    from up to ``limit`` of its transactions.
+
+    A released (cancelled) order's transaction does not touch the model account, so its
+    ``OrderCancelled`` is found through the order: every order opened on the model in the
+    window that was not settled is read back by its own address."""
     address, _ = await fetch_model(session, slug)
     sigs = await signatures(session, address, limit)
-    entries = await history_entries(session, sigs, concurrency=concurrency)
-    return [e for e in entries if concerns(e, address)]
+    out = [
+        e
+        for e in await history_entries(session, sigs, concurrency=concurrency)
+        if concerns(e, address)
+    ]
+    opened = {e.fields["order"] for e in out if e.event == "OrderOpened"}
+    closed = {e.fields["order"] for e in out if e.event in ("OrderSettled", "OrderCancelled")}
+    for order in sorted(opened - closed):
+        found = await history_entries(
+            session, await signatures(session, Pubkey.from_string(order), 10)
+        )
+        out += [e for e in found if e.event == "OrderCancelled" and e.fields["order"] == order]
+    out.sort(key=lambda e: e.slot, reverse=True)
+    return out
 
 
 # -------------------------------------------------------------------------------- chart
@@ -343,7 +350,7 @@ class DayPoint:
     calls: int
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return base_units_json(asdict(self), "tokens_burned")
 
 
 def clock_time(clock: Account | None) -> int:

@@ -2,7 +2,7 @@
 list open orders, and settle a payment collected off-chain (the settler).
 
 Settlement goes through :class:`bourse_chain.settlement.Settlement`, so every operation is
-idempotent by its key. ``python -m bourse_ops.orders ...`` is ``bourse order ...``.
+idempotent by its key. ``python scripts/orders.py ...`` is ``bourse order ...``.
 """
 
 from __future__ import annotations
@@ -158,9 +158,12 @@ async def settle_payment(
     payment_id: str,
     *,
     source_authority: Keypair | None = None,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Split ``amount`` micro-USDC collected in the source's USDC account (default: the
-    settler's own) between provider, creator and protocol, once per ``payment_id``."""
+    settler's own) between provider, creator and protocol, once per ``payment_id``.
+
+    A replay moves nothing: it answers the split recorded in the payment's receipt, with
+    ``already_settled`` true."""
     if amount <= 0:
         raise InvalidInput("amount must be positive")
     await fetch_model(session, slug)
@@ -175,4 +178,4 @@ async def settle_payment(
     split = await (await _settlement(session, settler)).settle_payment(
         slug, market.provider(provider_authority), amount, payment_id, source, owner
     )
-    return split_json(split)
+    return {**split_json(split), "already_settled": receipt is not None}

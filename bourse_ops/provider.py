@@ -1,6 +1,6 @@
 """Provider scripts: register an inference provider, publish (upsert) its price for a model,
 show it with its offers. Prices are micro-USDC per million tokens.
-``python -m bourse_ops.provider ...`` is ``bourse provider ...``.
+``python scripts/provider.py ...`` is ``bourse provider ...``.
 """
 
 from __future__ import annotations

@@ -21,10 +21,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from solana.exceptions import SolanaRpcException
 from solana.rpc.core import RPCException
 
 from bourse_chain.keys import KeypairError
+from bourse_chain.unreachable import is_unreachable, unreachable_reason
+from bourse_chain.version import package_version
 from cranks.config import CONFIG_ENV, ConfigError, CrankConfig, load_config, redacted
 from cranks.daemon import CrankSetupError, Daemon, build_context, exit_code
 
@@ -73,7 +74,14 @@ def setup_logging(fmt: str, level: str) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bourse-crank", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="bourse-crank",
+        description="The Bourse crank operator's daemon: buyback-and-burn and Token-2022 "
+        "fee harvest on a schedule (see docs/operators.md).",
+        epilog="Exit codes: 0 ok; 1 a job failed (--once); 2 bad configuration or setup; "
+        "69 no RPC endpoint answered at start-up; 75 lock held by another daemon (--once).",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the buyback and harvest jobs")
     run.add_argument("--config", help=f"TOML config file (default: ${CONFIG_ENV})")
@@ -125,8 +133,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CrankSetupError, KeypairError) as e:
         log.error("cannot start: %s", e, extra={"event": "setup_failed"})
         return 2
-    except (SolanaRpcException, RPCException) as e:
-        log.error("cannot reach the RPC endpoints: %s", e, extra={"event": "rpc_unreachable"})
+    except RPCException as e:
+        log.error("the RPC endpoint refused: %s", e, extra={"event": "rpc_unreachable"})
+        return 69
+    except Exception as e:
+        if not is_unreachable(e):
+            raise
+        reason = unreachable_reason(e)
+        log.error("cannot reach the RPC endpoints: %s", reason, extra={"event": "rpc_unreachable"})
         return 69
     except KeyboardInterrupt:
         return 130

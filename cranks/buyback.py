@@ -41,11 +41,13 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from solders.pubkey import Pubkey
+from solders.sysvar import CLOCK as CLOCK_SYSVAR_ID
 
 from bourse_chain.generated.compute_market.accounts import Config, Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, TokensBurned
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.token_layout import TokenDecodeError, decode_token_account
 from cranks.reference import (
     Observation,
     ReferencePolicy,
@@ -58,7 +60,6 @@ from cranks.reference import (
     within_reference,
 )
 from cranks.venues.base import Route, requote_if_stale
-from cranks.venues.tokens import CLOCK_SYSVAR_ID, TokenDecodeError, decode_token_account
 
 if TYPE_CHECKING:
     from cranks.daemon import CrankContext

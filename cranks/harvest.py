@@ -28,7 +28,6 @@ not (harvested next time). Nothing can be withdrawn twice: the fees are *moved*.
 from __future__ import annotations
 
 import logging
-import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +40,16 @@ from bourse_chain.client import memcmp
 from bourse_chain.generated.compute_market.accounts import Config
 from bourse_chain.generated.compute_market.events import FeesHarvested
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.token_layout import (
+    ACCOUNT_TYPE_ACCOUNT,
+    ACCOUNT_TYPE_OFFSET,
+    TOKEN_2022_PROGRAM_ID,
+    account_withheld,
+    associated_token_address,
+    mint_withheld,
+)
 from bourse_chain.tx import fits
 from cranks.buyback import ListedModel, list_tokenized
-from cranks.venues.tokens import TOKEN_2022_PROGRAM_ID, associated_token_address
 
 if TYPE_CHECKING:
     from cranks.daemon import CrankContext
@@ -52,47 +58,6 @@ log = logging.getLogger(__name__)
 
 JOB = "harvest"
 MAX_SOURCES = 20
-TOKEN_ACCOUNT_LEN = 165
-ACCOUNT_TYPE_ACCOUNT = 2
-ACCOUNT_TYPE_MINT = 1
-EXT_TRANSFER_FEE_CONFIG = 1
-EXT_TRANSFER_FEE_AMOUNT = 2
-#: ``withheld_amount`` inside TransferFeeConfig: after two 32-byte authorities.
-_CONFIG_WITHHELD_OFFSET = 64
-_U64 = struct.Struct("<Q")
-_TLV = struct.Struct("<HH")
-
-
-def _extension(data: bytes, account_type: int, ext_type: int) -> bytes | None:
-    """The value of one TLV extension of a Token-2022 account, or None."""
-    if len(data) <= TOKEN_ACCOUNT_LEN or data[TOKEN_ACCOUNT_LEN] != account_type:
-        return None
-    off = TOKEN_ACCOUNT_LEN + 1
-    while off + _TLV.size <= len(data):
-        kind, length = _TLV.unpack_from(data, off)
-        start, end = off + _TLV.size, off + _TLV.size + length
-        if kind == 0 or end > len(data):
-            return None
-        if kind == ext_type:
-            return data[start:end]
-        off = end
-    return None
-
-
-def account_withheld(data: bytes) -> int:
-    """``TransferFeeAmount.withheld_amount`` of a Token-2022 token account (0 if none)."""
-    value = _extension(data, ACCOUNT_TYPE_ACCOUNT, EXT_TRANSFER_FEE_AMOUNT)
-    if value is None or len(value) < 8:
-        return 0
-    return int(_U64.unpack_from(value, 0)[0])
-
-
-def mint_withheld(data: bytes) -> int:
-    """``TransferFeeConfig.withheld_amount`` of a Token-2022 mint (0 if none)."""
-    value = _extension(data, ACCOUNT_TYPE_MINT, EXT_TRANSFER_FEE_CONFIG)
-    if value is None or len(value) < _CONFIG_WITHHELD_OFFSET + 8:
-        return 0
-    return int(_U64.unpack_from(value, _CONFIG_WITHHELD_OFFSET)[0])
 
 
 @dataclass
@@ -154,7 +119,7 @@ async def withheld_accounts(
         TOKEN_2022_PROGRAM_ID,
         commitment=ctx.client.commitment,
         encoding="base64",
-        filters=[memcmp(0, mint), memcmp(TOKEN_ACCOUNT_LEN, bytes([ACCOUNT_TYPE_ACCOUNT]))],
+        filters=[memcmp(0, mint), memcmp(ACCOUNT_TYPE_OFFSET, bytes([ACCOUNT_TYPE_ACCOUNT]))],
     )
     found = [(ka.pubkey, account_withheld(bytes(ka.account.data))) for ka in resp.value]
     return len(found), [(k, w) for k, w in found if w > 0]

@@ -1,108 +1,58 @@
-"""SPL Token / Token-2022 / ATA constants, account layouts and the few instructions localnet needs.
+"""The few SPL Token / ATA instructions localnet needs, and the RPC's ``UiTokenAmount``.
 
 Encoded with solders only (``spl.token`` costs ~0.25 s to import; startup must stay fast).
-Layouts: a token account is 165 bytes (mint, owner, amount, delegate, state, is_native,
-delegated_amount, close_authority); a mint is 82. Token-2022 accounts with extensions are
-longer and carry an account-type byte at offset 165 (1 = mint, 2 = account).
+Account and mint layouts are decoded by :mod:`bourse_chain.token_layout` (re-exported here
+under the names the RPC methods use).
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-TOKEN_PROGRAM_ID = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022_PROGRAM_ID = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
-ASSOCIATED_TOKEN_PROGRAM_ID = Pubkey.from_string("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
-TOKEN_PROGRAMS = frozenset({TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID})
+from bourse_chain.token_layout import (
+    ASSOCIATED_TOKEN_PROGRAM_ID,
+    MINT_LEN,
+    TOKEN_2022_PROGRAM_ID,
+    TOKEN_PROGRAM_ID,
+    TOKEN_PROGRAMS,
+    MintInfo,
+    TokenAccountInfo,
+    is_mint_data,
+    is_token_account_data,
+)
+from bourse_chain.token_layout import TOKEN_ACCOUNT_LEN as ACCOUNT_LEN
+from bourse_chain.token_layout import associated_token_address as get_associated_token_address
+from bourse_chain.token_layout import decode_mint as parse_mint
+from bourse_chain.token_layout import decode_token_account as parse_token_account
 
-ACCOUNT_LEN = 165
-MINT_LEN = 82
-_ACCOUNT_TYPE_OFFSET = 165
-_ACCOUNT_TYPE_MINT = 1
-_ACCOUNT_TYPE_ACCOUNT = 2
+__all__ = [
+    "ACCOUNT_LEN",
+    "ASSOCIATED_TOKEN_PROGRAM_ID",
+    "MINT_LEN",
+    "TOKEN_2022_PROGRAM_ID",
+    "TOKEN_PROGRAMS",
+    "TOKEN_PROGRAM_ID",
+    "MintInfo",
+    "TokenAccountInfo",
+    "create_associated_token_account_idempotent",
+    "get_associated_token_address",
+    "initialize_mint2",
+    "is_mint_data",
+    "is_token_account_data",
+    "mint_to",
+    "parse_mint",
+    "parse_token_account",
+    "ui_amount_string",
+    "ui_token_amount",
+]
 
 _IX_MINT_TO = 7
 _IX_INITIALIZE_MINT2 = 20
 _ATA_CREATE_IDEMPOTENT = 1
-
-
-@dataclass(frozen=True)
-class TokenAccountInfo:
-    mint: Pubkey
-    owner: Pubkey
-    amount: int
-    delegate: Pubkey | None
-    state: int  # 0 uninitialized, 1 initialized, 2 frozen
-    is_native: int | None
-    delegated_amount: int
-    close_authority: Pubkey | None
-
-
-@dataclass(frozen=True)
-class MintInfo:
-    mint_authority: Pubkey | None
-    supply: int
-    decimals: int
-    is_initialized: bool
-    freeze_authority: Pubkey | None
-
-
-def _coption_pubkey(data: bytes, offset: int) -> Pubkey | None:
-    tag = int.from_bytes(data[offset : offset + 4], "little")
-    return Pubkey.from_bytes(data[offset + 4 : offset + 36]) if tag == 1 else None
-
-
-def is_token_account_data(owner: Pubkey, data: bytes) -> bool:
-    if owner not in TOKEN_PROGRAMS or len(data) < ACCOUNT_LEN:
-        return False
-    if len(data) > ACCOUNT_LEN and (
-        owner != TOKEN_2022_PROGRAM_ID or data[_ACCOUNT_TYPE_OFFSET] != _ACCOUNT_TYPE_ACCOUNT
-    ):
-        return False
-    return data[108] != 0  # state: initialized or frozen
-
-
-def is_mint_data(owner: Pubkey, data: bytes) -> bool:
-    if owner not in TOKEN_PROGRAMS or len(data) < MINT_LEN:
-        return False
-    if len(data) == ACCOUNT_LEN:
-        return False
-    if len(data) > MINT_LEN and (
-        owner != TOKEN_2022_PROGRAM_ID
-        or len(data) <= _ACCOUNT_TYPE_OFFSET
-        or data[_ACCOUNT_TYPE_OFFSET] != _ACCOUNT_TYPE_MINT
-    ):
-        return False
-    return data[45] == 1
-
-
-def parse_token_account(data: bytes) -> TokenAccountInfo:
-    native_tag = int.from_bytes(data[109:113], "little")
-    return TokenAccountInfo(
-        mint=Pubkey.from_bytes(data[0:32]),
-        owner=Pubkey.from_bytes(data[32:64]),
-        amount=int.from_bytes(data[64:72], "little"),
-        delegate=_coption_pubkey(data, 72),
-        state=data[108],
-        is_native=int.from_bytes(data[113:121], "little") if native_tag == 1 else None,
-        delegated_amount=int.from_bytes(data[121:129], "little"),
-        close_authority=_coption_pubkey(data, 129),
-    )
-
-
-def parse_mint(data: bytes) -> MintInfo:
-    return MintInfo(
-        mint_authority=_coption_pubkey(data, 0),
-        supply=int.from_bytes(data[36:44], "little"),
-        decimals=data[44],
-        is_initialized=data[45] == 1,
-        freeze_authority=_coption_pubkey(data, 46),
-    )
 
 
 def ui_amount_string(amount: int, decimals: int) -> str:
@@ -122,13 +72,6 @@ def ui_token_amount(amount: int, decimals: int) -> dict[str, object]:
         "uiAmount": amount / 10**decimals,
         "uiAmountString": ui_amount_string(amount, decimals),
     }
-
-
-def get_associated_token_address(
-    owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID
-) -> Pubkey:
-    seeds = [bytes(owner), bytes(token_program), bytes(mint)]
-    return Pubkey.find_program_address(seeds, ASSOCIATED_TOKEN_PROGRAM_ID)[0]
 
 
 def initialize_mint2(

@@ -29,7 +29,7 @@ from spl.token.instructions import (
     get_associated_token_address,
 )
 
-from bourse_chain import mints, pools
+from bourse_chain import mints, pools, token_layout
 from bourse_chain.client import BourseClient, SendOptions
 from bourse_chain.generated.compute_market.accounts import Config, Model
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
@@ -58,7 +58,7 @@ FAST = SendOptions(poll_interval=0.05, rebroadcast_interval=0.5)
 
 
 def t22_fee(amount: int) -> int:
-    return mints.transfer_fee(amount, T22_FEE_BPS, T22_MAX_FEE)
+    return token_layout.transfer_fee(amount, T22_FEE_BPS, T22_MAX_FEE)
 
 
 def sent_for_arrived(arrived: int) -> int:
@@ -126,7 +126,9 @@ class CrankEnv:
             admin,
         )
         if t22:
-            fee = mints.TransferFee(T22_FEE_BPS, T22_MAX_FEE, withdraw_withheld_authority=m.config)
+            fee = mints.TransferFeeSetup(
+                T22_FEE_BPS, T22_MAX_FEE, withdraw_withheld_authority=m.config
+            )
             mm = mints.token2022_model_mint(
                 creator.pubkey(), mint.pubkey(), creator.pubkey(), SUPPLY, 6, fee
             )
@@ -178,7 +180,7 @@ class CrankEnv:
 
     async def balance(self, token_account: Pubkey) -> int:
         acc = (await self.rpc.get_account_info(token_account)).value
-        return 0 if acc is None else int.from_bytes(bytes(acc.data)[64:72], "little")
+        return 0 if acc is None else token_layout.token_amount(bytes(acc.data))
 
     async def supply(self, mint: Pubkey) -> int:
         return int((await self.rpc.get_token_supply(mint)).value.amount)

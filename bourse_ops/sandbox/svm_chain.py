@@ -25,7 +25,7 @@ from spl.token.instructions import (
     mint_to_checked,
 )
 
-from bourse_chain import mints, pools
+from bourse_chain import mints, pools, token_layout
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.market import Market
 from localnet.loader import deploy_upgradeable
@@ -98,18 +98,22 @@ class SvmChain:
             return None
         return bytes(acc.data)
 
+    def existing_data(self, address: Pubkey) -> bytes:
+        """The data of an account that must exist (``AssertionError`` if it does not)."""
+        data = self.data(address)
+        assert data is not None, f"account {address} does not exist"
+        return data
+
     def lamports(self, address: Pubkey) -> int:
         acc = self.svm.get_account(address)
         return 0 if acc is None else acc.lamports
 
     def token_balance(self, address: Pubkey) -> int:
         d = self.data(address)
-        return 0 if d is None else int.from_bytes(d[64:72], "little")
+        return 0 if d is None else token_layout.token_amount(d)
 
     def mint_supply(self, mint: Pubkey) -> int:
-        d = self.data(mint)
-        assert d is not None
-        return int.from_bytes(d[36:44], "little")
+        return token_layout.decode_mint(self.existing_data(mint)).supply
 
     def snapshot(self, addresses: Sequence[Pubkey]) -> dict[Pubkey, tuple[int, bytes]]:
         """Lamports and data of each address, to prove a failed tx moved nothing."""
@@ -163,7 +167,7 @@ class SvmChain:
         supply: int,
         *,
         token2022: bool = False,
-        fee: mints.TransferFee | None = None,
+        fee: mints.TransferFeeSetup | None = None,
     ) -> Pubkey:
         mint = Keypair()
         if token2022 or fee:
@@ -225,8 +229,8 @@ def new_chain() -> SvmChain:
                 CreateAccountParams(
                     from_pubkey=payer.pubkey(),
                     to_pubkey=usdc.pubkey(),
-                    lamports=mints.rent_exempt_lamports(82),
-                    space=82,
+                    lamports=mints.rent_exempt_lamports(token_layout.MINT_LEN),
+                    space=token_layout.MINT_LEN,
                     owner=TOKEN_PROGRAM_ID,
                 )
             ),

@@ -10,19 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from solders.clock import Clock
 from solders.pubkey import Pubkey
+from solders.sysvar import CLOCK as CLOCK_SYSVAR_ID
 
-from cranks.venues.base import AccountFetcher
-from cranks.venues.errors import MalformedResponse, NoRoute
-from cranks.venues.tokens import (
-    CLOCK_SYSVAR_ID,
+from bourse_chain.token_layout import (
     MintInfo,
     TokenAccountInfo,
     TokenDecodeError,
-    decode_clock_epoch,
     decode_mint,
     decode_token_account,
 )
+from cranks.venues.base import AccountFetcher
+from cranks.venues.errors import MalformedResponse, NoRoute
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,13 @@ class ChainReader:
             )
             return None
         try:
-            return decode_clock_epoch(data)
-        except TokenDecodeError as exc:
-            log.warning("%s: %s; using conservative transfer fees", self.venue, exc)
+            return int(Clock.from_bytes(data).epoch)
+        except ValueError as exc:
+            log.warning(
+                "%s: unreadable clock sysvar (%s); using conservative transfer fees",
+                self.venue,
+                exc,
+            )
             return None
 
     async def mints(self, *addresses: Pubkey) -> list[MintInfo]:

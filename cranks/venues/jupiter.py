@@ -37,6 +37,7 @@ import httpx
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from bourse_chain.token_layout import TOKEN_PROGRAMS, MintInfo, associated_token_address
 from cranks.http import ClockFn, HttpRejected, JsonHttp, RandFn, RetryPolicy, SleepFn
 from cranks.venues._json import Obj, decode_instruction, decode_instructions, parse_pubkey
 from cranks.venues._transport import call_json
@@ -60,7 +61,6 @@ from cranks.venues.errors import (
     UnsupportedRoute,
     VenueError,
 )
-from cranks.venues.tokens import TOKEN_PROGRAMS, MintInfo, associated_token_address
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from x402.http.utils import (
 from x402.schemas import PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse
 from x402.schemas.v1 import PaymentPayloadV1, PaymentRequiredV1, PaymentRequirementsV1
 
-from bourse_ops.common import mint_supply
+from bourse_chain.token_layout import decode_mint
 from gateway.x402.payment_tx import ExactPayment, build_payment_transaction, encode_transaction
 from gateway.x402.svm_exact import TOKEN_PROGRAMS
 from gateway.x402.terms import EXACT
@@ -154,7 +154,7 @@ class X402Payer:
         found = (await self._rpc.get_account_info(asset)).value
         if found is None or found.owner not in TOKEN_PROGRAMS:
             raise X402ClientError(f"{asset} is not a mint of SPL Token or Token-2022")
-        _, decimals = mint_supply(bytes(found.data))
+        decimals = decode_mint(bytes(found.data)).decimals
         memo = (offer.get_extra() or {}).get("memo")
         return ExactPayment(
             asset=asset,

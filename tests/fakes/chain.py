@@ -1,6 +1,7 @@
 """An in-memory account store with the venues' ``async (Pubkey) -> bytes | None`` fetcher,
 and byte-exact builders for the accounts they read (written from the layouts, field by
-field at fixed offsets, independently of the decoders under test)."""
+field at fixed offsets, independently of ``bourse_chain.token_layout``, the decoder under
+test; only the program ids are shared)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import struct
 from dataclasses import dataclass, field
 
 from solders.pubkey import Pubkey
+from solders.sysvar import CLOCK as CLOCK_SYSVAR
 
-TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
-TOKEN_2022 = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
-CLOCK = Pubkey.from_string("SysvarC1ock11111111111111111111111111111111")
+from bourse_chain.token_layout import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+
+TOKEN = TOKEN_PROGRAM_ID
+TOKEN_2022 = TOKEN_2022_PROGRAM_ID
+CLOCK = CLOCK_SYSVAR
 
 
 def key(label: str) -> Pubkey:

@@ -36,12 +36,20 @@ def assert_figures(report: dict[str, Any]) -> None:
         assert m["gross"] == sum(m[p] for p in PARTS)
         assert m["gross"] > 0 and m["refund"] > 0 and m["released"] == 1
         # supply before - after = burned, and the buyback burned what it bought
-        assert m["supply_before"] - m["supply_after"] == m["tokens_burned"] > 0
-        assert m["tokens_burned"] == m["tokens_bought"]
+        assert (
+            m["supply_before_base_units"] - m["supply_after_base_units"]
+            == m["tokens_burned_base_units"]
+            > 0
+        )
+        assert m["tokens_burned_base_units"] == m["tokens_bought_base_units"]
         assert m["revenue_vault_after"] == m["creator"] - m["usdc_spent"]
-    assert models["kimi-k2.6"]["transfer_fees_harvested"] > 0
-    assert models["deepseek-chat"]["transfer_fees_harvested"] == 0
+    assert models["kimi-k2.6"]["transfer_fees_harvested_base_units"] > 0
+    assert models["deepseek-chat"]["transfer_fees_harvested_base_units"] == 0
+    # token amounts are each model's own token: named base units, with their decimals, and
+    # never summed across models
+    assert all(m["token_decimals"] == 6 for m in models.values())
     t, p = report["totals"], report["parties"]
+    assert not [k for k in t if "token" in k or "harvested" in k], t
     assert t["paid_in"] == sum(t[x] for x in PARTS) + t["refund"]
     # who got what, as read back from the chain
     assert p["payer"]["paid"] + p["gateway"]["paid"] == t["gross"]
@@ -64,6 +72,7 @@ def test_demo_table_with_progress() -> None:
     assert run.code == 0, run.stderr
     assert "Who got what" in run.stdout and "All checks passed" in run.stdout
     assert "supply fell by burned" in run.stdout
+    assert "fees harvested (tokens)" in run.stdout
     # the progress display went to stderr, ending on the last step
     assert "Reading the chain back" in run.stderr
 
@@ -83,3 +92,36 @@ def test_demo_as_a_newcomer_runs_it() -> None:
     assert out.returncode == 0, out.stderr
     assert_figures(json.loads(out.stdout))
     assert elapsed < 60
+
+
+#: Runs ``bourse demo`` and delivers SIGINT (Ctrl-C) to itself right after step N, while
+#: the embedded localnet still serves the demo's requests.
+CTRL_C_DRIVER = """
+import os, signal, sys
+from bourse_cli import demo
+step, n = demo.RichReporter.step, int(sys.argv[1])
+def interrupting(self, description):
+    step(self, description)
+    if self.progress.tasks[0].completed == n:
+        os.kill(os.getpid(), signal.SIGINT)
+demo.RichReporter.step = interrupting
+from bourse_cli.app import main
+main(["demo"])
+"""
+
+
+@pytest.mark.parametrize("after_step", [3, 8, 13, 20, 28])
+def test_ctrl_c_during_the_demo_exits_cleanly(after_step: int) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", CTRL_C_DRIVER, str(after_step)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # exit 130, one "interrupted" line after the progress display, no traceback
+    assert out.returncode == 130, out.stderr
+    assert "Traceback" not in out.stderr and "Error handling request" not in out.stderr
+    assert out.stderr.rstrip().splitlines()[-1] == "error: interrupted"
+    assert out.stdout == ""

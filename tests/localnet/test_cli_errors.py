@@ -94,7 +94,10 @@ def test_missing_keypair(bourse: Bourse, tmp_path: Path, output: str) -> None:
     # A file that is not a keypair
     bad = tmp_path / "bad.json"
     bad.write_text("not json")
-    one_line_error(bourse("admin", "approve", "listed", keypair=bad), "missing keypair", "bad.json")
+    line = one_line_error(
+        bourse("admin", "approve", "listed", keypair=bad), "invalid keypair", "bad.json"
+    )
+    assert line.startswith("error: invalid keypair: ")
 
 
 def test_insufficient_sol(net: ThreadedLocalnet, bourse: Bourse, tmp_path: Path) -> None:

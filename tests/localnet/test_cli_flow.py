@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
-from bourse_chain.client import BourseClient
+from bourse_chain.client import AccountType, BourseClient
 from bourse_chain.generated.compute_market.accounts import Config, Model, Offer, Order, Provider
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.market import Market
 from bourse_chain.pda import config_pda, model_pda
+from bourse_chain.token_layout import decode_mint
+from bourse_ops.common import format_amount
 from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
 from localnet.net import ThreadedLocalnet
@@ -47,13 +49,16 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedLocalnet]:
         yield n
 
 
+A = TypeVar("A", bound=AccountType)
+
+
 @pytest.fixture(scope="module")
 def bourse(net: ThreadedLocalnet) -> Bourse:
     return Bourse(net.rpc_url, net.workdir)
 
 
-def fetch(net: ThreadedLocalnet, address: Pubkey, kind: type) -> object:
-    async def read(c: BourseClient) -> object:
+def fetch(net: ThreadedLocalnet, address: Pubkey, kind: type[A]) -> A | None:
+    async def read(c: BourseClient) -> A | None:
         return await c.fetch(address, kind)
 
     return chain_read(net.rpc_url, read)
@@ -99,20 +104,19 @@ def test_admin_init_and_config(net: ThreadedLocalnet, bourse: Bourse) -> None:
 
 def transfer_fee_authority(data: bytes) -> tuple[Pubkey, int]:
     """(withdraw-withheld authority, newer fee bps) of a Token-2022 mint's TransferFeeConfig."""
-    off = 166
-    while off + 4 <= len(data):
-        kind, length = struct.unpack_from("<HH", data, off)
-        if kind == 1:
-            value = data[off + 4 : off + 4 + length]
-            return Pubkey.from_bytes(value[32:64]), struct.unpack_from("<H", value, 106)[0]
-        off += 4 + length
-    raise AssertionError("no TransferFeeConfig")
+    fee = decode_mint(data).transfer_fee
+    assert fee is not None and fee.withdraw_withheld_authority is not None
+    return fee.withdraw_withheld_authority, fee.newer.basis_points
 
 
 def test_model_create_tokens(net: ThreadedLocalnet, bourse: Bourse) -> None:
     spl = bourse("model", "create-token", "--supply", "1000000000", keypair="creator").json()
     assert spl["token_kind"] == "spl" and spl["token_program"] == str(TOKEN_PROGRAM_ID)
-    assert spl["supply"] == 10**15 == token_supply(net.rpc_url, Pubkey.from_string(spl["mint"]))
+    assert (
+        spl["supply_base_units"]
+        == 10**15
+        == token_supply(net.rpc_url, Pubkey.from_string(spl["mint"]))
+    )
     assert token_balance(net.rpc_url, Pubkey.from_string(spl["creator_token_account"])) == 10**15
 
     t22 = bourse(
@@ -129,6 +133,9 @@ def test_model_create_tokens(net: ThreadedLocalnet, bourse: Bourse) -> None:
         keypair="creator",
     )
     assert t22.code == 0 and "model token created" in t22.stdout and "token2022" in t22.stdout
+    # whole tokens in the table (5,000,000 tokens of 6 decimals), never base units
+    assert "5,000,000 tokens (6 decimals)" in t22.stdout and "1,000 tokens" in t22.stdout
+    assert "5,000,000,000,000" not in t22.stdout
     t22j = bourse(
         "model",
         "create-token",
@@ -180,7 +187,7 @@ def test_model_register_approve_tokenize(net: ThreadedLocalnet, bourse: Bourse) 
     tok = bourse("model", "tokenize", SPL, "--mint", STATE["spl_mint"], keypair="creator").json()
     m = model_account(net, SPL)
     assert tok["mint"] == str(m.mint) == STATE["spl_mint"] and m.token_kind == TokenKind.SPL
-    assert tok["buyback_vault"] == str(m.buyback_vault) and tok["supply"] == 10**15
+    assert tok["buyback_vault"] == str(m.buyback_vault) and tok["supply_base_units"] == 10**15
     table = bourse(
         "model", "tokenize", T22, "--mint", STATE["t22_mint"], keypair="creator", output="table"
     )
@@ -338,7 +345,30 @@ def test_orders_and_payments(net: ThreadedLocalnet, bourse: Bourse) -> None:
         "x402:1",
         keypair="settler",
     ).json()
-    assert replay == paid and token_balance(net.rpc_url, m.revenue_vault(T22)) == 250_000
+    # a replay moves nothing and says so: the recorded split, flagged already settled
+    assert paid["already_settled"] is False and replay["already_settled"] is True
+    assert {k: v for k, v in replay.items() if k != "already_settled"} == {
+        k: v for k, v in paid.items() if k != "already_settled"
+    }
+    assert token_balance(net.rpc_url, m.revenue_vault(T22)) == 250_000
+    vault_before = token_balance(net.rpc_url, m.revenue_vault(T22))
+    table = bourse(
+        "order",
+        "pay",
+        T22,
+        "--provider",
+        provider,
+        "--amount",
+        "2.5",
+        "--id",
+        "x402:1",
+        keypair="settler",
+        output="table",
+    )
+    assert table.code == 0 and "already settled (nothing moved)" in table.stdout
+    assert "2.5 USDC" in table.stdout
+    assert token_balance(net.rpc_url, m.revenue_vault(T22)) == vault_before
+    STATE["released_order"] = open_order["order"]
 
 
 def test_model_status_matches_chain(net: ThreadedLocalnet, bourse: Bourse) -> None:
@@ -353,30 +383,56 @@ def test_model_status_matches_chain(net: ThreadedLocalnet, bourse: Bourse) -> No
         assert got["provider_payouts"] == m.total_provider_payouts
         assert got["settlements"] == m.settlement_count
         assert got["vault_balance"] == token_balance(net.rpc_url, m.revenue_vault)
-        assert got["supply"] == token_supply(net.rpc_url, m.mint)
+        assert got["supply_base_units"] == token_supply(net.rpc_url, m.mint)
         table = bourse("model", "status", slug, output="table")
         assert table.code == 0 and f"model {slug}" in table.stdout
 
 
 def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse, tmp_path: Path) -> None:
     state = ("--state-dir", str(tmp_path / "crank-state"))
+    pools = {}
     for slug in (SPL, T22):
-        pool = bourse(
+        pool = pools[slug] = bourse(
             "pool", "add", slug, "--tokens", "100000000", "--usdc", "10000", keypair="creator"
         ).json()
         assert pool["usdc_reserve"] == 10_000 * USDC
         assert pool["usdc_reserve"] == token_balance(
             net.rpc_url, Pubkey.from_string(pool["usdc_vault"])
         )
+    # the pool exists: another fee is refused (fixed at creation), nothing is deposited
+    reserve = pools[SPL]["usdc_reserve"]
+    refused = bourse(
+        "pool", "add", SPL, "--tokens", "5", "--usdc", "1", "--fee-bps", "50", keypair="creator"
+    )
+    assert refused.code == 1 and refused.stdout == ""
+    assert refused.stderr.startswith("error: ") and len(refused.stderr.splitlines()) == 1
+    assert (
+        "30 bps fee, fixed at its creation" in refused.stderr and "--fee-bps 50" in refused.stderr
+    )
+    pool_vault = Pubkey.from_string(pools[SPL]["usdc_vault"])
+    assert token_balance(net.rpc_url, pool_vault) == reserve
+    table = bourse(
+        "pool", "add", SPL, "--tokens", "1.5", "--usdc", "0.01", keypair="creator", output="table"
+    )
+    assert table.code == 0 and "100,000,001.5 tokens" in table.stdout and "30 bps" in table.stdout
+    assert "10,000.01 USDC" in table.stdout
+
     m = model_account(net, SPL)
     vault = token_balance(net.rpc_url, m.revenue_vault)
     supply = token_supply(net.rpc_url, m.mint)
     got = bourse("crank", "buyback", SPL, *state, keypair="crank").json()
-    assert got["usdc_spent"] == vault > 0 and got["tokens_burned"] == got["tokens_bought"] > 0
-    assert got["supply_before"] == supply
-    assert got["supply_after"] == token_supply(net.rpc_url, m.mint) == supply - got["tokens_burned"]
+    assert (
+        got["usdc_spent"] == vault > 0
+        and got["tokens_burned_base_units"] == got["tokens_bought_base_units"] > 0
+    )
+    assert got["supply_before_base_units"] == supply
+    assert (
+        got["supply_after_base_units"]
+        == token_supply(net.rpc_url, m.mint)
+        == supply - got["tokens_burned_base_units"]
+    )
     m = model_account(net, SPL)
-    assert (m.usdc_spent, m.tokens_burned) == (got["usdc_spent"], got["tokens_burned"])
+    assert (m.usdc_spent, m.tokens_burned) == (got["usdc_spent"], got["tokens_burned_base_units"])
 
     t22 = model_account(net, T22)
     table = bourse(
@@ -386,12 +442,20 @@ def test_pool_and_crank(net: ThreadedLocalnet, bourse: Bourse, tmp_path: Path) -
     assert model_account(net, T22).usdc_spent == 100_000
     assert token_balance(net.rpc_url, t22.revenue_vault) == 150_000
 
+    # the harvest table shows whole tokens of the model, the JSON base units (named so)
     harvest = bourse("crank", "harvest", T22, *state, keypair="crank").json()
-    assert harvest["harvested"] > 0 and harvest["sources"] >= 1
-    assert (
-        token_balance(net.rpc_url, Pubkey.from_string(harvest["destination"]))
-        == harvest["harvested"]
-    )
+    assert harvest["harvested_base_units"] > 0 and harvest["sources"] >= 1
+    assert harvest["token_decimals"] == 6 and "harvested" not in harvest
+    dest = Pubkey.from_string(harvest["destination"])
+    assert token_balance(net.rpc_url, dest) == harvest["harvested_base_units"]
+    # more fees withheld (a transfer of the model token), harvested with the table output
+    moved = bourse("crank", "buyback", T22, "--amount", "0.05", *state, keypair="crank")
+    assert moved.code == 0
+    before = token_balance(net.rpc_url, dest)
+    table = bourse("crank", "harvest", T22, *state, keypair="crank", output="table")
+    gained = token_balance(net.rpc_url, dest) - before
+    assert table.code == 0 and gained > 0
+    assert f"{format_amount(gained, 6)} tokens" in table.stdout
 
 
 def test_market_views(net: ThreadedLocalnet, bourse: Bourse) -> None:
@@ -399,12 +463,12 @@ def test_market_views(net: ThreadedLocalnet, bourse: Bourse) -> None:
     assert [r["slug"] for r in rows] == [T22, SPL]  # by volume
     for r in rows:
         m = model_account(net, r["slug"])
-        assert (r["volume"], r["usdc_spent"], r["tokens_burned"]) == (
+        assert (r["volume"], r["usdc_spent"], r["tokens_burned_base_units"]) == (
             m.total_volume,
             m.usdc_spent,
             m.tokens_burned,
         )
-        assert r["supply"] == token_supply(net.rpc_url, m.mint)
+        assert r["supply_base_units"] == token_supply(net.rpc_url, m.mint)
     table = bourse("market", "list", output="table")
     assert table.code == 0 and "Bourse market" in table.stdout and SPL in table.stdout
     assert bourse("market", "list", "--status", "pending").json() == []
@@ -423,6 +487,13 @@ def test_market_views(net: ThreadedLocalnet, bourse: Bourse) -> None:
         "TokensBurned",
     }
     assert "OrderSettled" in kinds and "ModelRegistered" in kinds
+    # the hold released on T22 (its transaction does not touch the model) is in T22's history
+    t22_history = bourse("market", "history", T22).json()
+    released = [e for e in t22_history if e["event"] == "OrderCancelled"]
+    assert [e["fields"]["order"] for e in released] == [STATE["released_order"]]
+    assert released[0]["fields"]["by_settler"] is True and released[0]["fields"]["refund"] > 0
+    table = bourse("market", "history", T22, output="table")
+    assert table.code == 0 and "released by the settler" in table.stdout
     settled = next(e for e in history if e["event"] == "OrderSettled")
     assert settled["fields"]["gross"] == 38_000
     table = bourse("market", "history", SPL, output="table")
@@ -432,7 +503,7 @@ def test_market_views(net: ThreadedLocalnet, bourse: Bourse) -> None:
     assert len(chart["days"]) == 30
     m = model_account(net, T22)
     assert sum(d["revenue"] for d in chart["days"]) == m.total_volume
-    assert sum(d["tokens_burned"] for d in chart["days"]) == m.tokens_burned
+    assert sum(d["tokens_burned_base_units"] for d in chart["days"]) == m.tokens_burned
     table = bourse("market", "chart", T22, output="table")
     assert table.code == 0 and "revenue and burn" in table.stdout and "█" in table.stdout
 

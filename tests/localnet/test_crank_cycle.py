@@ -15,6 +15,7 @@ import pytest
 from spl.token.constants import TOKEN_2022_PROGRAM_ID
 
 from bourse_chain.client import memcmp
+from bourse_chain.token_layout import decode_mint, decode_token_account
 from bourse_ops.sandbox.crank_env import (
     USDC,
     CrankEnv,
@@ -23,7 +24,6 @@ from bourse_ops.sandbox.crank_env import (
     start_env,
     t22_fee,
 )
-from cranks import harvest
 from cranks.buyback import BuybackReport
 from cranks.config import MetricsSettings
 from cranks.daemon import Daemon, build_context, exit_code
@@ -174,13 +174,13 @@ async def test_harvest_withdraws_every_withheld_fee_to_the_treasury(env: CrankEn
     dest = await env.treasury_account(m.mint)
     assert await env.balance(dest) == withheld == r.harvested
     mint = bytes((await env.rpc.get_account_info(m.mint)).value.data)  # type: ignore[union-attr]
-    assert harvest.mint_withheld(mint) == 0
+    assert decode_mint(mint).withheld == 0
     accounts = await env.rpc.get_program_accounts(
         TOKEN_2022_PROGRAM_ID, encoding="base64", filters=[memcmp(0, m.mint)]
     )
     # creator, 25 holders, pool vault, buyback vault, treasury
     assert len(accounts.value) == 29
-    assert all(harvest.account_withheld(bytes(a.account.data)) == 0 for a in accounts.value)
+    assert all(decode_token_account(bytes(a.account.data)).withheld == 0 for a in accounts.value)
     # And a second harvest finds nothing
     ctx = await build_context(env.crank_config([m]), keypair=env.crank)
     try:

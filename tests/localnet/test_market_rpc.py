@@ -25,7 +25,7 @@ from spl.token.instructions import (
     get_associated_token_address,
 )
 
-from bourse_chain import mints, pools
+from bourse_chain import mints, pools, token_layout
 from bourse_chain.errors import ProgramError, from_tx_error
 from bourse_chain.generated.compute_market.accounts import (
     Config,
@@ -189,7 +189,7 @@ async def test_governance(env: Env) -> None:
 
 
 async def list_model(
-    env: Env, slug: str, fee_bps: int, fee: mints.TransferFee | None = None
+    env: Env, slug: str, fee_bps: int, fee: mints.TransferFeeSetup | None = None
 ) -> Pubkey:
     k, m = env.keys, env.m
     creator = k["creator"]
@@ -241,16 +241,14 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     mint = await list_model(env, slug, fee_bps)
     prov = k["provider"]
     await env.send([m.register_provider(prov.pubkey(), "DeepSeek Direct")], prov)
-    assert Provider.decode(await env.data(m.provider(prov.pubkey()))).payout == m.usdc_account(
-        prov.pubkey()
-    )  # type: ignore[arg-type]
+    provider = Provider.decode(await env.data(m.provider(prov.pubkey())))  # type: ignore[arg-type]
+    assert provider.payout == m.usdc_account(prov.pubkey())
     await env.send([m.upsert_offer(prov.pubkey(), slug, 270_000, 1_100_000)], prov)
     await env.send(
         [m.upsert_offer(prov.pubkey(), slug, 280_000, 1_100_000)], prov
     )  # update in place
-    assert (
-        Offer.decode(await env.data(m.offer(slug, prov.pubkey()))).price_input_per_mtok == 280_000
-    )  # type: ignore[arg-type]
+    offer = Offer.decode(await env.data(m.offer(slug, prov.pubkey())))  # type: ignore[arg-type]
+    assert offer.price_input_per_mtok == 280_000
 
     payer = await env.wallet(usdc=100 * USDC)
     payer_ata = m.usdc_account(payer.pubkey())
@@ -423,7 +421,7 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
 async def test_token2022_listing_and_harvest(env: Env) -> None:
     k, m = env.keys, env.m
     slug = "kimi-k2.6"
-    fee = mints.TransferFee(bps=100, maximum_fee=10**12, withdraw_withheld_authority=m.config)
+    fee = mints.TransferFeeSetup(bps=100, maximum_fee=10**12, withdraw_withheld_authority=m.config)
     mint = await list_model(env, slug, 1_000, fee)
     creator = k["creator"]
     # Trading the token withholds the fee in the recipient's account.
@@ -431,7 +429,7 @@ async def test_token2022_listing_and_harvest(env: Env) -> None:
     dest = await env.ata(holder.pubkey(), mint, TOKEN_2022_PROGRAM_ID)
     src = get_associated_token_address(creator.pubkey(), mint, TOKEN_2022_PROGRAM_ID)
     amount = 5_000_000
-    withheld = mints.transfer_fee(amount, 100, 10**12)
+    withheld = token_layout.transfer_fee(amount, 100, 10**12)
     await env.send(
         [mints.transfer_checked_with_fee(src, mint, dest, creator.pubkey(), amount, 6, withheld)],
         creator,

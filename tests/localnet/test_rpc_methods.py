@@ -143,7 +143,7 @@ async def test_system_transfer_lands_with_full_metadata(
     # and the base64 encoding round-trips the exact transaction
     tx64 = (await rpc.get_transaction(sig, "base64", max_supported_transaction_version=0)).value
     assert tx64 is not None
-    assert tx64.transaction.transaction.signatures[0] == sig  # type: ignore[union-attr]
+    assert tx64.transaction.transaction.signatures[0] == sig
 
 
 async def test_send_base58_without_preflight(localnet: Localnet, funded: Keypair) -> None:
@@ -640,7 +640,7 @@ async def test_fee_for_message_matches_the_fee_charged(
     }[shape]
     signers = [other] if shape == "two-signers" else []
     tx = await send.build(ixs, funded, *signers)
-    quoted = (await rpc.get_fee_for_message(tx.message)).value  # type: ignore[arg-type]
+    quoted = (await rpc.get_fee_for_message(tx.message)).value
     sig = await send(ixs, funded, *signers)
     got = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
     assert got is not None and got.transaction.meta is not None

@@ -9,9 +9,11 @@ from typing import Any
 
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.models import TokenAccountOpts
+from solders.account_decoder import ParsedAccount
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
+from solders.transaction_status import UiRawMessage, UiTransaction
 from spl.token import instructions as tok
 from spl.token import models as tm
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
@@ -95,6 +97,14 @@ async def make_holder(
     return ata
 
 
+def parsed_info(data: object) -> dict[str, Any]:
+    """The ``parsed.info`` object of a jsonParsed account."""
+    assert isinstance(data, ParsedAccount) and isinstance(data.parsed, dict)
+    info = data.parsed["info"]
+    assert isinstance(info, dict)
+    return info
+
+
 async def test_fixture_state(localnet: Localnet, rpc: AsyncClient) -> None:
     # Every role: SOL and a USDC ATA holding the starting balance
     for role in ROLES:
@@ -108,7 +118,7 @@ async def test_fixture_state(localnet: Localnet, rpc: AsyncClient) -> None:
     # the mint: 6 decimals, classic SPL Token, authority = the mint_authority keypair
     mint = (await rpc.get_account_info_json_parsed(localnet.usdc_mint)).value
     assert mint is not None and mint.owner == TOKEN_PROGRAM_ID
-    info = mint.data.parsed["info"]  # type: ignore[union-attr]
+    info = parsed_info(mint.data)
     assert info["decimals"] == 6
     assert info["mintAuthority"] == str(localnet.keypairs["mint_authority"].pubkey())
     # the programs that are built are deployed through the upgradeable loader
@@ -180,7 +190,9 @@ async def test_spl_token_mint_and_transfer(
     assert tx is not None and tx.transaction.meta is not None
     pre = {b.account_index: b for b in tx.transaction.meta.pre_token_balances or []}
     post = {b.account_index: b for b in tx.transaction.meta.post_token_balances or []}
-    keys = tx.transaction.transaction.message.account_keys  # type: ignore[union-attr]
+    ui_tx = tx.transaction.transaction
+    assert isinstance(ui_tx, UiTransaction) and isinstance(ui_tx.message, UiRawMessage)
+    keys = ui_tx.message.account_keys
     i_src, i_dst = keys.index(src), keys.index(dst)
     assert pre[i_src].ui_token_amount.amount == "5000000"
     assert post[i_src].ui_token_amount.amount == "3750000"
@@ -201,7 +213,7 @@ async def test_spl_token_mint_and_transfer(
     parsed = (
         await rpc.get_token_accounts_by_owner_json_parsed(bob.pubkey(), TokenAccountOpts(mint=mint))
     ).value
-    info = parsed[0].account.data.parsed["info"]
+    info = parsed_info(parsed[0].account.data)
     assert info["tokenAmount"]["uiAmountString"] == "1.25" and info["state"] == "initialized"
     largest = (await rpc.get_token_largest_accounts(mint)).value
     assert [a.address for a in largest] == [src, dst]

@@ -21,7 +21,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 
-from bourse_chain import mints, pda
+from bourse_chain import mints, pda, token_layout
 from bourse_chain.generated.compute_market.accounts import Order, Provider
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID as MARKET_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
@@ -443,50 +443,30 @@ def token_account(
 
 
 def _has_ext(mint_data: bytes, ext_type: int) -> bool:
-    off = 166
-    while off + 4 <= len(mint_data):
-        ty, ln = struct.unpack_from("<HH", mint_data, off)
-        if ty == ext_type:
-            return True
-        if ty == 0:
-            return False
-        off += 4 + ln
-    return False
+    return any(
+        ty == ext_type
+        for ty, _ in token_layout.extensions(mint_data, token_layout.ACCOUNT_TYPE_MINT)
+    )
 
 
 # -- token account fields ---------------------------------------------------------------------
 
 
 def token_owner(c: SvmChain, account: Pubkey) -> Pubkey:
-    d = c.data(account)
-    assert d is not None
-    return Pubkey.from_bytes(d[32:64])
+    return token_layout.decode_token_account(c.existing_data(account)).owner
 
 
 def token_delegate(c: SvmChain, account: Pubkey) -> Pubkey | None:
-    d = c.data(account)
-    assert d is not None
-    return Pubkey.from_bytes(d[76:108]) if d[72] else None
+    return token_layout.decode_token_account(c.existing_data(account)).delegate
 
 
 def token_close_authority(c: SvmChain, account: Pubkey) -> Pubkey | None:
-    d = c.data(account)
-    assert d is not None
-    return Pubkey.from_bytes(d[133:165]) if d[129] else None
+    return token_layout.decode_token_account(c.existing_data(account)).close_authority
 
 
 def token_withheld(c: SvmChain, account: Pubkey) -> int:
     """TransferFeeAmount.withheld_amount of a Token-2022 account (0 without the extension)."""
-    data = c.data(account) or b""
-    off = 166
-    while off + 4 <= len(data):
-        ty, ln = struct.unpack_from("<HH", data, off)
-        if ty == 2:
-            return int.from_bytes(data[off + 4 : off + 12], "little")
-        if ty == 0:
-            break
-        off += 4 + ln
-    return 0
+    return token_layout.decode_token_account(c.existing_data(account)).withheld
 
 
 # -- the evil router (tests/security/programs/evil_router) --------------------------------------
@@ -678,7 +658,9 @@ class World:
         self.register(slug, fee_bps, creator, approve=False)
         fee = None
         if token_program == TOKEN_2022_PROGRAM_ID:
-            fee = mints.TransferFee(T22_FEE_BPS, T22_MAX_FEE, withdraw_withheld_authority=m.config)
+            fee = mints.TransferFeeSetup(
+                T22_FEE_BPS, T22_MAX_FEE, withdraw_withheld_authority=m.config
+            )
         mint = c.create_model_mint(
             creator.pubkey(), 1_000_000 * USDC, token2022=fee is not None, fee=fee
         )

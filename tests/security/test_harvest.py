@@ -9,7 +9,7 @@ import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
-from bourse_chain import mints
+from bourse_chain import token_layout
 from tests.security.kit import (
     T22_FEE_BPS,
     T22_MAX_FEE,
@@ -102,7 +102,7 @@ def test_the_maximum_harvests_everything_to_the_treasury(w: World, holders: list
     dest = w.c.ata(w.treasury_owner.pubkey(), w.mints["gamma"], TOKEN_2022_PROGRAM_ID)
     before = w.balance(dest)
     sources = holders[:MAX_SOURCES]
-    per_holder = mints.transfer_fee(10 * USDC, T22_FEE_BPS, T22_MAX_FEE)
+    per_holder = token_layout.transfer_fee(10 * USDC, T22_FEE_BPS, T22_MAX_FEE)
     assert all(token_withheld(w.c, s) == per_holder for s in holders)
     w.c.send([w.harvest_ix("gamma", sources)], [w.crank])
     assert w.balance(dest) - before >= per_holder * MAX_SOURCES

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bourse_chain import mints
+from bourse_chain import token_layout
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, TokensBurned
 from tests.security.kit import (
@@ -39,7 +39,7 @@ def model(w: World) -> Model:
 
 
 def fee(amount: int) -> int:
-    return mints.transfer_fee(amount, T22_FEE_BPS, T22_MAX_FEE)
+    return token_layout.transfer_fee(amount, T22_FEE_BPS, T22_MAX_FEE)
 
 
 def test_min_out_is_checked_against_what_arrived(w: World) -> None:

@@ -16,8 +16,9 @@ from solders.pubkey import Pubkey
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from bourse_chain.token_layout import decode_mint, token_amount
 from bourse_ops import admin, crank, list_model, pool, provider
-from bourse_ops.common import Session, mint_supply, read_manifest, token_amount
+from bourse_ops.common import Session, read_manifest
 from bourse_ops.crank import CrankReport
 from bourse_ops.orders import settle_payment
 from localnet import Localnet
@@ -94,7 +95,7 @@ class MarketChain:
     async def supply(self, mint: Pubkey) -> int:
         acc = await self.session.client.get_account(mint)
         assert acc is not None
-        return mint_supply(bytes(acc.data))[0]
+        return decode_mint(bytes(acc.data)).supply
 
 
 @contextlib.asynccontextmanager

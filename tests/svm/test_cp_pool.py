@@ -30,6 +30,7 @@ from solders.transaction_metadata import FailedTransactionMetadata, TransactionM
 from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
 from bourse_chain.money import ceil_div
+from bourse_chain.token_layout import decode_token_account, token_amount
 from idl.cp_pool_spec import PROGRAM as SPEC
 from localnet.loader import deploy_upgradeable
 from localnet.programs import BIN_DIR, KEYS_DIR
@@ -235,7 +236,7 @@ def mint_to(svm: LiteSVM, payer: Keypair, mint: Mint, dest: Pubkey, amount: int)
 def balance(svm: LiteSVM, token_account: Pubkey) -> int:
     acc = svm.get_account(token_account)
     assert acc is not None, f"no account {token_account}"
-    return int.from_bytes(bytes(acc.data)[64:72], "little")
+    return token_amount(bytes(acc.data))
 
 
 def set_balance(svm: LiteSVM, token_account: Pubkey, amount: int) -> None:
@@ -540,9 +541,8 @@ def test_create_pool_records_everything(env: Env, kind: str) -> None:
     for vault, mint in ((pool.vault_a, mint_a), (pool.vault_b, mint_b)):
         acc = env.svm.get_account(vault)
         assert acc is not None and acc.owner == mint.program, f"create_pool: {cu} CU"
-        data = bytes(acc.data)
-        assert data[0:32] == bytes(mint.key) and data[32:64] == bytes(pool.key)
-        assert int.from_bytes(data[64:72], "little") == 0
+        info = decode_token_account(bytes(acc.data))
+        assert (info.mint, info.owner, info.amount) == (mint.key, pool.key, 0)
 
 
 def test_create_pool_rejects_wrong_mint_order_and_same_mint(env: Env) -> None:

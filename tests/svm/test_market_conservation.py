@@ -103,6 +103,11 @@ def _pick(market: Market2, i: int) -> Pubkey | None:
     return keys[i % len(keys)]
 
 
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -114,28 +119,28 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
         kind = o[0]
         if kind == "open":
             _, pi, slug, vi, tin, tout = o
-            payer, prov = market.payers[int(pi)], market.providers[int(vi)]  # type: ignore[call-overload]
+            payer, prov = market.payers[_int(pi)], market.providers[_int(vi)]
             nonce = market.next_nonce
             market.next_nonce += 1
             try:
                 c.send(
                     [
                         m.open_order(
-                            payer.pubkey(), str(slug), prov.pubkey(), nonce, int(tin), int(tout)
+                            payer.pubkey(), str(slug), prov.pubkey(), nonce, _int(tin), _int(tout)
                         )
                     ],
                     [payer],
-                )  # type: ignore[call-overload]
+                )
             except TxFailed as e:
                 assert e.custom_code == 6024  # ZeroAmount (0 tokens)
                 continue
             order = m.order(payer.pubkey(), nonce)
             market.open_orders[order] = Order.decode(c.data(order)).hold  # type: ignore[arg-type]
         elif kind == "settle":
-            order_addr = _pick(market, int(o[1]))  # type: ignore[call-overload]
+            order_addr = _pick(market, _int(o[1]))
             if order_addr is None:
                 continue
-            od = Order.decode(c.data(order_addr))  # type: ignore[arg-type]
+            od = Order.decode(c.existing_data(order_addr))
             prov = next(p for p in market.providers if m.provider(p.pubkey()) == od.provider)
             slug = next(s for s in SLUGS if m.model(s) == od.model)
             meta = c.send(
@@ -149,20 +154,20 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
                         provider=od.provider,
                         provider_payout=m.usdc_account(prov.pubkey()),
                         revenue_vault=m.revenue_vault(slug),
-                        input_tokens=int(o[2]),
-                        output_tokens=int(o[3]),
+                        input_tokens=_int(o[2]),
+                        output_tokens=_int(o[3]),
                     )
                 ],
                 [market.settler],
-            )  # type: ignore[call-overload]
+            )
             (ev,) = [e for e in c.events(meta) if isinstance(e, OrderSettled)]
             assert ev.provider_amount + ev.creator_fee + ev.protocol_fee == ev.gross
             assert ev.gross + ev.refund == market.open_orders.pop(order_addr)
         elif kind == "cancel":
-            order_addr = _pick(market, int(o[1]))  # type: ignore[call-overload]
+            order_addr = _pick(market, _int(o[1]))
             if order_addr is None:
                 continue
-            od = Order.decode(c.data(order_addr))  # type: ignore[arg-type]
+            od = Order.decode(c.existing_data(order_addr))
             c.send(
                 [
                     m.cancel_order(
@@ -177,7 +182,7 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
             market.open_orders.pop(order_addr)
         else:
             _, slug, vi, amount = o
-            prov = market.providers[int(vi)]  # type: ignore[call-overload]
+            prov = market.providers[_int(vi)]
             market.next_payment += 1
             meta = c.send(
                 [
@@ -186,7 +191,7 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
                         slug=str(slug),
                         provider_authority=prov.pubkey(),
                         payment_id=f"pay-{market.next_payment}",
-                        amount=int(amount),  # type: ignore[call-overload]
+                        amount=_int(amount),
                         source=m.usdc_account(market.settler.pubkey()),
                         source_authority=market.settler.pubkey(),
                     )

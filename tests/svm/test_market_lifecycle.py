@@ -75,7 +75,7 @@ def test_full_lifecycle(world: World) -> None:
     c, m = world.c, world.m
     slug = "deepseek-chat"
     mint = world.list_model(slug, fee_bps=500)
-    model = Model.decode(c.data(m.model(slug)))
+    model = Model.decode(c.existing_data(m.model(slug)))
     assert model.status == ModelStatus.APPROVED and model.token_kind == TokenKind.SPL
     assert model.mint == mint and model.buyback_vault == m.buyback_vault(slug)
 
@@ -92,7 +92,7 @@ def test_full_lifecycle(world: World) -> None:
     )
     hold = ceil_div(270_000 * 100_000, 10**6) + ceil_div(1_100_000 * 50_000, 10**6)
     order_addr = m.order(world.payer.pubkey(), 7)
-    order = Order.decode(c.data(order_addr))
+    order = Order.decode(c.existing_data(order_addr))
     assert order.hold == hold == 82_000
     assert c.token_balance(payer_ata) == before - hold
     assert c.token_balance(m.escrow_vault) == hold
@@ -153,7 +153,7 @@ def test_full_lifecycle(world: World) -> None:
     assert p2 + c2 + pr2 == 50 * USDC
     assert c.token_balance(m.revenue_vault(slug)) == creator + c2
     assert c.token_balance(m.treasury) == protocol + pr2
-    model = Model.decode(c.data(m.model(slug)))
+    model = Model.decode(c.existing_data(m.model(slug)))
     assert model.total_volume == gross + 50 * USDC
     assert model.total_creator_fees == creator + c2
 
@@ -181,7 +181,7 @@ def test_full_lifecycle(world: World) -> None:
     )
     assert c.token_balance(m.revenue_vault(slug)) == 0
     assert c.token_balance(m.buyback_vault(slug)) == expected_out
-    model = Model.decode(c.data(m.model(slug)))
+    model = Model.decode(c.existing_data(m.model(slug)))
     assert model.usdc_spent == amount_in and model.tokens_bought == expected_out
 
     supply = c.mint_supply(mint)
@@ -190,4 +190,4 @@ def test_full_lifecycle(world: World) -> None:
     assert c.token_balance(m.buyback_vault(slug)) == 0
     (burned,) = [e for e in c.events(meta) if isinstance(e, TokensBurned)]
     assert burned.amount == expected_out
-    assert Model.decode(c.data(m.model(slug))).tokens_burned == expected_out
+    assert Model.decode(c.existing_data(m.model(slug))).tokens_burned == expected_out

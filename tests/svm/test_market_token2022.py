@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bourse_chain import mints
+from bourse_chain import mints, token_layout
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.events import BuybackExecuted, FeesHarvested
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
@@ -36,16 +36,16 @@ def test_token2022_buyback_burn_harvest() -> None:
 
     slug = "google/gemma-3-27b-it"
     c.send([m.register_model(creator.pubkey(), slug, 1_000)], [creator])
-    fee = mints.TransferFee(FEE_BPS, MAX_FEE, withdraw_withheld_authority=m.config)
+    fee = mints.TransferFeeSetup(FEE_BPS, MAX_FEE, withdraw_withheld_authority=m.config)
     mint = c.create_model_mint(creator.pubkey(), 1_000_000 * USDC, fee=fee)
     c.send([m.set_model_status(c.admin.pubkey(), slug, ModelStatus.APPROVED, mint)], [c.admin])
     c.send([m.tokenize_model(creator.pubkey(), slug, mint, TOKEN_2022_PROGRAM_ID)], [creator])
-    assert Model.decode(c.data(m.model(slug))).token_kind == TokenKind.TOKEN2022
+    assert Model.decode(c.existing_data(m.model(slug))).token_kind == TokenKind.TOKEN2022
 
     # Pool: 200k model tokens vs 2,000 USDC (the deposit of tokens itself pays the transfer fee).
     pool = c.seed_pool(creator, mint, TOKEN_2022_PROGRAM_ID, 200_000 * USDC, 2_000 * USDC)
     vault = pool.vaults
-    deposit_fee = mints.transfer_fee(200_000 * USDC, FEE_BPS, MAX_FEE)
+    deposit_fee = token_layout.transfer_fee(200_000 * USDC, FEE_BPS, MAX_FEE)
     assert c.token_balance(vault[mint]) == 200_000 * USDC - deposit_fee
 
     # Revenue: a 100 USDC payment → 10% creator fee = 10 USDC into the vault.
@@ -74,7 +74,7 @@ def test_token2022_buyback_burn_harvest() -> None:
     reserve_in, reserve_out = c.token_balance(vault[c.usdc_mint]), c.token_balance(vault[mint])
     pool_fee = ceil_div(revenue * 30, 10_000)
     out = reserve_out * (revenue - pool_fee) // (reserve_in + revenue - pool_fee)
-    arrived = out - mints.transfer_fee(out, FEE_BPS, MAX_FEE)
+    arrived = out - token_layout.transfer_fee(out, FEE_BPS, MAX_FEE)
     # min_out at the nominal `out` fails: only `arrived` lands in the vault.
     before = c.snapshot([m.revenue_vault(slug), m.buyback_vault(slug), m.model(slug)])
     err = c.fails(
@@ -109,17 +109,17 @@ def test_token2022_buyback_burn_harvest() -> None:
     (ev,) = [e for e in c.events(meta) if isinstance(e, BuybackExecuted)]
     assert (ev.usdc_spent, ev.tokens_bought) == (revenue, arrived)
     assert c.token_balance(m.buyback_vault(slug)) == arrived
-    model = Model.decode(c.data(m.model(slug)))
+    model = Model.decode(c.existing_data(m.model(slug)))
     assert model.tokens_bought == arrived and model.usdc_spent == revenue
 
     supply = c.mint_supply(mint)
     c.send([m.burn(crank.pubkey(), slug, mint, TOKEN_2022_PROGRAM_ID)], [crank])
     assert c.mint_supply(mint) == supply - arrived
-    assert Model.decode(c.data(m.model(slug))).tokens_burned == arrived
+    assert Model.decode(c.existing_data(m.model(slug))).tokens_burned == arrived
 
     # Harvest: fees withheld in the pool vault (deposit) and the buyback vault (buyback).
     dest = c.ata(treasury_owner.pubkey(), mint, TOKEN_2022_PROGRAM_ID)
-    withheld = deposit_fee + mints.transfer_fee(out, FEE_BPS, MAX_FEE)
+    withheld = deposit_fee + token_layout.transfer_fee(out, FEE_BPS, MAX_FEE)
     meta = c.send(
         [m.harvest_fees(crank.pubkey(), slug, mint, dest, [vault[mint], m.buyback_vault(slug)])],
         [crank],

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import struct
 from pathlib import Path
 from typing import Any
 
 import pytest
 from solders.keypair import Keypair
-from solders.pubkey import Pubkey
 
 from cranks.__main__ import JsonFormatter
 from cranks.config import SendSettings
 from cranks.daemon import JobOutcome, exit_code
-from cranks.harvest import account_withheld, mint_withheld
 from cranks.lock import JobLock
 from cranks.metrics import Health, JobHealth, Metrics
 from cranks.sender import FeeBudgetExhausted, Sender
@@ -142,26 +139,3 @@ def test_json_logs_carry_the_extra_fields() -> None:
     out: dict[str, Any] = json.loads(JsonFormatter().format(record))
     assert out["message"] == "m: ok" and out["event"] == "model_result"
     assert out["usdc_spent"] == 5 and out["level"] == "INFO" and out["time"].endswith("Z")
-
-
-def _t22(base: bytes, account_type: int, *extensions: tuple[int, bytes]) -> bytes:
-    data = bytearray(base.ljust(165, b"\0"))
-    data.append(account_type)
-    for kind, value in extensions:
-        data += struct.pack("<HH", kind, len(value)) + value
-    return bytes(data)
-
-
-def test_withheld_fees_are_read_from_the_extensions() -> None:
-    mint = Pubkey.new_unique()
-    base = bytes(mint) + bytes(32) + (1_000).to_bytes(8, "little")
-    # TransferFeeAmount (type 2) after another extension
-    account = _t22(base, 2, (7, bytes(1)), (2, (4_321).to_bytes(8, "little")))
-    assert account_withheld(account) == 4_321
-    assert account_withheld(base.ljust(165, b"\0")) == 0  # no extensions
-    assert account_withheld(_t22(base, 1, (2, bytes(8)))) == 0  # that is a mint
-    config = bytes(64) + (99).to_bytes(8, "little") + bytes(36)
-    assert mint_withheld(_t22(bytes(82), 1, (1, config))) == 99
-    assert mint_withheld(_t22(bytes(82), 1, (3, bytes(32)))) == 0
-    truncated = _t22(base, 2)[:-1] + b"\x02"
-    assert account_withheld(truncated + b"\x00") == 0

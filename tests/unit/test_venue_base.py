@@ -6,15 +6,8 @@ from dataclasses import replace
 
 import pytest
 from solders.instruction import AccountMeta, Instruction
-from solders.keypair import Keypair
-from solders.litesvm import LiteSVM
-from solders.message import Message
 from solders.pubkey import Pubkey
-from solders.transaction import VersionedTransaction
-from spl.token.instructions import get_associated_token_address
 
-from bourse_chain.mints import TransferFee as MintTransferFee
-from bourse_chain.mints import token2022_model_mint
 from cranks.venues import (
     MAX_REMAINING_ACCOUNTS,
     MalformedResponse,
@@ -30,17 +23,7 @@ from cranks.venues import (
     min_out_after_slippage,
     requote_if_stale,
 )
-from cranks.venues.tokens import (
-    TOKEN_2022_PROGRAM_ID,
-    TokenDecodeError,
-    TransferFee,
-    TransferFeeConfig,
-    associated_token_address,
-    decode_clock_epoch,
-    decode_mint,
-    decode_token_account,
-)
-from tests.fakes.chain import TOKEN, Fee, clock, key, spl_mint, t22_mint, token_account
+from tests.fakes.chain import key
 
 AUTH, SRC, DST = key("model-pda"), key("revenue-vault"), key("buyback-vault")
 PROGRAM = key("swap-program")
@@ -216,69 +199,3 @@ async def test_requote_if_stale() -> None:
     with pytest.raises(QuoteExpired):
         await requote_if_stale(stale, old, max_age_s=15, clock=lambda: 201.0)
     assert len(stale.calls) == 1
-
-
-# --- tokens ----------------------------------------------------------------------------------
-
-
-def test_transfer_fee_math() -> None:
-    fee = TransferFee(epoch=0, maximum_fee=50, basis_points=150)
-    assert [fee.fee(a) for a in (0, 1, 66, 67, 10_000, 1_000_000)] == [0, 1, 1, 2, 50, 50]
-    cfg = TransferFeeConfig(older=TransferFee(0, 10**9, 100), newer=TransferFee(10, 10**9, 300))
-    assert cfg.fee(10_000, epoch=9) == 100
-    assert cfg.fee(10_000, epoch=10) == 300
-    assert cfg.fee(10_000, epoch=None) == 300  # unknown epoch: the larger
-
-
-def test_decode_fixture_accounts() -> None:
-    info = decode_mint(t22_mint(9, older=Fee(25, 1_000, 1), newer=Fee(75, 2_000, 7)))
-    assert info.decimals == 9
-    assert info.transfer_fee == TransferFeeConfig(
-        TransferFee(1, 1_000, 25), TransferFee(7, 2_000, 75)
-    )
-    assert info.received(10_000, epoch=7) == 10_000 - 75
-    assert decode_mint(spl_mint(6)).transfer_fee is None
-    assert decode_mint(t22_mint(6)).transfer_fee is None
-    acc = decode_token_account(token_account(key("m"), key("o"), 123))
-    assert (acc.mint, acc.owner, acc.amount) == (key("m"), key("o"), 123)
-    assert decode_clock_epoch(clock(42)) == 42
-    for bad in (b"", spl_mint()[:81], spl_mint() + b"\x00"):
-        with pytest.raises(TokenDecodeError):
-            decode_mint(bad)
-    with pytest.raises(TokenDecodeError):
-        decode_token_account(bytes(165))  # uninitialized
-
-
-def test_decode_a_real_token_2022_mint() -> None:
-    # Given a Token-2022 mint with a transfer fee, created by the real Token-2022 program
-    svm = LiteSVM()
-    payer, mint = Keypair(), Keypair()
-    svm.airdrop(payer.pubkey(), 10**10)
-    mm = token2022_model_mint(
-        payer.pubkey(),
-        mint.pubkey(),
-        payer.pubkey(),
-        10**12,
-        6,
-        MintTransferFee(150, 5_000, payer.pubkey()),
-    )
-    msg = Message.new_with_blockhash(mm.instructions, payer.pubkey(), svm.latest_blockhash())
-    svm.send_transaction(VersionedTransaction(msg, [payer, mint]))
-    account = svm.get_account(mint.pubkey())
-    assert account is not None and account.owner == TOKEN_2022_PROGRAM_ID
-    # Then our decoder reads the program's own layout
-    info = decode_mint(bytes(account.data))
-    assert info.decimals == 6
-    assert info.transfer_fee is not None
-    assert info.transfer_fee.newer == TransferFee(epoch=0, maximum_fee=5_000, basis_points=150)
-    holder = svm.get_account(mm.creator_token_account)
-    assert holder is not None
-    assert decode_token_account(bytes(holder.data)).amount == 10**12
-
-
-def test_associated_token_address_matches_spl() -> None:
-    owner, mint = key("owner"), key("mint")
-    for program in (TOKEN, TOKEN_2022_PROGRAM_ID):
-        assert associated_token_address(owner, mint, program) == get_associated_token_address(
-            owner, mint, program
-        )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from solders.pubkey import Pubkey
 
+from bourse_chain.token_layout import associated_token_address
 from cranks.http import RetryPolicy
 from cranks.reference import (
     Observation,
@@ -34,7 +35,6 @@ from cranks.venues.jupiter import (
     JupiterConfig,
     JupiterVenue,
 )
-from cranks.venues.tokens import associated_token_address
 from tests.fakes._server import Fault, fixture
 from tests.fakes.chain import CLOCK, TOKEN, FakeChain, Fee, clock, key, t22_mint
 from tests.fakes.jupiter_server import BASE_ACCOUNTS, FakeJupiter

@@ -27,11 +27,11 @@ from bourse_chain.generated.cp_pool.instructions.create_pool import (
     CreatePoolArgs,
     create_pool,
 )
-from bourse_chain.mints import TransferFee, spl_model_mint, token2022_model_mint
+from bourse_chain.mints import TransferFeeSetup, spl_model_mint, token2022_model_mint
+from bourse_chain.token_layout import associated_token_address, token_amount
 from cranks.venues.base import Route
 from cranks.venues.errors import MalformedResponse, NoRoute
 from cranks.venues.local_pool import LocalPoolConfig, LocalPoolVenue, quote_exact_in
-from cranks.venues.tokens import associated_token_address
 from localnet.programs import BIN_DIR, KEYS_DIR
 from tests.fakes.chain import (
     CLOCK,
@@ -226,7 +226,7 @@ def send(svm: LiteSVM, payer: Keypair, ixs: list, signers: list[Keypair]) -> Non
 def balance(svm: LiteSVM, address: Pubkey) -> int:
     acc = svm.get_account(address)
     assert acc is not None
-    return int.from_bytes(bytes(acc.data)[64:72], "little")
+    return token_amount(bytes(acc.data))
 
 
 @pytest.mark.skipif(not SO_PATH.exists(), reason="localnet/programs/bin/cp_pool.so not built")
@@ -243,7 +243,7 @@ async def test_quote_is_what_the_program_pays(model_fee_bps: int) -> None:
     deploy_upgradeable(svm, user, program, SO_PATH.read_bytes(), user)
     usdc_kp, token_kp = Keypair(), Keypair()
     usdc = spl_model_mint(user.pubkey(), usdc_kp.pubkey(), user.pubkey(), 10**15)
-    fee = TransferFee(model_fee_bps, 10**15, user.pubkey()) if model_fee_bps else None
+    fee = TransferFeeSetup(model_fee_bps, 10**15, user.pubkey()) if model_fee_bps else None
     token = token2022_model_mint(user.pubkey(), token_kp.pubkey(), user.pubkey(), 10**17, 6, fee)
     send(svm, user, usdc.instructions, [usdc_kp])
     send(svm, user, token.instructions, [token_kp])
