@@ -221,11 +221,11 @@ class ZeroAmount(ComputeMarketError):
 
 
 class InvalidTtl(ComputeMarketError):
-    """6025 (0x1789): Order time-to-live must be 1 second to 7 days"""
+    """6025 (0x1789): Order time-to-live must be 60 seconds to 7 days"""
 
     code = 6025
     name = "InvalidTtl"
-    msg = "Order time-to-live must be 1 second to 7 days"
+    msg = "Order time-to-live must be 60 seconds to 7 days"
 
 
 class OrderNotExpired(ComputeMarketError):
@@ -390,6 +390,40 @@ class PayerTokenNotAssociated(ComputeMarketError):
     msg = "payer_token must be the payer's associated USDC account"
 
 
+class WrongSequence(ComputeMarketError):
+    """6046 (0x179e): Batch sequence is not the stream's next sequence (a replay or an out-of-
+    order batch)
+    """
+
+    code = 6046
+    name = "WrongSequence"
+    msg = "Batch sequence is not the stream's next sequence (a replay or an out-of-order batch)"
+
+
+class InvalidBatch(ComputeMarketError):
+    """6047 (0x179f): A batch needs 1 <= count <= total"""
+
+    code = 6047
+    name = "InvalidBatch"
+    msg = "A batch needs 1 <= count <= total"
+
+
+class HoldAboveMax(ComputeMarketError):
+    """6048 (0x17a0): The hold at the offer's current prices is above the payer's max_hold"""
+
+    code = 6048
+    name = "HoldAboveMax"
+    msg = "The hold at the offer's current prices is above the payer's max_hold"
+
+
+class OrderAlreadySettled(ComputeMarketError):
+    """6049 (0x17a1): The order was settled; only its pending refund remains"""
+
+    code = 6049
+    name = "OrderAlreadySettled"
+    msg = "The order was settled; only its pending refund remains"
+
+
 ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
     {
         6000: InvalidInstructionData,
@@ -438,6 +472,10 @@ ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
         6043: NameTooLong,
         6044: VaultTampered,
         6045: PayerTokenNotAssociated,
+        6046: WrongSequence,
+        6047: InvalidBatch,
+        6048: HoldAboveMax,
+        6049: OrderAlreadySettled,
     }
 )
 
@@ -459,7 +497,9 @@ __all__ = [
     "ComputeMarketError",
     "DuplicateAccount",
     "FeeAboveCap",
+    "HoldAboveMax",
     "InvalidAccountOwner",
+    "InvalidBatch",
     "InvalidDiscriminator",
     "InvalidInstructionData",
     "InvalidMint",
@@ -481,6 +521,7 @@ __all__ = [
     "NotWritable",
     "NothingToBurn",
     "OfferInactive",
+    "OrderAlreadySettled",
     "OrderNotExpired",
     "PayerTokenNotAssociated",
     "ProgramPaused",
@@ -495,6 +536,7 @@ __all__ = [
     "UriTooLong",
     "VaultTampered",
     "WithheldAuthorityMismatch",
+    "WrongSequence",
     "ZeroAmount",
     "ZeroMinOut",
     "from_code",
