@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from bourse_cli import admin, crank, demo, market, model, order, pool, provider
+from bourse_cli import admin, crank, demo, market, model, order, pool, provider, receipt
 from bourse_cli.context import DEFAULT_LOCALNET_DIR, CliState
 from bourse_cli.output import OutputMode
 
@@ -37,6 +37,7 @@ GROUPS: dict[str, typer.Typer] = {
     "order": order.app,
     "crank": crank.app,
     "pool": pool.app,
+    "receipt": receipt.app,
 }
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
