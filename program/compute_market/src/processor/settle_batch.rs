@@ -79,6 +79,9 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     checks::not_paused(cfg)?;
     checks::system_program(system)?;
     checks::usdc(usdc_mint, usdc_tp, cfg)?;
+    if total == 0 {
+        return Err(err::ZERO_AMOUNT);
+    }
     if count == 0 || count > total {
         return Err(err::INVALID_BATCH);
     }
