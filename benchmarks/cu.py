@@ -19,11 +19,11 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
-from bourse_chain import mints
+from bourse_chain import merkle, mints
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from bourse_chain.market import Market
+from bourse_chain.market import Market, payment_id_bytes
 from bourse_ops.sandbox.svm_chain import SvmChain, new_chain
 
 OUT = Path(__file__).with_name("cu.md")
@@ -176,22 +176,29 @@ def main() -> int:
             ],
             [settler],
         )
-        c.fund_usdc(settler.pubkey(), 100 * USDC)
-        b.run(
-            "settle_payment",
-            [
-                m.settle_payment(
-                    settler.pubkey(),
-                    slug=slug,
-                    provider_authority=prov.pubkey(),
-                    payment_id=f"{slug}-1",
-                    amount=100 * USDC,
-                    source=m.usdc_account(settler.pubkey()),
-                    source_authority=settler.pubkey(),
-                )
-            ],
-            [settler],
-        )
+        c.fund_usdc(settler.pubkey(), 200 * USDC)
+        for sequence, (name, count) in enumerate(
+            (("settle_batch (first: creates the stream)", 1), ("settle_batch (1,000 calls)", 1_000))
+        ):
+            calls = [(payment_id_bytes(f"{slug}-{sequence}-{i}"), 100_000) for i in range(count)]
+            b.run(
+                name,
+                [
+                    m.settle_batch(
+                        settler.pubkey(),
+                        model=m.model(slug),
+                        provider=m.provider(prov.pubkey()),
+                        provider_payout=m.usdc_account(prov.pubkey()),
+                        revenue_vault=m.revenue_vault(slug),
+                        sequence=sequence,
+                        count=count,
+                        total=100_000 * count,
+                        root=merkle.root(merkle.leaves(calls)),
+                        source=m.usdc_account(settler.pubkey()),
+                    )
+                ],
+                [settler],
+            )
         pool = c.seed_pool(creator, mint, tp, 10**11, 1_000 * USDC)
         amount_in = c.token_balance(m.revenue_vault(slug))
         b.run(

@@ -175,7 +175,7 @@ def test_daily_series_buckets_by_utc_day() -> None:
     now = 1_700_000_000
     settled = {"gross": 1_000, "creator_fee": 80}
     entries = [
-        HistoryEntry("a", 1, now, "PaymentSettled", settled),
+        HistoryEntry("a", 1, now, "BatchSettled", {"total": 1_000, "creator_fee": 80, "count": 3}),
         HistoryEntry("b", 1, now - DAY, "OrderSettled", {**settled, "refund": 5}),
         HistoryEntry("c", 1, now - DAY, "BuybackExecuted", {"usdc_spent": 70}),
         HistoryEntry("d", 1, now - DAY, "TokensBurned", {"amount": 9}),
@@ -184,7 +184,7 @@ def test_daily_series_buckets_by_utc_day() -> None:
     ]
     days = daily_series(entries, now, 30)
     assert len(days) == 30 and days[-1].date == "2023-11-14"
-    assert (days[-1].revenue, days[-1].calls) == (1_000, 1)
+    assert (days[-1].revenue, days[-1].calls) == (1_000, 3)
     assert (days[-2].revenue, days[-2].usdc_spent, days[-2].tokens_burned) == (1_000, 70, 9)
     assert sum(d.revenue for d in days) == 2_000
 
