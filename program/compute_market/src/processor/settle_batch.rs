@@ -118,9 +118,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let inbox_bump = [rd_u8(s_data, st::INBOX_BUMP)];
     let inbox_signer = Signer::new(&[seeds::INBOX, model_acc.key(), &inbox_bump]);
     let signer = if from_inbox { Some(&inbox_signer) } else { None };
-    token::transfer_checked(tp, source, usdc_mint, payout, source_authority, s.provider, decimals, signer)?;
-    token::transfer_checked(tp, source, usdc_mint, revenue_vault, source_authority, s.creator, decimals, signer)?;
-    token::transfer_checked(tp, source, usdc_mint, treasury, source_authority, s.protocol, decimals, signer)?;
+    let legs = [(payout, s.provider), (revenue_vault, s.creator), (treasury, s.protocol)];
+    token::transfer_checked_many(tp, source, usdc_mint, source_authority, &legs, decimals, signer)?;
 
     let seq_le = sequence.to_le_bytes();
     let count_le = count.to_le_bytes();

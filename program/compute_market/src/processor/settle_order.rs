@@ -79,13 +79,14 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let bump = [rd_u8(cfg, config::BUMP)];
     let signer = Signer::new(&[seeds::CONFIG, &bump]);
     let tp = usdc_tp.key();
-    token::transfer_checked(tp, escrow, usdc_mint, payout, cfg_acc, s.provider, decimals, Some(&signer))?;
-    token::transfer_checked(tp, escrow, usdc_mint, revenue_vault, cfg_acc, s.creator, decimals, Some(&signer))?;
-    token::transfer_checked(tp, escrow, usdc_mint, treasury, cfg_acc, s.protocol, decimals, Some(&signer))?;
     let refund_now = token::is_token_account(payer_token, tp);
-    if refund_now {
-        token::transfer_checked(tp, escrow, usdc_mint, payer_token, cfg_acc, refund, decimals, Some(&signer))?;
-    }
+    let legs = [
+        (payout, s.provider),
+        (revenue_vault, s.creator),
+        (treasury, s.protocol),
+        (payer_token, if refund_now { refund } else { 0 }),
+    ];
+    token::transfer_checked_many(tp, escrow, usdc_mint, cfg_acc, &legs, decimals, Some(&signer))?;
 
     let m = model_acc.data_mut();
     add(m, model::TOTAL_VOLUME, gross)?;
