@@ -166,11 +166,11 @@ async def settle_payment(
     market = session.market
     owner = source_authority or settler
     source = market.usdc_account(owner.pubkey())
-    settlement = await _settlement(session, settler)
-    call = PaidCall(payment_id, amount, slug, market.provider(provider_authority))
     balance = await session.token_balance(source)
     if balance is None or balance < amount:
         raise InsufficientUsdc(source, balance or 0, amount)
     await session.require_sol(settler.pubkey())
+    settlement = await _settlement(session, settler)
+    call = PaidCall(payment_id, amount, slug, market.provider(provider_authority))
     batch = await settlement.settle_batch([call], source=source, source_authority=owner)
     return split_json(batch.split)
