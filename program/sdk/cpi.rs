@@ -104,7 +104,20 @@ pub fn invoke(
     data: &[u8],
     signer: Option<&Signer>,
 ) -> Result<(), u32> {
-    invoke_call(&Call { program_id, metas, data, signer })
+    invoke_call(&Call { program_id, metas, infos: metas, data, signer })
+}
+
+/// As `invoke`, with the account infos given separately: each account once, however often
+/// `metas` names it (the runtime translates every info, so repeats cost CU).
+#[inline(always)]
+pub fn invoke_with_infos(
+    program_id: &Pubkey,
+    metas: &[Meta],
+    infos: &[Meta],
+    data: &[u8],
+    signer: Option<&Signer>,
+) -> Result<(), u32> {
+    invoke_call(&Call { program_id, metas, infos, data, signer })
 }
 
 /// The arguments of one CPI, passed by reference (SBPF calls have only
@@ -112,6 +125,7 @@ pub fn invoke(
 pub struct Call<'a> {
     pub program_id: &'a Pubkey,
     pub metas: &'a [Meta],
+    pub infos: &'a [Meta],
     pub data: &'a [u8],
     pub signer: Option<&'a Signer<'a>>,
 }
@@ -132,17 +146,29 @@ fn invoke_call(call: &Call) -> Result<(), u32> {
     let mut c_infos: MaybeUninit<[SolAccountInfo; MAX_CPI_ACCOUNTS]> = MaybeUninit::uninit();
     let metas_ptr = c_metas.as_mut_ptr() as *mut SolAccountMeta;
     let infos_ptr = c_infos.as_mut_ptr() as *mut SolAccountInfo;
+    let infos = call.infos;
+    let k = infos.len();
+    if k > MAX_CPI_ACCOUNTS {
+        return Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA);
+    }
     let mut i = 0;
     while i < n {
         let m = &metas[i];
-        let a = &m.account;
         unsafe {
             metas_ptr.add(i).write(SolAccountMeta {
-                pubkey: a.key_ptr(),
+                pubkey: m.account.key_ptr(),
                 is_writable: m.writable,
                 is_signer: m.signer,
             });
-            infos_ptr.add(i).write(SolAccountInfo {
+        }
+        i += 1;
+    }
+    let mut j = 0;
+    while j < k {
+        let m = &infos[j];
+        let a = &m.account;
+        unsafe {
+            infos_ptr.add(j).write(SolAccountInfo {
                 key: a.key_ptr(),
                 lamports: a.lamports_ptr(),
                 data_len: a.data_len() as u64,
@@ -154,7 +180,7 @@ fn invoke_call(call: &Call) -> Result<(), u32> {
                 executable: a.executable(),
             });
         }
-        i += 1;
+        j += 1;
     }
     let ix = SolInstruction {
         program_id: program_id as *const Pubkey,
@@ -176,7 +202,7 @@ fn invoke_call(call: &Call) -> Result<(), u32> {
         signer_count = 1;
     }
     let rc = unsafe {
-        sol_invoke_signed_c(&ix, infos_ptr as *const SolAccountInfo, n as u64, &signer_set, signer_count)
+        sol_invoke_signed_c(&ix, infos_ptr as *const SolAccountInfo, k as u64, &signer_set, signer_count)
     };
     if rc == 0 {
         Ok(())

@@ -3,7 +3,7 @@
 
 use super::account::Account;
 use super::bytes::{rd_key, rd_u32, rd_u64, Writer};
-use super::cpi::{invoke, Meta, Signer};
+use super::cpi::{invoke, invoke_with_infos, Meta, Signer};
 use super::ids::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
 use super::syscalls::sol_get_return_data;
 use super::Pubkey;
@@ -125,6 +125,9 @@ pub fn transfer_checked_many(
         return Ok(());
     }
     let mut metas = [Meta::r(mint); 16];
+    let mut infos = [Meta::r(mint); 7];
+    infos[0] = Meta::w(from);
+    infos[2] = Meta::rs(authority);
     let mut d = Writer::<64>::new();
     d.u8(255);
     let mut k = 0;
@@ -140,9 +143,10 @@ pub fn transfer_checked_many(
         metas[4 * k + 2] = Meta::w(to);
         metas[4 * k + 3] = Meta::rs(authority);
         d.u8(4).u8(10).u8(12).u64(amount).u8(decimals);
+        infos[3 + k] = Meta::w(to);
         k += 1;
     }
-    invoke(token_program, &metas[..4 * k], d.as_slice(), signer)
+    invoke_with_infos(token_program, &metas[..4 * k], &infos[..3 + k], d.as_slice(), signer)
 }
 
 pub fn burn_checked(

@@ -65,12 +65,11 @@ pub fn typed<'a>(
     if d.len() != len {
         return Err(err::INVALID_DISCRIMINATOR);
     }
-    let mut i = 0;
-    while i < 8 {
-        if d[i] != discriminator[i] {
-            return Err(err::INVALID_DISCRIMINATOR);
-        }
-        i += 1;
+    // One 8-byte compare (the length check above guarantees 8 bytes).
+    let have = unsafe { core::ptr::read_unaligned(d.as_ptr() as *const u64) };
+    let want = unsafe { core::ptr::read_unaligned(discriminator.as_ptr() as *const u64) };
+    if have != want {
+        return Err(err::INVALID_DISCRIMINATOR);
     }
     Ok(d)
 }
