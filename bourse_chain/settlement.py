@@ -573,6 +573,24 @@ class Settlement:
                 raise SettlementError(f"no BatchSettled event in {result.signature}")
         raise SettlementError(f"stream {stream} kept moving; batch not settled")
 
+    async def settle_batches(
+        self,
+        calls: Sequence[PaidCall],
+        *,
+        source: Pubkey | None = None,
+        source_authority: Keypair | None = None,
+    ) -> list[BatchResult]:
+        """:meth:`settle_batch` for calls of several (model, provider) pairs: one batch per
+        pair (in the order each pair first appears, calls keeping their order), one after
+        the other. Same idempotency: calling again with the same calls sends nothing."""
+        groups: dict[tuple[str, Pubkey], list[PaidCall]] = {}
+        for call in calls:
+            groups.setdefault((str(call.model), call.provider), []).append(call)
+        return [
+            await self.settle_batch(group, source=source, source_authority=source_authority)
+            for group in groups.values()
+        ]
+
     async def _recorded_batch(
         self, stream: Pubkey, state: SettlementStream | None, plan: _Plan, model: Pubkey
     ) -> BatchResult | None:

@@ -29,7 +29,13 @@ from bourse_chain.generated.compute_market.accounts import Model, SettlementStre
 from bourse_chain.money import Parts, attribute, expected_split
 from bourse_chain.receipts import CallProof, verify_on_chain
 from bourse_chain.results import Split
-from bourse_chain.settlement import BatchResult, IdempotencyConflict, PaidCall, Settlement
+from bourse_chain.settlement import (
+    BatchResult,
+    IdempotencyConflict,
+    PaidCall,
+    Settlement,
+    SettlementError,
+)
 from tests.localnet.test_settlement_market import (
     FAST,
     MODEL_FEE_BPS,
@@ -329,3 +335,22 @@ async def test_bourse_receipt_verify(
 
 async def _in_thread(bourse: Bourse, *args: str) -> Any:
     return await asyncio.to_thread(bourse, *args)
+
+
+async def test_settle_batches_groups_by_model_and_provider(
+    market: MarketEnv, settlement: Settlement
+) -> None:
+    payer = await market.new_wallet(usdc=10 * USDC)
+    source = market.usdc_account(payer.pubkey())
+    stranger = PaidCall("other-provider", 5, market.slug, Pubkey.new_unique())
+    mine = calls_of(market, "grouped", [300, 400])
+    before = await sinks(market, source)
+    results = await settlement.settle_batches(mine, source=source, source_authority=payer)
+    assert [r.count for r in results] == [2]
+    assert moved(before, await sinks(market, source)) == expected_moves(700)
+    # an unknown provider fails before anything moves for it
+    with pytest.raises(SettlementError):
+        await settlement.settle_batches([stranger], source=source, source_authority=payer)
+    # the same calls again: recorded, nothing sent
+    again = await settlement.settle_batches(mine, source=source, source_authority=payer)
+    assert again[0].signature is None and again[0].root == results[0].root
