@@ -7,7 +7,7 @@ that walks idl/compute_market.json at start-up and builds `construct` structs
 for it — what a client without generated code does. Ours: the generated
 `struct.Struct` layouts (bourse_chain.generated). Workloads: decode 10,000
 accounts of each type; encode 10,000 instruction-data payloads (open_order,
-settle_payment); build 10,000 full settle_order `Instruction`s.
+settle_batch); build 10,000 full settle_order `Instruction`s.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def main() -> int:
     rnd = random.Random(7)
     g = GenericIdl(IDL)
     rows: list[tuple[str, float, float]] = []
-    for name in ("Config", "Model", "Provider", "Offer", "Order", "PaymentReceipt"):
+    for name in ("Config", "Model", "Provider", "Offer", "Order", "SettlementStream"):
         cls = getattr(acc, name)
         # Valid blobs: zeros are valid for every bool/enum field; the first field (a key or
         # id) and the last 8 bytes vary, so no two blobs are alike.
@@ -157,7 +157,9 @@ def main() -> int:
         rows.append((f"decode {name} ({cls.LEN} B)", ours, base))
 
     k = [Pubkey(rnd.randbytes(32)) for _ in range(8)]
-    ours = rate(lambda: [ix.OpenOrderArgs(i, 100_000, 50_000, 600).encode() for i in range(N)], N)
+    ours = rate(
+        lambda: [ix.OpenOrderArgs(i, 100_000, 50_000, 600, 10**9).encode() for i in range(N)], N
+    )
     base = rate(
         lambda: [
             g.encode_ix(
@@ -167,6 +169,7 @@ def main() -> int:
                     "max_input_tokens": 100_000,
                     "max_output_tokens": 50_000,
                     "ttl_secs": 600,
+                    "max_hold": 10**9,
                 },
             )
             for i in range(N)
@@ -174,13 +177,18 @@ def main() -> int:
         N,
     )
     rows.append(("encode open_order args", ours, base))
-    pid = rnd.randbytes(32)
-    ours = rate(lambda: [ix.SettlePaymentArgs(pid, i).encode() for i in range(N)], N)
+    root = rnd.randbytes(32)
+    ours = rate(lambda: [ix.SettleBatchArgs(i, 1_000, 10**9, root).encode() for i in range(N)], N)
     base = rate(
-        lambda: [g.encode_ix("settle_payment", {"payment_id": pid, "amount": i}) for i in range(N)],
+        lambda: [
+            g.encode_ix(
+                "settle_batch", {"sequence": i, "count": 1_000, "total": 10**9, "root": root}
+            )
+            for i in range(N)
+        ],
         N,
     )
-    rows.append(("encode settle_payment args", ours, base))
+    rows.append(("encode settle_batch args", ours, base))
     accts = ix.SettleOrderAccounts(
         settler=k[0],
         order=k[1],

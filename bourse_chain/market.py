@@ -18,7 +18,10 @@ from typing import Any
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_PROGRAM_ID
-from spl.token.instructions import get_associated_token_address
+from spl.token.instructions import (
+    create_idempotent_associated_token_account,
+    get_associated_token_address,
+)
 
 from bourse_chain import pda, pools
 from bourse_chain.generated.compute_market import instructions as ix
@@ -33,10 +36,12 @@ from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 DEFAULT_MAX_BUYBACK_PER_CALL = 500 * 1_000_000
 DEFAULT_BUYBACK_COOLDOWN_SECS = 900
 
+U64_MAX = 2**64 - 1
+
 
 def payment_id_bytes(payment_id: str | bytes) -> bytes:
-    """The 32-byte on-chain payment id: 32 raw bytes as given, else sha256 of the id
-    (a ``str`` as UTF-8). The receipt PDA is ``["payment", id]``.
+    """The 32-byte payment id a batch's Merkle leaf commits to: 32 raw bytes as given, else
+    sha256 of the id (a ``str`` as UTF-8).
 
     >>> payment_id_bytes("pay_1").hex()[:16]
     '6ec81111d581d10d'
@@ -69,6 +74,8 @@ class Market:
     treasury_authority: Pubkey
     usdc_token_program: Pubkey = TOKEN_PROGRAM_ID
     program_id: Pubkey = PROGRAM_ID
+    #: The treasury's USDC account when it is not the treasury authority's ATA.
+    treasury_account: Pubkey | None = None
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -82,8 +89,9 @@ class Market:
 
     @property
     def treasury(self) -> Pubkey:
-        """The treasury's USDC account: the treasury authority's associated token account."""
-        return self.usdc_account(self.treasury_authority)
+        """The treasury's USDC account: the treasury authority's associated token account
+        unless ``treasury_account`` is given."""
+        return self.treasury_account or self.usdc_account(self.treasury_authority)
 
     def usdc_account(self, owner: Pubkey) -> Pubkey:
         return get_associated_token_address(owner, self.usdc_mint, self.usdc_token_program)
@@ -108,8 +116,24 @@ class Market:
     def order(self, payer: Pubkey, nonce: int) -> Pubkey:
         return pda.order_pda(payer, nonce, self.program_id)[0]
 
-    def receipt(self, payment_id: str | bytes) -> Pubkey:
-        return pda.payment_receipt_pda(payment_id_bytes(payment_id), self.program_id)[0]
+    def stream(self, model: Pubkey, provider: Pubkey) -> Pubkey:
+        """The batch-settlement stream of (model account, provider account)."""
+        return pda.stream_pda(model, provider, self.program_id)[0]
+
+    def inbox_authority(self, model: Pubkey) -> Pubkey:
+        """The model's x402 ``payTo`` (a PDA of the program)."""
+        return pda.inbox_authority_pda(model, self.program_id)[0]
+
+    def inbox(self, model: Pubkey) -> Pubkey:
+        """The model's x402 payment inbox: ATA(inbox authority, USDC)."""
+        return self.usdc_account(self.inbox_authority(model))
+
+    def create_inbox(self, funder: Pubkey, model: Pubkey) -> Instruction:
+        """Create the model's inbox if missing (idempotent). Its owner is a PDA that only
+        settle_batch signs for, so nobody can close it and take its rent back."""
+        return create_idempotent_associated_token_account(
+            funder, self.inbox_authority(model), self.usdc_mint, self.usdc_token_program
+        )
 
     # -- governance --------------------------------------------------------------------------
 
@@ -257,24 +281,36 @@ class Market:
         self,
         payer: Pubkey,
         slug: str,
-        provider_authority: Pubkey,
+        provider_authority: Pubkey | None,
         nonce: int,
         max_input_tokens: int,
         max_output_tokens: int,
         ttl_secs: int = 600,
         payer_token: Pubkey | None = None,
+        *,
+        max_hold: int = U64_MAX,
+        offer: Pubkey | None = None,
     ) -> Instruction:
+        """``max_hold`` bounds what the payer signs (the program refuses a larger hold, e.g.
+        after the provider raised its prices); callers that quote the offer first pass the
+        hold they quoted (``Settlement.open_hold`` does). ``offer`` replaces
+        ``provider_authority`` when the caller knows the offer address."""
+        if offer is None:
+            if provider_authority is None:
+                raise ValueError("open_order needs provider_authority or offer")
+            offer = self.offer(slug, provider_authority)
         return ix.open_order(
             ix.OpenOrderArgs(
                 nonce=nonce,
                 max_input_tokens=max_input_tokens,
                 max_output_tokens=max_output_tokens,
                 ttl_secs=ttl_secs,
+                max_hold=max_hold,
             ),
             ix.OpenOrderAccounts(
                 payer=payer,
                 model=self.model(slug),
-                offer=self.offer(slug, provider_authority),
+                offer=offer,
                 payer_token=payer_token or self.usdc_account(payer),
                 usdc_mint=self.usdc_mint,
                 usdc_token_program=self.usdc_token_program,
@@ -330,34 +366,55 @@ class Market:
             self.program_id,
         )
 
-    def settle_payment(
+    def settle_batch(
         self,
         settler: Pubkey,
         *,
-        slug: str,
-        provider_authority: Pubkey,
-        payment_id: str | bytes,
-        amount: int,
-        source: Pubkey,
-        source_authority: Pubkey,
-        provider_payout: Pubkey | None = None,
+        model: Pubkey,
+        provider: Pubkey,
+        provider_payout: Pubkey,
+        revenue_vault: Pubkey,
+        sequence: int,
+        count: int,
+        total: int,
+        root: bytes,
+        source: Pubkey | None = None,
+        source_authority: Pubkey | None = None,
     ) -> Instruction:
-        return ix.settle_payment(
-            ix.SettlePaymentArgs(payment_id=payment_id_bytes(payment_id), amount=amount),
-            ix.SettlePaymentAccounts(
+        """Settle a batch of ``count`` calls worth ``total`` with Merkle ``root`` (see
+        ``bourse_chain.merkle``) as the stream's ``sequence``. Without ``source`` the money
+        comes from the model's x402 inbox (the program signs); with it, ``source_authority``
+        (default: the settler) signs for it (credits rail). Model, provider, payout and
+        revenue vault come from the decoded on-chain accounts."""
+        if source is None:
+            source, authority, signs = self.inbox(model), self.inbox_authority(model), False
+        else:
+            authority, signs = source_authority or settler, True
+        built = ix.settle_batch(
+            ix.SettleBatchArgs(sequence=sequence, count=count, total=total, root=root),
+            ix.SettleBatchAccounts(
                 settler=settler,
-                model=self.model(slug),
-                provider=self.provider(provider_authority),
+                model=model,
+                provider=provider,
                 source=source,
-                source_authority=source_authority,
-                provider_payout=provider_payout or self.usdc_account(provider_authority),
-                revenue_vault=self.revenue_vault(slug),
+                source_authority=authority,
+                provider_payout=provider_payout,
+                revenue_vault=revenue_vault,
                 treasury=self.treasury,
                 usdc_mint=self.usdc_mint,
                 usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,
         )
+        if not signs:
+            return built
+        metas = [
+            AccountMeta(m.pubkey, is_signer=True, is_writable=m.is_writable)
+            if m.pubkey == authority
+            else m
+            for m in built.accounts
+        ]
+        return Instruction(built.program_id, built.data, metas)
 
     # -- buyback, burn, harvest --------------------------------------------------------------
 

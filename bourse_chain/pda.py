@@ -20,12 +20,13 @@ from bourse_chain.generated.compute_market.constants import (
     SEED_BUYBACK_VAULT,
     SEED_CONFIG,
     SEED_ESCROW_VAULT,
+    SEED_INBOX,
     SEED_MODEL,
     SEED_OFFER,
     SEED_ORDER,
-    SEED_PAYMENT,
     SEED_PROVIDER,
     SEED_REVENUE_VAULT,
+    SEED_STREAM,
 )
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID as COMPUTE_MARKET_ID
 from bourse_chain.generated.cp_pool.constants import SEED_POOL, SEED_VAULT
@@ -38,19 +39,18 @@ __all__ = [
     "buyback_vault_pda",
     "config_pda",
     "escrow_vault_pda",
+    "inbox_authority_pda",
     "model_pda",
     "offer_pda",
     "order_pda",
     "ordered_mints",
-    "payment_receipt_pda",
     "pool_pda",
     "pool_vault_pda",
     "program_data_pda",
     "provider_pda",
     "revenue_vault_pda",
+    "stream_pda",
 ]
-
-PAYMENT_ID_LEN = 32
 
 # -- compute_market --------------------------------------------------------------------------
 
@@ -103,13 +103,22 @@ def order_pda(
     return find_pda([SEED_ORDER, bytes(payer), int_to_bytes(nonce, 8, signed=False)], program_id)
 
 
-def payment_receipt_pda(
-    payment_id: bytes, program_id: Pubkey = COMPUTE_MARKET_ID
+def stream_pda(
+    model: Pubkey, provider: Pubkey, program_id: Pubkey = COMPUTE_MARKET_ID
 ) -> tuple[Pubkey, int]:
-    """The receipt making a collected payment settle once, ``["payment", payment_id]``."""
-    if len(payment_id) != PAYMENT_ID_LEN:
-        raise ValueError(f"payment_id must be {PAYMENT_ID_LEN} bytes, got {len(payment_id)}")
-    return find_pda([SEED_PAYMENT, bytes(payment_id)], program_id)
+    """The batch-settlement stream of one (model, provider), ``["stream", model, provider]``.
+
+    ``provider`` is the provider account (see :func:`provider_pda`), not its authority.
+    """
+    return find_pda([SEED_STREAM, bytes(model), bytes(provider)], program_id)
+
+
+def inbox_authority_pda(
+    model: Pubkey, program_id: Pubkey = COMPUTE_MARKET_ID
+) -> tuple[Pubkey, int]:
+    """A model's x402 ``payTo``, ``["inbox", model]``: its USDC associated token account is
+    the model's payment inbox, which only settle_batch (program-signed) can move."""
+    return find_pda([SEED_INBOX, bytes(model)], program_id)
 
 
 def program_data_pda(program_id: Pubkey = COMPUTE_MARKET_ID) -> tuple[Pubkey, int]:

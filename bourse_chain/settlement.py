@@ -1,21 +1,24 @@
-"""The settlement API the gateway imports: holds, settlement of usage, release, and settlement
-of payments collected off-chain — each one idempotent.
+"""The settlement API the gateway imports: holds, settlement of usage, release, and batch
+settlement of paid calls — each one idempotent.
 
 * :meth:`Settlement.open_hold` derives the order nonce from an idempotency key, so a call
-  retried after a timeout finds the order the first call opened instead of opening another.
+  retried after a timeout finds the order the first call opened instead of opening another; it
+  signs a ``max_hold`` (the quoted hold), and an order found at the key's address must be the
+  one this request would open (same model, provider, hold for these max tokens, TTL).
 * :meth:`Settlement.settle` / :meth:`Settlement.release` close the order; a retry after the
   order was closed returns what the original transaction recorded (its ``OrderSettled`` /
   ``OrderCancelled`` event, found through the order address's transaction history), never
-  charging twice.
-* :meth:`Settlement.settle_payment` relies on the program's receipt PDA
-  ``["payment", sha256(payment_id)]``: a replay fails with ``AlreadyInitialized`` and the
-  split stored in the receipt is returned.  :meth:`Settlement.settle_payments` packs many
-  into as few transactions as fit (1,232 bytes, the compute-unit cap).
+  charging twice. Neither ever creates a payer's token account (so the settler pays no rent a
+  payer can take back, and a payer's reassigned account cannot block them).
+* :meth:`Settlement.settle_batch` settles any number of paid calls of one (model, provider)
+  in one ``settle_batch`` instruction: the batch's total is split once, its Merkle root
+  (``bourse_chain.merkle``) goes on-chain, and the stream account's sequence makes a retried
+  batch (even after a crash between send and confirm) return the recorded result instead of
+  paying twice. :meth:`BatchResult.prove` gives a call's inclusion proof.
 
-All amounts are micro-USDC.  Fees round up and the provider gets the remainder (see
-``idl/compute_market_spec.py``); every :class:`~bourse_chain.results.Split` checks that its
-parts sum to the gross, and order splits that ``gross + refund == hold``.
-See ``docs/settlement.md`` for runnable examples.
+All amounts are micro-USDC; the money rules are ``bourse_chain.money``. Every
+:class:`~bourse_chain.results.Split` checks that its parts sum to the gross, and order splits
+that ``gross + refund == hold``. See ``docs/settlement.md`` for runnable examples.
 """
 
 from __future__ import annotations
@@ -23,58 +26,36 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.signature import Signature
-from spl.token.instructions import (
-    create_idempotent_associated_token_account,
-    get_associated_token_address,
-)
 
-from bourse_chain.client import BourseClient, TransactionExpired
-from bourse_chain.errors import BourseError, TransactionFailed
+from bourse_chain import merkle
+from bourse_chain.client import BourseClient
+from bourse_chain.errors import BourseError
 from bourse_chain.generated.compute_market import errors as cm_errors
 from bourse_chain.generated.compute_market.accounts import (
     Config,
     Model,
+    Offer,
     Order,
-    PaymentReceipt,
     Provider,
+    SettlementStream,
 )
-from bourse_chain.generated.compute_market.constants import SYSTEM_PROGRAM_ID
 from bourse_chain.generated.compute_market.events import (
+    BatchSettled,
     OrderCancelled,
     OrderOpened,
     OrderSettled,
-    PaymentSettled,
 )
-from bourse_chain.generated.compute_market.instructions import (
-    CancelOrderAccounts,
-    OpenOrderAccounts,
-    OpenOrderArgs,
-    SettleOrderAccounts,
-    SettleOrderArgs,
-    SettlePaymentAccounts,
-    SettlePaymentArgs,
-    cancel_order,
-    open_order,
-    settle_order,
-    settle_payment,
-)
-from bourse_chain.market import order_nonce, payment_id_bytes
-from bourse_chain.pda import (
-    config_pda,
-    model_pda,
-    offer_pda,
-    order_pda,
-    payment_receipt_pda,
-)
+from bourse_chain.market import Market, order_nonce, payment_id_bytes
+from bourse_chain.money import Parts, attribute, usage_charge
+from bourse_chain.pda import config_pda, model_pda, offer_pda, order_pda
+from bourse_chain.receipts import CallProof, batch_event
 from bourse_chain.results import Hold, Split, TxResult
-from bourse_chain.tx import MAX_COMPUTE_UNIT_LIMIT, ComputeBudget, fits, with_compute_budget
 
 logger = logging.getLogger(__name__)
 
@@ -121,20 +102,9 @@ class HoldAlreadySettled(SettlementError):
         super().__init__(f"order {order} was already settled (gross {split.gross})")
 
 
-class BatchSettlementError(SettlementError):
-    """Some items of :meth:`Settlement.settle_payments` failed; the others are settled.
-
-    ``splits[i]`` is the split of item ``i`` (None where it failed); ``errors`` maps the
-    failed items' indexes to their errors.
-    """
-
-    def __init__(self, splits: list[Split | None], errors: dict[int, BourseError]) -> None:
-        self.splits = splits
-        self.errors = errors
-        first = min(errors)
-        super().__init__(
-            f"{len(errors)} of {len(splits)} payments failed; item {first}: {errors[first]}"
-        )
+class PayerTokenClosed(SettlementError):
+    """release() while the payer's USDC account is closed: the hold stays in the order and the
+    payer gets it back with cancel_order once its account exists again (after expiry)."""
 
 
 def split_of_settled(event: OrderSettled) -> Split:
@@ -147,120 +117,145 @@ def split_of_settled(event: OrderSettled) -> Split:
     )
 
 
-def split_of_receipt(receipt: PaymentReceipt) -> Split:
-    return Split(
-        gross=receipt.amount,
-        provider=receipt.provider_amount,
-        creator=receipt.creator_fee,
-        protocol=receipt.protocol_fee,
-    )
-
-
-def split_of_payment(event: PaymentSettled) -> Split:
-    return Split(
-        gross=event.gross,
-        provider=event.provider_amount,
-        creator=event.creator_fee,
-        protocol=event.protocol_fee,
-    )
-
-
 @dataclass(frozen=True)
-class PaymentItem:
-    """One collected payment for :meth:`Settlement.settle_payments`."""
+class PaidCall:
+    """One paid call to settle in a batch: a unique ``payment_id`` (32 bytes, or any id that
+    is hashed to 32 with :func:`payment_id_bytes`), its ``amount`` in micro-USDC, the
+    ``model`` (slug, or model account) and ``provider`` (provider account, not authority)."""
 
-    model_slug: str
-    provider: Pubkey
+    payment_id: bytes | str
     amount: int
-    payment_id: str | bytes
-    source: Pubkey
-    source_authority: Keypair
+    model: str | Pubkey
+    provider: Pubkey
+
+    @property
+    def id32(self) -> bytes:
+        return payment_id_bytes(self.payment_id)
 
 
 @dataclass(frozen=True)
-class _Resolved:
+class BatchResult:
+    """A settled batch: ``split`` is what the program paid for its ``total``; ``shares[i]`` is
+    call ``i``'s attribution (``bourse_chain.money.attribute``). ``signature`` is None when the
+    batch was found already settled (a retry)."""
+
+    stream: Pubkey
     model: Pubkey
-    revenue_vault: Pubkey
-    provider_payout: Pubkey
+    provider: Pubkey
+    sequence: int
+    root: bytes
+    running_hash: bytes
+    split: Split
+    calls: tuple[PaidCall, ...]
+    shares: tuple[Parts, ...]
+    signature: Signature | None = None
+    _leaves: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def count(self) -> int:
+        return len(self.calls)
+
+    @property
+    def total(self) -> int:
+        return self.split.gross
+
+    def prove(self, call: PaidCall | bytes | str) -> CallProof:
+        """The inclusion proof of one call of this batch (by call or payment id)."""
+        pid = call.id32 if isinstance(call, PaidCall) else payment_id_bytes(call)
+        ids = [c.id32 for c in self.calls]
+        if pid not in ids:
+            raise KeyError(f"payment {pid.hex()} is not in batch {self.sequence} of {self.stream}")
+        i = ids.index(pid)
+        leaves = list(self._leaves) or merkle.leaves([(c.id32, c.amount) for c in self.calls])
+        prefix = sum(c.amount for c in self.calls[:i])
+        return CallProof(
+            payment_id=pid,
+            amount=self.calls[i].amount,
+            prefix=prefix,
+            index=i,
+            count=self.count,
+            total=self.total,
+            siblings=tuple(merkle.proof(leaves, i)),
+            root=self.root,
+            sequence=self.sequence,
+            model=self.model,
+            provider=self.provider,
+            share=self.shares[i],
+        )
 
 
 class Settlement:
-    """Settlement of orders and payments by the config's settler key.
+    """Settlement of orders and paid calls by the config's settler key.
 
     Build it with :meth:`load` (fetches the config); ``treasury`` defaults to the treasury
-    authority's associated USDC account.
+    authority's associated USDC account. Instructions come from :class:`Market` (the one
+    builder per instruction).
     """
 
     def __init__(
         self,
         client: BourseClient,
-        settler: Keypair,
+        settler: Keypair | None,
         config: Config,
         *,
         treasury: Pubkey | None = None,
-        max_batch_concurrency: int = 4,
-        lookup_tables: Sequence[AddressLookupTableAccount] = (),
     ) -> None:
-        if config.settler != settler.pubkey():
+        """``settler=None`` builds a payer-side instance that can only open holds."""
+        if settler is not None and config.settler != settler.pubkey():
             raise SettlerMismatch(
                 f"{settler.pubkey()} is not the config's settler {config.settler}"
             )
         self.client = client
-        self.settler = settler
+        self._settler = settler
         self.config = config
         self.program_id = client.program_id
-        self.treasury = treasury or get_associated_token_address(
-            config.treasury_authority, config.usdc_mint, config.usdc_token_program
+        self.market = Market(
+            usdc_mint=config.usdc_mint,
+            treasury_authority=config.treasury_authority,
+            usdc_token_program=config.usdc_token_program,
+            program_id=client.program_id,
+            treasury_account=treasury,
         )
-        self._concurrency = max(1, max_batch_concurrency)
-        #: Address lookup tables used for payment transactions (see :meth:`lookup_addresses`).
-        self.lookup_tables = tuple(lookup_tables)
+        self.treasury = self.market.treasury
         self._models: dict[str, tuple[Pubkey, Model]] = {}
         self._providers: dict[Pubkey, Provider] = {}
+        self._batches: dict[bytes, BatchResult] = {}
+        self._stream_locks: dict[Pubkey, asyncio.Lock] = {}
+
+    @property
+    def settler(self) -> Keypair:
+        if self._settler is None:
+            raise SettlerMismatch("this Settlement has no settler key (it only opens holds)")
+        return self._settler
 
     @classmethod
     async def load(
-        cls,
-        client: BourseClient,
-        settler: Keypair,
-        *,
-        treasury: Pubkey | None = None,
-        max_batch_concurrency: int = 4,
-        lookup_tables: Sequence[Pubkey] = (),
+        cls, client: BourseClient, settler: Keypair, *, treasury: Pubkey | None = None
     ) -> Settlement:
-        """Fetch the program's config (and the given address lookup tables) and build the
-        settlement API on it."""
+        """Fetch the program's config and build the settlement API on it."""
         address = config_pda(client.program_id)[0]
         config = await client.fetch(address, Config)
         if config is None:
             raise SettlementError(f"config {address} not found: is the program initialized?")
-        tables = []
-        for table_address in lookup_tables:
-            table = await client.fetch_lookup_table(table_address)
-            if table is None:
-                raise SettlementError(f"address lookup table {table_address} not found")
-            tables.append(table)
-        return cls(
-            client,
-            settler,
-            config,
-            treasury=treasury,
-            max_batch_concurrency=max_batch_concurrency,
-            lookup_tables=tables,
-        )
+        return cls(client, settler, config, treasury=treasury)
 
     # --------------------------------------------------------------- lookups
 
-    async def model(self, model_slug: str) -> tuple[Pubkey, Model]:
+    async def model(self, model_slug: str | Pubkey) -> tuple[Pubkey, Model]:
         """The model's address and account (cached: the fields used never change)."""
-        cached = self._models.get(model_slug)
+        key = str(model_slug)
+        cached = self._models.get(key)
         if cached is not None:
             return cached
-        address = model_pda(model_slug, self.program_id)[0]
+        address = (
+            model_slug
+            if isinstance(model_slug, Pubkey)
+            else model_pda(model_slug, self.program_id)[0]
+        )
         model = await self.client.fetch(address, Model)
         if model is None:
             raise SettlementError(f"model {model_slug!r} ({address}) is not registered")
-        self._models[model_slug] = (address, model)
+        self._models[key] = (address, model)
         return address, model
 
     async def provider(self, provider: Pubkey) -> Provider:
@@ -275,39 +270,29 @@ class Settlement:
         return account
 
     def payer_token(self, payer: Pubkey) -> Pubkey:
-        """The payer's associated USDC account (the default source of holds)."""
-        return get_associated_token_address(
-            payer, self.config.usdc_mint, self.config.usdc_token_program
-        )
+        """The payer's associated USDC account (the source of holds)."""
+        return self.market.usdc_account(payer)
 
     def order_address(self, payer: Pubkey, idempotency_key: str) -> Pubkey:
         return order_pda(payer, order_nonce(idempotency_key), self.program_id)[0]
 
-    def receipt_address(self, payment_id: str | bytes) -> Pubkey:
-        return payment_receipt_pda(payment_id_bytes(payment_id), self.program_id)[0]
+    def inbox(self, model: Pubkey) -> Pubkey:
+        """The model's x402 payment inbox (``payTo`` = :meth:`inbox_authority`)."""
+        return self.market.inbox(model)
 
-    async def lookup_addresses(
-        self, model_slugs: Sequence[str], providers: Sequence[Pubkey], sources: Sequence[Pubkey]
-    ) -> list[Pubkey]:
-        """The accounts settle_payment transactions repeat, for an address lookup table:
-        config, mint, token and system programs, treasury, each model and its revenue vault,
-        each provider and its payout account, and the (non-signer) sources."""
-        out: dict[Pubkey, None] = dict.fromkeys(
-            [
-                config_pda(self.program_id)[0],
-                self.config.usdc_mint,
-                self.config.usdc_token_program,
-                SYSTEM_PROGRAM_ID,
-                self.treasury,
-            ]
-        )
-        for slug in model_slugs:
-            address, model = await self.model(slug)
-            out.update(dict.fromkeys([address, model.revenue_vault]))
-        for provider in providers:
-            out.update(dict.fromkeys([provider, (await self.provider(provider)).payout]))
-        out.update(dict.fromkeys(sources))
-        return list(out)
+    def inbox_authority(self, model: Pubkey) -> Pubkey:
+        return self.market.inbox_authority(model)
+
+    async def ensure_inbox(self, model_slug: str | Pubkey) -> Pubkey:
+        """Create the model's inbox if it does not exist yet (once per model; nobody can
+        close it, so its rent is never taken back)."""
+        model_addr, _ = await self.model(model_slug)
+        inbox = self.inbox(model_addr)
+        if await self.client.get_account(inbox) is None:
+            await self.client.send(
+                [self.market.create_inbox(self.settler.pubkey(), model_addr)], [self.settler]
+            )
+        return inbox
 
     # ----------------------------------------------------------------- holds
 
@@ -321,43 +306,51 @@ class Settlement:
         ttl_secs: int,
         idempotency_key: str,
         *,
-        payer_token: Pubkey | None = None,
+        max_hold: int | None = None,
     ) -> Hold:
         """Escrow the upper-bound charge of a call (``open_order``, signed and paid by
         ``payer``); returns the existing order when this idempotency key already opened one.
 
+        The payer signs ``max_hold`` (default: the hold quoted from the offer now), so a price
+        raised before the order lands fails with ``HoldAboveMax`` and moves nothing.
         Raises ``HoldAlreadyUsed`` if the key's order was already opened and closed, and
-        ``IdempotencyConflict`` if the key's open order is for another model or provider.
+        ``IdempotencyConflict`` if the key's open order is not the one this request opens
+        (another model, provider, hold or a shorter TTL).
         """
         payer_key = payer.pubkey()
         nonce = order_nonce(idempotency_key)
         order_addr = order_pda(payer_key, nonce, self.program_id)[0]
         model_addr, _ = await self.model(model_slug)
         offer_addr = offer_pda(model_addr, provider, self.program_id)[0]
+        request = (model_addr, provider, max_input_tokens, max_output_tokens, ttl_secs)
 
         existing = await self.client.fetch(order_addr, Order)
         if existing is not None:
-            return self._existing_hold(order_addr, existing, model_addr, provider)
+            return self._existing_hold(order_addr, existing, request, max_hold)
         if await self._has_history(order_addr):
             raise HoldAlreadyUsed(
                 f"idempotency key {idempotency_key!r}: order {order_addr} was already closed"
             )
-        ix = open_order(
-            OpenOrderArgs(
-                nonce=nonce,
-                max_input_tokens=max_input_tokens,
-                max_output_tokens=max_output_tokens,
-                ttl_secs=ttl_secs,
-            ),
-            OpenOrderAccounts(
-                payer=payer_key,
-                model=model_addr,
-                offer=offer_addr,
-                payer_token=payer_token or self.payer_token(payer_key),
-                usdc_mint=self.config.usdc_mint,
-                usdc_token_program=self.config.usdc_token_program,
-            ),
-            self.program_id,
+        if max_hold is None:
+            offer = await self.client.fetch(offer_addr, Offer)
+            if offer is None:
+                raise SettlementError(f"no offer {offer_addr} of provider {provider}")
+            max_hold = usage_charge(
+                offer.price_input_per_mtok,
+                offer.price_output_per_mtok,
+                max_input_tokens,
+                max_output_tokens,
+            )
+        ix = self.market.open_order(
+            payer_key,
+            model_slug,
+            None,
+            nonce,
+            max_input_tokens,
+            max_output_tokens,
+            ttl_secs,
+            max_hold=max_hold,
+            offer=offer_addr,
         )
         try:
             result = await self.client.send([ix], [payer])
@@ -366,7 +359,7 @@ class Settlement:
             found = await self.client.fetch(order_addr, Order)
             if found is None:
                 raise
-            return self._existing_hold(order_addr, found, model_addr, provider)
+            return self._existing_hold(order_addr, found, request, max_hold)
         order = await self.client.fetch(order_addr, Order)
         if order is None:  # settled already between landing and our read
             opened = [
@@ -376,11 +369,28 @@ class Settlement:
         return _hold(order_addr, order, result.signature)
 
     def _existing_hold(
-        self, order_addr: Pubkey, order: Order, model: Pubkey, provider: Pubkey
+        self,
+        order_addr: Pubkey,
+        order: Order,
+        request: tuple[Pubkey, Pubkey, int, int, int],
+        max_hold: int | None,
     ) -> Hold:
+        model, provider, max_in, max_out, ttl = request
+        expected = usage_charge(
+            order.price_input_per_mtok, order.price_output_per_mtok, max_in, max_out
+        )
+        problems = []
         if order.model != model or order.provider != provider:
+            problems.append(f"model {order.model} / provider {order.provider}")
+        if order.hold != expected or order.refund_pending:
+            problems.append(f"hold {order.hold} (this request holds {expected})")
+        if max_hold is not None and order.hold > max_hold:
+            problems.append(f"hold {order.hold} above max_hold {max_hold}")
+        if order.expires_at - order.opened_at < ttl:
+            problems.append(f"ttl {order.expires_at - order.opened_at}s (asked {ttl}s)")
+        if problems:
             raise IdempotencyConflict(
-                f"order {order_addr} exists for model {order.model} / provider {order.provider}"
+                f"order {order_addr} is not this request's: " + ", ".join(problems)
             )
         logger.info("open_hold: order %s already open (idempotent retry)", order_addr)
         return _hold(order_addr, order, None)
@@ -390,20 +400,21 @@ class Settlement:
 
     async def settle(self, hold: Hold | Pubkey, input_tokens: int, output_tokens: int) -> Split:
         """Charge actual usage (capped at the hold), pay provider / creator / protocol, refund
-        the rest and close the order.
+        the rest and close the order (if the payer closed its USDC account the refund waits in
+        the order for the payer to claim).
 
-        A retry after the order was closed returns the split recorded by the transaction that
-        closed it.  Raises ``HoldAlreadyReleased`` if it was released instead, and
+        A retry after the order was settled returns the split recorded by the transaction that
+        settled it.  Raises ``HoldAlreadyReleased`` if it was released instead, and
         ``OrderNotFound`` if the address never held an order.
         """
         order_addr = hold.order if isinstance(hold, Hold) else hold
         order = await self.client.fetch(order_addr, Order)
-        if order is None:
+        if order is None or order.refund_pending:
             return await self._recorded_settlement(order_addr)
         ix = await self._settle_order_ix(order_addr, order, input_tokens, output_tokens)
         try:
-            result = await self.client.send([self._recreate_payer_token(order), ix], [self.settler])
-        except _ORDER_GONE:
+            result = await self.client.send([ix], [self.settler])
+        except (*_ORDER_GONE, cm_errors.OrderAlreadySettled):
             return await self._recorded_settlement(order_addr)
         return self._settled_split(result, order_addr).check_hold(order.hold)
 
@@ -414,33 +425,17 @@ class Settlement:
         if model is None:
             raise SettlementError(f"model {order.model} of order {order_addr} not found")
         provider = await self.provider(order.provider)
-        return settle_order(
-            SettleOrderArgs(input_tokens=input_tokens, output_tokens=output_tokens),
-            SettleOrderAccounts(
-                settler=self.settler.pubkey(),
-                order=order_addr,
-                payer=order.payer,
-                payer_token=order.payer_token,
-                model=order.model,
-                provider=order.provider,
-                provider_payout=provider.payout,
-                revenue_vault=model.revenue_vault,
-                treasury=self.treasury,
-                usdc_mint=self.config.usdc_mint,
-                usdc_token_program=self.config.usdc_token_program,
-            ),
-            self.program_id,
-        )
-
-    def _recreate_payer_token(self, order: Order) -> Instruction:
-        """Idempotently (re-)create the payer's associated USDC account, where the refund
-        goes: a payer who closed it cannot block settlement (the program requires holds to
-        come from that account, so it is always re-creatable)."""
-        return create_idempotent_associated_token_account(
+        return self.market.settle_order(
             self.settler.pubkey(),
-            order.payer,
-            self.config.usdc_mint,
-            self.config.usdc_token_program,
+            order=order_addr,
+            payer=order.payer,
+            payer_token=order.payer_token,
+            model=order.model,
+            provider=order.provider,
+            provider_payout=provider.payout,
+            revenue_vault=model.revenue_vault,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
         )
 
     @staticmethod
@@ -452,24 +447,27 @@ class Settlement:
 
     async def release(self, hold: Hold | Pubkey) -> Split:
         """Cancel the order as settler (upstream failure): the whole hold goes back to the
-        payer.  Idempotent; raises ``HoldAlreadySettled`` if the order was settled."""
+        payer.  Idempotent; raises ``HoldAlreadySettled`` if the order was settled, and
+        ``PayerTokenClosed`` if the payer closed the account the refund goes to."""
         order_addr = hold.order if isinstance(hold, Hold) else hold
         order = await self.client.fetch(order_addr, Order)
         if order is None:
             return await self._recorded_release(order_addr)
-        ix = cancel_order(
-            CancelOrderAccounts(
-                authority=self.settler.pubkey(),
-                order=order_addr,
-                payer=order.payer,
-                payer_token=order.payer_token,
-                usdc_mint=self.config.usdc_mint,
-                usdc_token_program=self.config.usdc_token_program,
-            ),
-            self.program_id,
+        if order.refund_pending:
+            raise HoldAlreadySettled(order_addr, await self._recorded_settlement(order_addr))
+        if await self.client.get_account(order.payer_token) is None:
+            raise PayerTokenClosed(
+                f"payer token {order.payer_token} of order {order_addr} is closed; the payer "
+                "can cancel after expiry once it exists again"
+            )
+        ix = self.market.cancel_order(
+            self.settler.pubkey(),
+            order=order_addr,
+            payer=order.payer,
+            payer_token=order.payer_token,
         )
         try:
-            result = await self.client.send([self._recreate_payer_token(order), ix], [self.settler])
+            result = await self.client.send([ix], [self.settler])
         except _ORDER_GONE:
             return await self._recorded_release(order_addr)
         for event in result.events:
@@ -478,8 +476,8 @@ class Settlement:
         raise SettlementError(f"no OrderCancelled event for {order_addr} in {result.signature}")
 
     async def recorded_outcome(self, order_addr: Pubkey) -> OrderSettled | OrderCancelled | None:
-        """The event of the newest transaction that closed ``order_addr`` (settled or
-        cancelled), from the address's history; None if it was never closed."""
+        """The event of the newest transaction that settled or closed ``order_addr``, from the
+        address's history; None if it was never settled or closed."""
         for signature, ok in await self.client.signatures_for_address(order_addr):
             if not ok:
                 continue
@@ -506,233 +504,155 @@ class Settlement:
             raise HoldAlreadySettled(order_addr, split_of_settled(event))
         raise OrderNotFound(f"no order at {order_addr} and none in its history")
 
-    # -------------------------------------------------------------- payments
+    # --------------------------------------------------------------- batches
 
-    async def _resolve(self, model_slug: str, provider: Pubkey) -> _Resolved:
-        model_addr, model = await self.model(model_slug)
-        provider_account = await self.provider(provider)
-        return _Resolved(model_addr, model.revenue_vault, provider_account.payout)
-
-    def _payment_ix(self, item: PaymentItem, pid: bytes, r: _Resolved) -> Instruction:
-        return settle_payment(
-            SettlePaymentArgs(payment_id=pid, amount=item.amount),
-            SettlePaymentAccounts(
-                settler=self.settler.pubkey(),
-                model=r.model,
-                provider=item.provider,
-                source=item.source,
-                source_authority=item.source_authority.pubkey(),
-                provider_payout=r.provider_payout,
-                revenue_vault=r.revenue_vault,
-                treasury=self.treasury,
-                usdc_mint=self.config.usdc_mint,
-                usdc_token_program=self.config.usdc_token_program,
-            ),
-            self.program_id,
-        )
-
-    def _check_receipt(self, item: PaymentItem, model: Pubkey, receipt: PaymentReceipt) -> Split:
-        if (
-            receipt.amount != item.amount
-            or receipt.model != model
-            or receipt.provider != item.provider
-        ):
-            raise IdempotencyConflict(
-                f"payment id {item.payment_id!r} was settled for amount {receipt.amount}, "
-                f"model {receipt.model}, provider {receipt.provider}"
-            )
-        return split_of_receipt(receipt)
-
-    async def settle_payment(
+    async def settle_batch(
         self,
-        model_slug: str,
-        provider: Pubkey,
-        amount: int,
-        payment_id: str | bytes,
-        source: Pubkey,
-        source_authority: Keypair,
-    ) -> Split:
-        """Split ``amount`` already collected in ``source`` (a USDC account that
-        ``source_authority`` controls) between provider, creator and protocol, once per
-        ``payment_id``; a replay returns the split stored in the payment's receipt."""
-        item = PaymentItem(model_slug, provider, amount, payment_id, source, source_authority)
-        pid = payment_id_bytes(payment_id)
-        resolved = await self._resolve(model_slug, provider)
-        ix = self._payment_ix(item, pid, resolved)
-        try:
-            result = await self.client.send([ix], _signers(self.settler, [item]))
-        except cm_errors.AlreadyInitialized:
-            return await self._receipt_split(item, pid, resolved.model)
-        split = _payment_splits(result).get(pid)
-        if split is None:  # event lost to log truncation: the receipt has it
-            return await self._receipt_split(item, pid, resolved.model)
-        return split
+        calls: Sequence[PaidCall],
+        *,
+        source: Pubkey | None = None,
+        source_authority: Keypair | None = None,
+    ) -> BatchResult:
+        """Settle ``calls`` (all of one model and provider, distinct payment ids) in one
+        ``settle_batch`` instruction, from the model's x402 inbox, or from ``source`` (a USDC
+        account ``source_authority`` — default the settler — controls: the credits rail).
 
-    async def _receipt_split(self, item: PaymentItem, pid: bytes, model: Pubkey) -> Split:
-        address = payment_receipt_pda(pid, self.program_id)[0]
-        receipt = await self.client.fetch(address, PaymentReceipt)
-        if receipt is None:
-            raise SettlementError(f"AlreadyInitialized but no receipt at {address}")
-        logger.info("settle_payment: %s already settled; returning its receipt", address)
-        return self._check_receipt(item, model, receipt)
-
-    async def settle_payments(self, items: Sequence[PaymentItem]) -> list[Split]:
-        """Settle many payments in as few transactions as fit; idempotent per item (those
-        already settled are answered from their receipts and not sent again).
-
-        Returns one split per item, in order.  If some items fail, the rest are still
-        settled and ``BatchSettlementError`` carries both.  A transport failure (timeout)
-        propagates: calling again with the same items is safe.
+        Idempotent and resumable: the batch is identified by its Merkle root, so calling again
+        with the same calls (after a timeout, or a crash between send and confirm) returns the
+        batch the stream recorded, and sends nothing. Retry a batch before sending the next
+        one of the same (model, provider).
         """
-        pids = [payment_id_bytes(i.payment_id) for i in items]
-        resolved = [await self._resolve(i.model_slug, i.provider) for i in items]
-        splits: list[Split | None] = [None] * len(items)
-        errors: dict[int, BourseError] = {}
+        if not calls:
+            raise ValueError("a batch has at least one call")
+        first = calls[0]
+        if any(str(c.model) != str(first.model) or c.provider != first.provider for c in calls):
+            raise ValueError("a batch settles the calls of one (model, provider)")
+        ids = [c.id32 for c in calls]
+        if len(set(ids)) != len(ids):
+            raise IdempotencyConflict("a payment id appears twice in the batch")
+        if any(c.amount <= 0 for c in calls):
+            raise ValueError("every call amount must be positive")
+        model_addr, model = await self.model(first.model)
+        provider = await self.provider(first.provider)
+        leaves = merkle.leaves([(pid, c.amount) for pid, c in zip(ids, calls, strict=True)])
+        root = merkle.root(leaves)
+        plan = _Plan(tuple(calls), tuple(leaves), root, sum(c.amount for c in calls))
+        stream = self.market.stream(model_addr, first.provider)
+        lock = self._stream_locks.setdefault(stream, asyncio.Lock())
+        async with lock:
+            for _ in range(3):
+                state = await self.client.fetch(stream, SettlementStream)
+                recorded = await self._recorded_batch(stream, state, plan, model_addr)
+                if recorded is not None:
+                    return recorded
+                sequence = state.next_sequence if state is not None else 0
+                ix = self.market.settle_batch(
+                    self.settler.pubkey(),
+                    model=model_addr,
+                    provider=first.provider,
+                    provider_payout=provider.payout,
+                    revenue_vault=model.revenue_vault,
+                    sequence=sequence,
+                    count=len(calls),
+                    total=plan.total,
+                    root=root,
+                    source=source,
+                    source_authority=source_authority.pubkey() if source_authority else None,
+                )
+                signers = [self.settler]
+                if source_authority is not None and source_authority != self.settler:
+                    signers.append(source_authority)
+                try:
+                    result = await self.client.send([ix], signers)
+                except cm_errors.WrongSequence:
+                    logger.info("settle_batch: stream %s moved on; re-reading it", stream)
+                    continue
+                for event in result.events:
+                    if isinstance(event, BatchSettled) and bytes(event.root) == root:
+                        return self._result(stream, model_addr, plan, event, result.signature)
+                raise SettlementError(f"no BatchSettled event in {result.signature}")
+        raise SettlementError(f"stream {stream} kept moving; batch not settled")
 
-        receipts = await self.client.fetch_many(
-            [payment_receipt_pda(p, self.program_id)[0] for p in pids], PaymentReceipt
-        )
-        pending: dict[bytes, list[int]] = {}
-        for i, (item, pid, receipt) in enumerate(zip(items, pids, receipts, strict=True)):
-            try:
-                if receipt is not None:
-                    splits[i] = self._check_receipt(item, resolved[i].model, receipt)
-                else:
-                    first = pending.setdefault(pid, [])
-                    if first:
-                        _check_same(items[first[0]], item)
-                    first.append(i)
-            except IdempotencyConflict as e:
-                errors[i] = e
-
-        leaders = [idxs[0] for idxs in pending.values()]
-        ixs = {i: self._payment_ix(items[i], pids[i], resolved[i]) for i in leaders}
-        batches = self._pack(leaders, ixs, items)
-        logger.info(
-            "settle_payments: %d items, %d to send in %d transaction(s)",
-            len(items),
-            len(leaders),
-            len(batches),
-        )
-        gate = asyncio.Semaphore(self._concurrency)
-
-        async def run(batch: list[int]) -> None:
-            async with gate:
-                await self._send_batch(batch, ixs, items, pids, resolved, splits, errors)
-
-        await asyncio.gather(*(run(b) for b in batches))
-        for idxs in pending.values():
-            for i in idxs[1:]:
-                if splits[idxs[0]] is not None:
-                    splits[i] = splits[idxs[0]]
-                elif idxs[0] in errors:
-                    errors[i] = errors[idxs[0]]
-        if errors:
-            raise BatchSettlementError(splits, errors)
-        return [s for s in splits if s is not None]
-
-    def _pack(
-        self, order: list[int], ixs: dict[int, Instruction], items: Sequence[PaymentItem]
-    ) -> list[list[int]]:
-        """Greedy packing in order: a transaction takes items while it still fits one packet
-        with its compute-budget instructions and all its signers."""
-        budget = ComputeBudget(MAX_COMPUTE_UNIT_LIMIT, 1)
-        payer = self.settler.pubkey()
-        batches: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            candidate = [*current, i]
-            body = with_compute_budget([ixs[j] for j in candidate], budget)
-            if current and not fits(payer, body, self.lookup_tables):
-                batches.append(current)
-                current = [i]
-            else:
-                current = candidate
-        if current:
-            batches.append(current)
-        return batches
-
-    async def _send_batch(
+    async def settle_batches(
         self,
-        batch: list[int],
-        ixs: dict[int, Instruction],
-        items: Sequence[PaymentItem],
-        pids: Sequence[bytes],
-        resolved: Sequence[_Resolved],
-        splits: list[Split | None],
-        errors: dict[int, BourseError],
-    ) -> None:
-        signers = _signers(self.settler, [items[i] for i in batch])
-        try:
-            result = await self.client.send(
-                [ixs[i] for i in batch], signers, lookup_tables=self.lookup_tables
-            )
-        except cm_errors.AlreadyInitialized:
-            # Some were settled meanwhile: answer those from receipts, resend the rest.
-            await self._after_replay(batch, ixs, items, pids, resolved, splits, errors)
-            return
-        except TransactionExpired as e:
-            # Checked before raising: no signing of this batch landed.
-            for i in batch:
-                errors[i] = e
-            return
-        except (cm_errors.ComputeMarketError, TransactionFailed) as e:
-            if len(batch) == 1:
-                errors[batch[0]] = e
-                return
-            # Isolate the failing item(s): halve and retry (also covers a CU overrun).
-            mid = len(batch) // 2
-            for half in (batch[:mid], batch[mid:]):
-                await self._send_batch(half, ixs, items, pids, resolved, splits, errors)
-            return
-        by_pid = _payment_splits(result)
-        missing = [i for i in batch if pids[i] not in by_pid]
-        if missing:
-            # A node keeps at most 10 KB of logs per transaction: events past that are lost
-            # ("Log truncated"); the receipts the transaction created hold the same splits.
-            logger.info(
-                "%d events truncated from %s; reading receipts", len(missing), result.signature
-            )
-            receipts = await self.client.fetch_many(
-                [payment_receipt_pda(pids[i], self.program_id)[0] for i in missing],
-                PaymentReceipt,
-            )
-            for i, receipt in zip(missing, receipts, strict=True):
-                if receipt is None:
-                    raise SettlementError(f"{result.signature} landed without receipt for item {i}")
-                by_pid[pids[i]] = split_of_receipt(receipt)
-        for i in batch:
-            splits[i] = by_pid[pids[i]]
+        calls: Sequence[PaidCall],
+        *,
+        source: Pubkey | None = None,
+        source_authority: Keypair | None = None,
+    ) -> list[BatchResult]:
+        """:meth:`settle_batch` for calls of several (model, provider) pairs: one batch per
+        pair (in the order each pair first appears, calls keeping their order), one after
+        the other. Same idempotency: calling again with the same calls sends nothing."""
+        groups: dict[tuple[str, Pubkey], list[PaidCall]] = {}
+        for call in calls:
+            groups.setdefault((str(call.model), call.provider), []).append(call)
+        return [
+            await self.settle_batch(group, source=source, source_authority=source_authority)
+            for group in groups.values()
+        ]
 
-    async def _after_replay(
+    async def _recorded_batch(
+        self, stream: Pubkey, state: SettlementStream | None, plan: _Plan, model: Pubkey
+    ) -> BatchResult | None:
+        """The batch already recorded with this root (the stream's last one), if any."""
+        if state is None or state.next_sequence == 0 or bytes(state.last_root) != plan.root:
+            return None
+        if (state.last_count, state.last_total) != (len(plan.calls), plan.total):
+            raise IdempotencyConflict(f"root {plan.root.hex()} recorded with other totals")
+        event = await batch_event(self.client, stream, state.next_sequence - 1)
+        if event is None:
+            raise SettlementError(f"stream {stream} has no event for its last batch")
+        logger.info("settle_batch: batch %d already settled; returning it", event.sequence)
+        return self._result(stream, model, plan, event, None)
+
+    def _result(
         self,
-        batch: list[int],
-        ixs: dict[int, Instruction],
-        items: Sequence[PaymentItem],
-        pids: Sequence[bytes],
-        resolved: Sequence[_Resolved],
-        splits: list[Split | None],
-        errors: dict[int, BourseError],
-    ) -> None:
-        receipts = await self.client.fetch_many(
-            [payment_receipt_pda(pids[i], self.program_id)[0] for i in batch], PaymentReceipt
+        stream: Pubkey,
+        model: Pubkey,
+        plan: _Plan,
+        event: BatchSettled,
+        signature: Signature | None,
+    ) -> BatchResult:
+        parts = Parts(event.provider_amount, event.creator_fee, event.protocol_fee)
+        split = Split(
+            gross=event.total,
+            provider=event.provider_amount,
+            creator=event.creator_fee,
+            protocol=event.protocol_fee,
         )
-        rest: list[int] = []
-        for i, receipt in zip(batch, receipts, strict=True):
-            if receipt is None:
-                rest.append(i)
-                continue
-            try:
-                splits[i] = self._check_receipt(items[i], resolved[i].model, receipt)
-            except IdempotencyConflict as e:
-                errors[i] = e
-        if len(rest) == len(batch):  # no receipt appeared: not a replay after all
-            err = cm_errors.AlreadyInitialized()
-            for i in rest:
-                errors[i] = err
-            return
-        if rest:
-            await self._send_batch(rest, ixs, items, pids, resolved, splits, errors)
+        result = BatchResult(
+            stream=stream,
+            model=model,
+            provider=event.provider,
+            sequence=event.sequence,
+            root=plan.root,
+            running_hash=bytes(event.running_hash),
+            split=split,
+            calls=plan.calls,
+            shares=tuple(attribute([c.amount for c in plan.calls], parts)),
+            signature=signature,
+            _leaves=plan.leaves,
+        )
+        for call in plan.calls:
+            self._batches[call.id32] = result
+        return result
+
+    def prove(self, call: PaidCall | bytes | str) -> CallProof:
+        """The inclusion proof of a call settled by this instance (see
+        :meth:`BatchResult.prove` for calls settled elsewhere)."""
+        pid = call.id32 if isinstance(call, PaidCall) else payment_id_bytes(call)
+        batch = self._batches.get(pid)
+        if batch is None:
+            raise KeyError(f"payment {pid.hex()} was not settled by this Settlement")
+        return batch.prove(pid)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    calls: tuple[PaidCall, ...]
+    leaves: tuple[bytes, ...]
+    root: bytes
+    total: int
 
 
 def _hold(order_addr: Pubkey, order: Order, signature: Signature | None) -> Hold:
@@ -753,35 +673,17 @@ def _hold(order_addr: Pubkey, order: Order, signature: Signature | None) -> Hold
     )
 
 
-def _signers(settler: Keypair, items: Sequence[PaymentItem]) -> list[Keypair]:
-    out = {settler.pubkey(): settler}
-    for item in items:
-        out.setdefault(item.source_authority.pubkey(), item.source_authority)
-    return list(out.values())
-
-
-def _payment_splits(result: TxResult) -> dict[bytes, Split]:
-    return {
-        bytes(e.payment_id): split_of_payment(e)
-        for e in result.events
-        if isinstance(e, PaymentSettled)
-    }
-
-
-def _check_same(a: PaymentItem, b: PaymentItem) -> None:
-    if (a.model_slug, a.provider, a.amount) != (b.model_slug, b.provider, b.amount):
-        raise IdempotencyConflict(f"payment id {b.payment_id!r} appears twice with other values")
-
-
 __all__ = [
-    "BatchSettlementError",
+    "BatchResult",
+    "CallProof",
     "Hold",
     "HoldAlreadyReleased",
     "HoldAlreadySettled",
     "HoldAlreadyUsed",
     "IdempotencyConflict",
     "OrderNotFound",
-    "PaymentItem",
+    "PaidCall",
+    "PayerTokenClosed",
     "Settlement",
     "SettlementError",
     "SettlerMismatch",

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from bourse_chain.version import package_version
-from bourse_cli import admin, crank, demo, market, model, order, pool, provider
+from bourse_cli import admin, crank, demo, market, model, order, pool, provider, receipt
 from bourse_cli.context import DEFAULT_LOCALNET_DIR, CliState
 from bourse_cli.errors import fail
 from bourse_cli.output import OutputMode
@@ -39,6 +39,7 @@ GROUPS: dict[str, typer.Typer] = {
     "order": order.app,
     "crank": crank.app,
     "pool": pool.app,
+    "receipt": receipt.app,
 }
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)

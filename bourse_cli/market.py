@@ -146,7 +146,13 @@ def render_history(rows: list[dict[str, Any]], decimals: int | None = None) -> R
 
 def _details(event: str, f: dict[str, Any], dec: int) -> str:
     """One event in words; token amounts in whole tokens of the model (``dec`` decimals)."""
-    if event in ("OrderSettled", "PaymentSettled"):
+    if event == "BatchSettled":
+        return (
+            f"batch {f['sequence']}: {f['count']:,} calls, {usdc(f['total'])} → provider "
+            f"{usdc(f['provider_amount'])}, creator {usdc(f['creator_fee'])}, protocol "
+            f"{usdc(f['protocol_fee'])}"
+        )
+    if event == "OrderSettled":
         refund = f" refund {usdc(f['refund'])}" if f.get("refund") else ""
         return (
             f"gross {usdc(f['gross'])} → provider {usdc(f['provider_amount'])}, creator "

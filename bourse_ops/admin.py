@@ -14,6 +14,11 @@ from solders.pubkey import Pubkey
 from spl.token.instructions import create_idempotent_associated_token_account
 
 from bourse_chain.generated.compute_market.accounts import Config
+from bourse_chain.generated.compute_market.constants import (  # generated from the IDL spec
+    HARD_MAX_MODEL_FEE_BPS,
+    HARD_MAX_PROTOCOL_FEE_BPS,
+    MAX_SWAP_PROGRAMS,
+)
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.market import DEFAULT_BUYBACK_COOLDOWN_SECS, DEFAULT_MAX_BUYBACK_PER_CALL
@@ -22,10 +27,6 @@ from bourse_ops.errors import AlreadyExists, FeeAboveCap, InvalidInput
 from bourse_ops.market_view import ModelView, fetch_model, model_status
 
 DEFAULT_PUBKEY = Pubkey.default()
-#: Limits fixed in the program (idl/compute_market_spec.py; a unit test keeps them equal).
-HARD_MAX_PROTOCOL_FEE_BPS = 2_000
-HARD_MAX_MODEL_FEE_BPS = 5_000
-MAX_SWAP_PROGRAMS = 4
 
 
 @dataclass(frozen=True)

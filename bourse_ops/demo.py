@@ -33,7 +33,7 @@ from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
 from bourse_chain.results import Split
-from bourse_chain.settlement import PaymentItem, Settlement
+from bourse_chain.settlement import PaidCall, Settlement
 from bourse_ops import admin, crank, list_model, pool, provider
 from bourse_ops.common import Session, base_units_json, read_manifest
 from bourse_ops.crank import CrankReport
@@ -285,21 +285,21 @@ async def _flow(
     before = {name: await s.token_balance(a) or 0 for name, a in watched.items()}
     settlement = await Settlement.load(s.client, k["settler"])
     await _orders(s, settlement, payer, prov.pubkey(), calls, flows, rep)
-    rep.step(f"Gateway settles {len(pays)} collected payments in batches")
-    items = [
-        PaymentItem(
-            m.slug,
-            market.provider(prov.pubkey()),
-            amount,
-            f"x402:{m.slug}:{i}",
-            watched["gateway"],
-            gateway,
+    rep.step(f"Gateway settles {len(pays)} collected payments, one batch per model")
+    for m in MODELS:
+        mine = [(i, amount) for pm, i, amount in pays if pm.slug == m.slug]
+        if not mine:
+            continue
+        batch = await settlement.settle_batch(
+            [
+                PaidCall(f"x402:{m.slug}:{i}", amount, m.slug, market.provider(prov.pubkey()))
+                for i, amount in mine
+            ],
+            source=watched["gateway"],
+            source_authority=gateway,
         )
-        for m, i, amount in pays
-    ]
-    for (m, _, amount), split in zip(pays, await settlement.settle_payments(items), strict=True):
-        flows[m.slug].payments += 1
-        flows[m.slug].add(split, amount)
+        flows[m.slug].payments += len(mine)
+        flows[m.slug].add(batch.split, batch.total)
     after_calls = {name: await s.token_balance(a) or 0 for name, a in watched.items()}
 
     cycle: dict[str, CrankReport] = {}

@@ -19,6 +19,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from bourse_chain import mints
+from bourse_chain.generated.compute_market.constants import MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.pda import model_pda
 from bourse_ops.common import Session, base_units_json
@@ -28,9 +29,6 @@ from bourse_ops.market_view import ModelView, fetch_model, model_status
 SLUG_RE = re.compile(r"^[A-Za-z0-9._/:-]{1,32}$")
 MAX_URI_BYTES = 128
 U64_MAX = 2**64 - 1
-#: Highest transfer fee a model token may carry (idl/compute_market_spec.py; a unit test
-#: keeps them equal).
-MAX_MODEL_TOKEN_TRANSFER_FEE_BPS = 1_000
 
 
 @dataclass(frozen=True)

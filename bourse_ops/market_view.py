@@ -22,9 +22,9 @@ from solders.sysvar import CLOCK
 
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.events import (
+    BatchSettled,
     BuybackExecuted,
     OrderSettled,
-    PaymentSettled,
     TokensBurned,
     events_from_logs,
 )
@@ -381,10 +381,14 @@ def daily_series(entries: Sequence[HistoryEntry], now: int, days: int) -> list[D
         if row is None:
             continue
         f = e.fields
-        if e.event in (OrderSettled.__name__, PaymentSettled.__name__):
+        if e.event == OrderSettled.__name__:
             row[0] += int(f["gross"])
             row[1] += int(f["creator_fee"])
             row[4] += 1
+        elif e.event == BatchSettled.__name__:
+            row[0] += int(f["total"])
+            row[1] += int(f["creator_fee"])
+            row[4] += int(f["count"])
         elif e.event == BuybackExecuted.__name__:
             row[2] += int(f["usdc_spent"])
         elif e.event == TokensBurned.__name__:

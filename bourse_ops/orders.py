@@ -1,8 +1,9 @@
 """Paid calls: open an order (the payer's pre-flight hold), settle or release it (the settler),
 list open orders, and settle a payment collected off-chain (the settler).
 
-Settlement goes through :class:`bourse_chain.settlement.Settlement`, so every operation is
-idempotent by its key. ``python scripts/orders.py ...`` is ``bourse order ...``.
+Everything goes through :class:`bourse_chain.settlement.Settlement` (holds, settlement,
+batches), so every operation is idempotent by its key; charges use ``bourse_chain.money``.
+``python scripts/orders.py ...`` is ``bourse order ...``.
 """
 
 from __future__ import annotations
@@ -14,25 +15,23 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from bourse_chain.generated.compute_market.accounts import Offer, Order
-from bourse_chain.market import order_nonce
+from bourse_chain.money import usage_charge
 from bourse_chain.results import Split
-from bourse_chain.settlement import Settlement
+from bourse_chain.settlement import PaidCall, Settlement
 from bourse_ops.common import Session
 from bourse_ops.errors import InsufficientUsdc, InvalidInput
 from bourse_ops.market_view import fetch_model
 
-MTOK = 1_000_000
-
 
 def hold_for(offer: Offer, max_input_tokens: int, max_output_tokens: int) -> int:
-    """The upper-bound charge the program escrows (each part rounded up).
+    """The upper-bound charge the program escrows at ``offer``'s prices.
 
     >>> hold_for(Offer(Pubkey.default(), Pubkey.default(), 270_000, 1_100_000, 0, True, 0,
     ...                bytes(14)), 1_000, 1_000)
     1370
     """
-    return -(-offer.price_input_per_mtok * max_input_tokens // MTOK) + -(
-        -offer.price_output_per_mtok * max_output_tokens // MTOK
+    return usage_charge(
+        offer.price_input_per_mtok, offer.price_output_per_mtok, max_input_tokens, max_output_tokens
     )
 
 
@@ -99,33 +98,33 @@ async def open_order(
     if offer is None or not offer.active:
         raise InvalidInput(f"provider {provider_authority} has no active offer for {slug!r}")
     payer_key = payer.pubkey()
-    address = market.order(payer_key, order_nonce(key))
-    existing = await session.client.fetch(address, Order)
-    if existing is not None:
-        return order_view(address, existing)
-    hold = hold_for(offer, max_input_tokens, max_output_tokens)
-    source = market.usdc_account(payer_key)
-    balance = await session.token_balance(source)
-    if balance is None or balance < hold:
-        raise InsufficientUsdc(source, balance or 0, hold)
-    await session.require_sol(payer_key)
-    ix = market.open_order(
-        payer_key,
+    settlement = await _settlement(session, None)
+    address = settlement.order_address(payer_key, key)
+    if await session.client.get_account(address) is None:
+        hold = hold_for(offer, max_input_tokens, max_output_tokens)
+        source = market.usdc_account(payer_key)
+        balance = await session.token_balance(source)
+        if balance is None or balance < hold:
+            raise InsufficientUsdc(source, balance or 0, hold)
+        await session.require_sol(payer_key)
+    held = await settlement.open_hold(
+        payer,
         slug,
-        provider_authority,
-        order_nonce(key),
+        market.provider(provider_authority),
         max_input_tokens,
         max_output_tokens,
         ttl_secs,
+        key,
+        max_hold=hold_for(offer, max_input_tokens, max_output_tokens),
     )
-    await session.send([ix], [payer])
-    opened = await session.client.fetch(address, Order)
+    opened = await session.client.fetch(held.order, Order)
     if opened is None:
-        raise InvalidInput(f"order {address} was closed right after opening")
-    return order_view(address, opened)
+        raise InvalidInput(f"order {held.order} was closed right after opening")
+    return order_view(held.order, opened)
 
 
-async def _settlement(session: Session, settler: Keypair) -> Settlement:
+async def _settlement(session: Session, settler: Keypair | None) -> Settlement:
+    """The settlement API; a payer-side caller (``settler=None``) only opens holds."""
     return Settlement(session.client, settler, session.config)
 
 
@@ -170,12 +169,11 @@ async def settle_payment(
     market = session.market
     owner = source_authority or settler
     source = market.usdc_account(owner.pubkey())
-    receipt = await session.client.get_account(market.receipt(payment_id))
     balance = await session.token_balance(source)
-    if receipt is None and (balance is None or balance < amount):
+    if balance is None or balance < amount:
         raise InsufficientUsdc(source, balance or 0, amount)
     await session.require_sol(settler.pubkey())
-    split = await (await _settlement(session, settler)).settle_payment(
-        slug, market.provider(provider_authority), amount, payment_id, source, owner
-    )
-    return {**split_json(split), "already_settled": receipt is not None}
+    settlement = await _settlement(session, settler)
+    call = PaidCall(payment_id, amount, slug, market.provider(provider_authority))
+    batch = await settlement.settle_batch([call], source=source, source_authority=owner)
+    return {**split_json(batch.split), "already_settled": batch.signature is None}

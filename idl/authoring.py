@@ -181,6 +181,31 @@ class ErrorCode:
     msg: str
 
 
+@dataclass(frozen=True)
+class Constant:
+    """A named interface constant (IDL ``constants``): PDA seed prefixes are ``bytes``
+    (Rust ``&[u8]``), limits are integers of ``type``. ``rust`` names it in the program's
+    generated ``seeds.rs`` (default: the name)."""
+
+    name: str
+    type: str
+    value: bytes | int
+    rust: str = ""
+    docs: str = ""
+
+    def to_idl(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.docs:
+            out["docs"] = [self.docs]
+        if isinstance(self.value, bytes):
+            out["type"] = "bytes"
+            out["value"] = "[" + ", ".join(str(b) for b in self.value) + "]"
+        else:
+            out["type"] = self.type
+            out["value"] = str(self.value)
+        return out
+
+
 @dataclass
 class Program:
     name: str
@@ -193,6 +218,7 @@ class Program:
     types: list[Struct | Enum] = field(default_factory=list)
     errors: list[ErrorCode] = field(default_factory=list)
     first_error_code: int = 6000
+    constants: list[Constant] = field(default_factory=list)
 
     def type_by_name(self, name: str) -> Struct | Enum:
         for t in [*self.accounts, *self.events, *self.types]:
@@ -252,4 +278,5 @@ class Program:
                 for i, e in enumerate(self.errors)
             ],
             "types": [t.to_idl_type() for t in types],
+            **({"constants": [c.to_idl() for c in self.constants]} if self.constants else {}),
         }

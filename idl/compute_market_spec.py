@@ -1,10 +1,26 @@
 """The compute-market program's interface: the single source of truth.
 
 Conventions: all amounts are micro-USDC (6 decimals) unless named otherwise;
-prices are micro-USDC per 1,000,000 tokens; times are unix seconds. Fees are
-rounded UP (so no settlement, however small, avoids them) and the provider
-gets the remainder: provider + creator_fee + protocol_fee + refund == gross
-hold, always, to the micro-USDC.
+prices are micro-USDC per 1,000,000 tokens; times are unix seconds.
+
+The split of a gross amount G (an order's charge, or a batch's total) at protocol fee p bps and
+creator fee c bps, in this order:
+  protocol = ceil(G * p / 10_000)
+  creator  = min(ceil(G * c / 10_000), G - protocol)
+  provider = G - protocol - creator
+so provider + creator + protocol == G exactly; the protocol fee is taken first and the creator
+fee is capped by what is left (G = 1 with both fees non-zero pays protocol 1, creator 0,
+provider 0). Usage charges round each part up. For orders provider + creator + protocol +
+refund == hold, always, to the micro-USDC.
+
+A batch (settle_batch) is split once, on its total. The attribution of the batch's split to its
+calls (in the batch's leaf order; prefix sums A_i of amounts, T = total):
+  protocol_i = floor(P * A_i / T) - floor(P * A_(i-1) / T)        (P = batch protocol fee)
+  r_i        = amount_i - protocol_i, R_i = r_1 + ... + r_i          (R_n = T - P)
+  creator_i  = floor(C * R_i / (T - P)) - floor(C * R_(i-1) / (T - P))  (0 when T == P)
+  provider_i = r_i - creator_i
+Every part is >= 0, each call's parts sum to its amount, and each part sums over the calls to
+the batch's split exactly (bourse_chain/money.py is the Python reference).
 """
 
 from __future__ import annotations
@@ -13,6 +29,7 @@ from solders.pubkey import Pubkey
 
 from idl.authoring import (
     Acc,
+    Constant,
     Enum,
     ErrorCode,
     Field,
@@ -33,7 +50,7 @@ SYSTEM = "11111111111111111111111111111111"
 BPF_LOADER_UPGRADEABLE = "BPFLoaderUpgradeab1e11111111111111111111111"
 TOKEN_2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
 
-# PDA seed prefixes (mirrored in program/compute_market/src/seeds.rs).
+# PDA seed prefixes (rendered into program/compute_market/src/seeds.rs and the bindings).
 SEED_CONFIG = b"config"
 SEED_ESCROW = b"escrow_vault"
 SEED_MODEL = b"model"
@@ -42,18 +59,58 @@ SEED_BUYBACK = b"buyback_vault"
 SEED_PROVIDER = b"provider"
 SEED_OFFER = b"offer"
 SEED_ORDER = b"order"
-SEED_PAYMENT = b"payment"
+SEED_STREAM = b"stream"
+SEED_INBOX = b"inbox"
 
 MAX_SLUG_LEN = 32
 MAX_URI_LEN = 128
+MAX_NAME_LEN = 32
 MAX_SWAP_PROGRAMS = 4
 MAX_HARVEST_SOURCES = 20
 MAX_ORDER_TTL_SECS = 7 * 24 * 3600
+MIN_ORDER_TTL_SECS = 60
 HARD_MAX_PROTOCOL_FEE_BPS = 2_000
 HARD_MAX_MODEL_FEE_BPS = 5_000
 #: Highest Token-2022 transfer fee a model token may carry (older and newer fee), fixed at
 #: tokenize: its config authority must be none or the config PDA, so it can never rise.
 MAX_MODEL_TOKEN_TRANSFER_FEE_BPS = 1_000
+BPS_DENOMINATOR = 10_000
+TOKENS_PER_PRICE_UNIT = 1_000_000
+
+#: Rendered into program/compute_market/src/seeds.rs and the bindings' constants.py.
+CONSTANTS = [
+    Constant("SEED_CONFIG", "bytes", SEED_CONFIG, "CONFIG"),
+    Constant("SEED_ESCROW", "bytes", SEED_ESCROW, "ESCROW"),
+    Constant("SEED_MODEL", "bytes", SEED_MODEL, "MODEL"),
+    Constant("SEED_REVENUE", "bytes", SEED_REVENUE, "REVENUE"),
+    Constant("SEED_BUYBACK", "bytes", SEED_BUYBACK, "BUYBACK"),
+    Constant("SEED_PROVIDER", "bytes", SEED_PROVIDER, "PROVIDER"),
+    Constant("SEED_OFFER", "bytes", SEED_OFFER, "OFFER"),
+    Constant("SEED_ORDER", "bytes", SEED_ORDER, "ORDER"),
+    Constant("SEED_STREAM", "bytes", SEED_STREAM, "STREAM"),
+    Constant(
+        "SEED_INBOX", "bytes", SEED_INBOX, "INBOX", "The x402 inbox authority PDA [inbox, model]"
+    ),
+    Constant("MAX_SLUG_LEN", "usize", MAX_SLUG_LEN),
+    Constant("MAX_URI_LEN", "usize", MAX_URI_LEN),
+    Constant("MAX_NAME_LEN", "usize", MAX_NAME_LEN),
+    Constant("MAX_SWAP_PROGRAMS", "usize", MAX_SWAP_PROGRAMS),
+    Constant("MAX_HARVEST_SOURCES", "usize", MAX_HARVEST_SOURCES),
+    Constant("MAX_ORDER_TTL_SECS", "i64", MAX_ORDER_TTL_SECS),
+    Constant(
+        "MIN_ORDER_TTL_SECS", "i64", MIN_ORDER_TTL_SECS, docs="The settler's guaranteed window"
+    ),
+    Constant("HARD_MAX_PROTOCOL_FEE_BPS", "u16", HARD_MAX_PROTOCOL_FEE_BPS),
+    Constant("HARD_MAX_MODEL_FEE_BPS", "u16", HARD_MAX_MODEL_FEE_BPS),
+    Constant("BPS_DENOMINATOR", "u64", BPS_DENOMINATOR),
+    Constant("TOKENS_PER_PRICE_UNIT", "u64", TOKENS_PER_PRICE_UNIT),
+    Constant(
+        "MAX_MODEL_TOKEN_TRANSFER_FEE_BPS",
+        "u16",
+        MAX_MODEL_TOKEN_TRANSFER_FEE_BPS,
+        docs="Highest Token-2022 transfer fee a model token may carry, fixed at tokenize",
+    ),
+]
 
 PK = "pubkey"
 
@@ -202,25 +259,45 @@ ACCOUNTS = [
             Field("opened_at", "i64"),
             Field("expires_at", "i64"),
             Field("bump", "u8"),
-            Field("reserved", array("u8", 7)),
+            Field(
+                "refund_pending",
+                "bool",
+                "Settled while payer_token was closed: hold is now the refund the payer claims with cancel_order",
+            ),
+            Field("reserved", array("u8", 6)),
         ),
         'An open order with its escrowed hold, PDA ["order", payer, nonce (u64 LE)]',
     ),
     Struct(
-        "PaymentReceipt",
+        "SettlementStream",
         (
-            Field("payment_id", array("u8", 32)),
             Field("model", PK),
             Field("provider", PK),
-            Field("amount", "u64"),
-            Field("provider_amount", "u64"),
-            Field("creator_fee", "u64"),
-            Field("protocol_fee", "u64"),
-            Field("settled_at", "i64"),
+            Field(
+                "inbox_authority",
+                PK,
+                'The model\'s inbox authority PDA ["inbox", model]; the x402 inbox is its USDC ATA',
+            ),
+            Field(
+                "running_hash",
+                array("u8", 32),
+                "sha256(previous running_hash || root || sequence || count || total), over every batch",
+            ),
+            Field("last_root", array("u8", 32), "Merkle root of the last batch"),
+            Field("next_sequence", "u64", "The sequence the next batch must carry (first is 0)"),
+            Field("calls_settled", "u64"),
+            Field("volume", "u64", "Gross micro-USDC settled through this stream"),
+            Field("last_count", "u64"),
+            Field("last_total", "u64"),
+            Field("last_provider_amount", "u64"),
+            Field("last_creator_fee", "u64"),
+            Field("last_protocol_fee", "u64"),
+            Field("last_settled_at", "i64"),
             Field("bump", "u8"),
-            Field("reserved", array("u8", 7)),
+            Field("inbox_bump", "u8"),
+            Field("reserved", array("u8", 14)),
         ),
-        'Proof that a collected payment was settled once, PDA ["payment", payment_id]',
+        'Replay protection of batch settlement for one (model, provider), PDA ["stream", model, provider]',
     ),
 ]
 
@@ -325,12 +402,17 @@ EVENTS = [
         ),
     ),
     Struct(
-        "PaymentSettled",
+        "BatchSettled",
         (
-            Field("payment_id", array("u8", 32)),
+            Field("stream", PK),
             Field("model", PK),
             Field("provider", PK),
-            Field("gross", "u64"),
+            Field("source", PK),
+            Field("sequence", "u64"),
+            Field("count", "u64"),
+            Field("total", "u64"),
+            Field("root", array("u8", 32)),
+            Field("running_hash", array("u8", 32)),
             Field("provider_amount", "u64"),
             Field("creator_fee", "u64"),
             Field("protocol_fee", "u64"),
@@ -404,7 +486,7 @@ ERRORS = [
     ),
     ErrorCode("OfferInactive", "Offer is inactive or belongs to another model"),
     ErrorCode("ZeroAmount", "Amount must be greater than zero"),
-    ErrorCode("InvalidTtl", "Order time-to-live must be 1 second to 7 days"),
+    ErrorCode("InvalidTtl", "Order time-to-live must be 60 seconds to 7 days"),
     ErrorCode("OrderNotExpired", "Only the settler may cancel an order before it expires"),
     ErrorCode("SwapProgramNotAllowed", "Swap program is not on the allow-list"),
     ErrorCode("ZeroMinOut", "min_out must be greater than zero"),
@@ -445,6 +527,15 @@ ERRORS = [
         "RevenueNotStuck",
         "Only a delisted model whose token breaks the transfer-fee rule may sweep its revenue",
     ),
+    ErrorCode(
+        "WrongSequence",
+        "Batch sequence is not the stream's next sequence (a replay or an out-of-order batch)",
+    ),
+    ErrorCode("InvalidBatch", "A batch needs 1 <= count <= total"),
+    ErrorCode(
+        "HoldAboveMax", "The hold at the offer's current prices is above the payer's max_hold"
+    ),
+    ErrorCode("OrderAlreadySettled", "The order was settled; only its pending refund remains"),
 ]
 
 INSTRUCTIONS = [
@@ -604,11 +695,16 @@ INSTRUCTIONS = [
             Field("max_input_tokens", "u64"),
             Field("max_output_tokens", "u64"),
             Field("ttl_secs", "i64"),
+            Field(
+                "max_hold",
+                "u64",
+                "The most the payer agrees to escrow: fails with HoldAboveMax if the offer's prices rose",
+            ),
         ),
     ),
     Instruction(
         "settle_order",
-        "Settler settles actual usage: charge = min(hold, usage at the snapshot prices), split into provider / creator fee / protocol fee, refund the rest, close the order.",
+        "Settler settles actual usage: charge = min(hold, usage at the snapshot prices), split into provider / creator fee / protocol fee, refund the rest, close the order. If payer_token was closed the refund stays in the order (refund_pending) for the payer to claim with cancel_order.",
         (
             Acc("settler", signer=True),
             _config(),
@@ -628,7 +724,7 @@ INSTRUCTIONS = [
     ),
     Instruction(
         "cancel_order",
-        "Release a hold in full: the payer after expiry, or the settler at any time (upstream failure).",
+        "Release a hold in full: the payer after expiry (or at any time for a refund left pending by settle_order), or the settler at any time (upstream failure).",
         (
             Acc("authority", signer=True),
             _config(),
@@ -641,24 +737,36 @@ INSTRUCTIONS = [
         ),
     ),
     Instruction(
-        "settle_payment",
-        "Settler splits an amount already collected (credits or x402 rail) from a source account; the receipt PDA makes each payment_id settle once.",
+        "settle_batch",
+        "Settler settles a batch of paid calls of one (model, provider): `total` is split once (protocol, creator, provider) from `source` — the model's x402 inbox (program-signed when source_authority is the stream's inbox authority) or a USDC account the signing source_authority controls (credits rail). `root` is the Merkle root over the calls; the stream (created on the first batch) takes batches in sequence order and chains every root into its running hash.",
         (
-            Acc("settler", writable=True, signer=True),
+            Acc("settler", writable=True, signer=True, docs="Pays the stream's rent, once"),
             _config(),
             Acc("model", writable=True),
             Acc("provider", writable=True),
+            Acc(
+                "stream",
+                writable=True,
+                seeds=(const(SEED_STREAM), account_seed("model"), account_seed("provider")),
+            ),
             Acc("source", writable=True),
-            Acc("source_authority", signer=True),
+            Acc(
+                "source_authority",
+                docs="Signer owning source (credits), or the inbox authority PDA (x402; not a signer)",
+            ),
             Acc("provider_payout", writable=True),
             Acc("revenue_vault", writable=True),
             Acc("treasury", writable=True),
-            Acc("receipt", writable=True, seeds=(const(SEED_PAYMENT), arg_seed("payment_id"))),
             Acc("usdc_mint"),
             _usdc_token_program(),
             _system(),
         ),
-        (Field("payment_id", array("u8", 32)), Field("amount", "u64")),
+        (
+            Field("sequence", "u64"),
+            Field("count", "u64"),
+            Field("total", "u64"),
+            Field("root", array("u8", 32)),
+        ),
     ),
     Instruction(
         "buyback",
@@ -709,10 +817,11 @@ PROGRAM = Program(
     name="compute_market",
     address=ADDRESS,
     version="0.1.0",
-    description="Bourse compute market: model listings, provider offers, escrowed orders, fee-split settlement, buyback-and-burn",
+    description="Bourse compute market: model listings, provider offers, escrowed orders, batch fee-split settlement, buyback-and-burn",
     instructions=INSTRUCTIONS,
     accounts=ACCOUNTS,
     events=EVENTS,
     types=TYPES,
     errors=ERRORS,
+    constants=CONSTANTS,
 )

@@ -824,12 +824,31 @@ def program_id_module(idl: Idl) -> str:
     return module(idl, [f"Address of the ``{idl.name}`` program."], imp, body)
 
 
+def _bytes_constant(value: bytes) -> str:
+    if value.isascii() and value.decode().isprintable() and '"' not in value.decode():
+        return f'b"{value.decode()}"'
+    return f'bytes.fromhex("{value.hex()}")'
+
+
 def constants_module(idl: Idl, consts: Constants) -> str:
     imp = Imports()
     imp.add("typing", "Final")
     if consts.addresses or any(len(v) == 32 for v in consts.seeds):
         imp.add("solders.pubkey", "Pubkey")
     body = consts.render() or ["# No PDA seeds or fixed addresses in this IDL."]
+    taken = dict(zip(consts.seeds.values(), consts.seeds.keys(), strict=True))
+    extra: list[str] = []
+    for c in idl.constants:
+        if c.name in taken:
+            if taken[c.name] != c.value:
+                raise UnsupportedIdl(f"{idl.name}: constant {c.name} differs from its PDA seed")
+            continue
+        value = _bytes_constant(c.value) if isinstance(c.value, bytes) else f"{c.value:_}"
+        if c.docs:
+            extra.append(f"#: {c.docs}")
+        extra.append(f"{c.name}: Final = {value}")
+    if extra:
+        body = [*body, "# Interface constants (the IDL's ``constants``).", "", *extra, ""]
     doc = [f"Named constants of the ``{idl.name}`` program: PDA seeds and fixed addresses."]
     return module(idl, doc, imp, body)
 

@@ -173,6 +173,30 @@ class ErrorDef:
 
 
 @dataclass(frozen=True)
+class ConstDef:
+    """One entry of the IDL's ``constants``: a ``bytes`` value or an integer."""
+
+    name: str
+    type: str
+    value: bytes | int
+    docs: str
+
+
+_INT_TYPES = frozenset({"u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64", "usize", "isize"})
+
+
+def _const(c: dict[str, Any], program: str) -> ConstDef:
+    name, ctype, raw = str(c["name"]), str(c["type"]), str(c["value"])
+    where = f"{program}: constant {name}"
+    if ctype == "bytes":
+        items = raw.strip().removeprefix("[").removesuffix("]").split(",")
+        return ConstDef(name, ctype, bytes(int(x) for x in items if x.strip()), " ".join(_docs(c)))
+    if ctype in _INT_TYPES:
+        return ConstDef(name, ctype, int(raw.replace("_", "")), " ".join(_docs(c)))
+    raise UnsupportedIdl(f"{where}: type {ctype!r}")
+
+
+@dataclass(frozen=True)
 class Idl:
     name: str
     address: str
@@ -184,6 +208,7 @@ class Idl:
     errors: tuple[ErrorDef, ...]
     types: tuple[TypeDef, ...]
     source: str
+    constants: tuple[ConstDef, ...] = ()
 
     def type_by_name(self, name: str) -> TypeDef:
         for t in self.types:
@@ -310,6 +335,7 @@ def parse(doc: dict[str, Any], source: str = "") -> Idl:
         ),
         types=types,
         source=source,
+        constants=tuple(_const(c, name) for c in doc.get("constants", ())),
     )
     _check_references(idl)
     _check_discriminators(idl)

@@ -164,58 +164,83 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A fixed-capacity byte writer (events, CPI instruction data).
+/// A fixed-capacity byte writer (events, CPI instruction data). The buffer is not
+/// zero-filled (only the written prefix is ever read), and every write is a direct
+/// unaligned store: building an event costs a few CU per field.
 pub struct Writer<const N: usize> {
-    pub buf: [u8; N],
+    buf: core::mem::MaybeUninit<[u8; N]>,
     pub len: usize,
 }
 
 impl<const N: usize> Writer<N> {
+    #[inline(always)]
     pub fn new() -> Self {
-        Writer { buf: [0u8; N], len: 0 }
+        Writer { buf: core::mem::MaybeUninit::uninit(), len: 0 }
     }
+    #[inline(always)]
+    fn at(&mut self, n: usize) -> *mut u8 {
+        if self.len + n > N {
+            panic!("writer overflow");
+        }
+        let p = unsafe { (self.buf.as_mut_ptr() as *mut u8).add(self.len) };
+        self.len += n;
+        p
+    }
+    #[inline(always)]
     pub fn u8(&mut self, v: u8) -> &mut Self {
-        self.buf[self.len] = v;
-        self.len += 1;
+        unsafe { *self.at(1) = v };
         self
     }
+    #[inline(always)]
     pub fn bool(&mut self, v: bool) -> &mut Self {
         self.u8(if v { 1 } else { 0 })
     }
+    #[inline(always)]
     pub fn u16(&mut self, v: u16) -> &mut Self {
-        wr_u16(&mut self.buf, self.len, v);
-        self.len += 2;
+        unsafe { core::ptr::write_unaligned(self.at(2) as *mut u16, v.to_le()) };
         self
     }
+    #[inline(always)]
     pub fn u32(&mut self, v: u32) -> &mut Self {
-        let mut i = 0;
-        while i < 4 {
-            self.buf[self.len + i] = (v >> (8 * i)) as u8;
-            i += 1;
-        }
-        self.len += 4;
+        unsafe { core::ptr::write_unaligned(self.at(4) as *mut u32, v.to_le()) };
         self
     }
+    #[inline(always)]
     pub fn u64(&mut self, v: u64) -> &mut Self {
-        wr_u64(&mut self.buf, self.len, v);
-        self.len += 8;
+        unsafe { core::ptr::write_unaligned(self.at(8) as *mut u64, v.to_le()) };
         self
     }
+    #[inline(always)]
     pub fn i64(&mut self, v: i64) -> &mut Self {
         self.u64(v as u64)
     }
+    /// 8 bytes (a discriminator) as one store.
+    #[inline(always)]
+    pub fn key8(&mut self, b: &[u8; 8]) -> &mut Self {
+        let p = self.at(8) as *mut u64;
+        unsafe { core::ptr::write_unaligned(p, core::ptr::read_unaligned(b.as_ptr() as *const u64)) };
+        self
+    }
+    /// 32 bytes as four 8-byte stores.
+    #[inline(always)]
     pub fn key(&mut self, k: &Pubkey) -> &mut Self {
-        wr_key(&mut self.buf, self.len, k);
-        self.len += 32;
+        let p = self.at(32) as *mut u64;
+        let q = k.as_ptr() as *const u64;
+        unsafe {
+            core::ptr::write_unaligned(p, core::ptr::read_unaligned(q));
+            core::ptr::write_unaligned(p.add(1), core::ptr::read_unaligned(q.add(1)));
+            core::ptr::write_unaligned(p.add(2), core::ptr::read_unaligned(q.add(2)));
+            core::ptr::write_unaligned(p.add(3), core::ptr::read_unaligned(q.add(3)));
+        }
         self
     }
     pub fn raw(&mut self, b: &[u8]) -> &mut Self {
+        let p = self.at(b.len());
         let mut i = 0;
         while i < b.len() {
-            self.buf[self.len + i] = b[i];
+            unsafe { *p.add(i) = b[i] };
             i += 1;
         }
-        self.len += b.len();
         self
     }
     /// borsh `String`: u32 length then bytes.
@@ -223,7 +248,8 @@ impl<const N: usize> Writer<N> {
         self.u32(b.len() as u32);
         self.raw(b)
     }
+    #[inline(always)]
     pub fn as_slice(&self) -> &[u8] {
-        &self.buf[..self.len]
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr() as *const u8, self.len) }
     }
 }

@@ -8,6 +8,7 @@ pub mod account;
 pub mod bytes;
 pub mod cpi;
 pub mod entrypoint;
+pub mod hash;
 pub mod ids;
 pub mod log;
 pub mod math;

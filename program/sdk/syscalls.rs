@@ -28,6 +28,7 @@ extern "C" {
         address: *mut u8,
         bump_seed: *mut u8,
     ) -> u64;
+    pub fn sol_sha256(vals: *const u8, val_len: u64, hash_result: *mut u8) -> u64;
     pub fn sol_get_clock_sysvar(addr: *mut u8) -> u64;
     pub fn sol_get_rent_sysvar(addr: *mut u8) -> u64;
     pub fn sol_get_return_data(data: *mut u8, length: u64, program_id: *mut u8) -> u64;

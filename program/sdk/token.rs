@@ -3,8 +3,8 @@
 
 use super::account::Account;
 use super::bytes::{rd_key, rd_u32, rd_u64, Writer};
-use super::cpi::{invoke, Meta, Signer};
-use super::ids::TOKEN_2022_PROGRAM;
+use super::cpi::{invoke, invoke_with_infos, Meta, Signer};
+use super::ids::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
 use super::syscalls::sol_get_return_data;
 use super::Pubkey;
 
@@ -90,6 +90,63 @@ pub fn transfer_checked(
         d.as_slice(),
         signer,
     )
+}
+
+/// Several transfer_checked from one account (one authority) in one CPI: SPL Token's
+/// (p-token's) `Batch` instruction (255) when `token_program` is SPL Token and more than one
+/// leg moves money; one CPI per leg under Token-2022. Zero legs are skipped.
+pub fn transfer_checked_many(
+    token_program: &Pubkey,
+    from: &Account,
+    mint: &Account,
+    authority: &Account,
+    legs: &[(&Account, u64)],
+    decimals: u8,
+    signer: Option<&Signer>,
+) -> Result<(), u32> {
+    let mut live = 0;
+    let mut i = 0;
+    while i < legs.len() {
+        if legs[i].1 != 0 {
+            live += 1;
+        }
+        i += 1;
+    }
+    if live == 0 {
+        return Ok(());
+    }
+    if live == 1 || !super::bytes::key_eq(token_program, &TOKEN_PROGRAM) {
+        let mut j = 0;
+        while j < legs.len() {
+            let (to, amount) = legs[j];
+            transfer_checked(token_program, from, mint, to, authority, amount, decimals, signer)?;
+            j += 1;
+        }
+        return Ok(());
+    }
+    let mut metas = [Meta::r(mint); 16];
+    let mut infos = [Meta::r(mint); 7];
+    infos[0] = Meta::w(from);
+    infos[2] = Meta::rs(authority);
+    let mut d = Writer::<64>::new();
+    d.u8(255);
+    let mut k = 0;
+    let mut j = 0;
+    while j < legs.len() && k < 4 {
+        let (to, amount) = legs[j];
+        j += 1;
+        if amount == 0 {
+            continue;
+        }
+        metas[4 * k] = Meta::w(from);
+        metas[4 * k + 1] = Meta::r(mint);
+        metas[4 * k + 2] = Meta::w(to);
+        metas[4 * k + 3] = Meta::rs(authority);
+        d.u8(4).u8(10).u8(12).u64(amount).u8(decimals);
+        infos[3 + k] = Meta::w(to);
+        k += 1;
+    }
+    invoke_with_infos(token_program, &metas[..4 * k], &infos[..3 + k], d.as_slice(), signer)
 }
 
 pub fn burn_checked(

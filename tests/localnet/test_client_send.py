@@ -61,7 +61,9 @@ def upsert(market: MarketEnv, price_in: int = PRICE_IN) -> Any:
 def bad_open_order(market: MarketEnv, payer: Keypair) -> Any:
     """An open_order the program refuses with InvalidTtl (ttl 0)."""
     return ix.open_order(
-        ix.OpenOrderArgs(nonce=1, max_input_tokens=1_000, max_output_tokens=1_000, ttl_secs=0),
+        ix.OpenOrderArgs(
+            nonce=1, max_input_tokens=1_000, max_output_tokens=1_000, ttl_secs=0, max_hold=10**9
+        ),
         ix.OpenOrderAccounts(
             payer=payer.pubkey(),
             model=market.model,

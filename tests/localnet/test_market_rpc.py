@@ -25,22 +25,22 @@ from spl.token.instructions import (
     get_associated_token_address,
 )
 
-from bourse_chain import mints, pools, token_layout
+from bourse_chain import merkle, mints, pools, token_layout
 from bourse_chain.errors import ProgramError, from_tx_error
 from bourse_chain.generated.compute_market.accounts import (
     Config,
     Model,
     Offer,
     Order,
-    PaymentReceipt,
     Provider,
+    SettlementStream,
 )
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.accounts import Pool
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
-from bourse_chain.market import Market
+from bourse_chain.market import Market, payment_id_bytes
 from bourse_chain.money import ceil_div, expected_split
 from bourse_ops.sandbox.svm_chain import BIN
 from localnet import Localnet
@@ -338,31 +338,37 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     await env.send([cancel], payer)
     assert await env.balance(payer_ata) == bal
 
-    # 4. a collected payment, then its replay
+    # 4. a batch of collected payments (one call), then its replay
     source = k["settler"]
     await env.net.mint_usdc(source.pubkey(), 10 * USDC)
     before_vault = await env.balance(m.revenue_vault(slug))
-    pay = m.settle_payment(
+    model_addr, provider_addr = m.model(slug), m.provider(prov.pubkey())
+    pid = payment_id_bytes("x402:1")
+    pay = m.settle_batch(
         settler.pubkey(),
-        slug=slug,
-        provider_authority=prov.pubkey(),
-        payment_id="x402:1",
-        amount=10 * USDC,
+        model=model_addr,
+        provider=provider_addr,
+        provider_payout=m.usdc_account(prov.pubkey()),
+        revenue_vault=m.revenue_vault(slug),
+        sequence=0,
+        count=1,
+        total=10 * USDC,
+        root=merkle.root(merkle.leaves([(pid, 10 * USDC)])),
         source=m.usdc_account(source.pubkey()),
         source_authority=source.pubkey(),
     )
     await env.send([pay], settler)
     p2, c2, pr2 = expected_split(10 * USDC, 150, fee_bps)
-    receipt = PaymentReceipt.decode(await env.data(m.receipt("x402:1")))  # type: ignore[arg-type]
-    assert (receipt.amount, receipt.provider_amount, receipt.creator_fee, receipt.protocol_fee) == (
+    stream = SettlementStream.decode(await env.data(m.stream(model_addr, provider_addr)))  # type: ignore[arg-type]
+    assert (stream.last_total, stream.last_provider_amount, stream.last_creator_fee) == (
         10 * USDC,
         p2,
         c2,
-        pr2,
     )
+    assert stream.last_protocol_fee == pr2 and stream.next_sequence == 1
     assert await env.balance(m.revenue_vault(slug)) == before_vault + c2
     await env.net.mint_usdc(source.pubkey(), 10 * USDC + 1)
-    assert await env.fails([pay], settler) == 6007  # AlreadyInitialized: the receipt exists
+    assert await env.fails([pay], settler) == 6046  # WrongSequence: sequence 0 is spent
 
     # 5. buyback through the pool, then burn
     pool, vault = await add_pool(env, mint, TOKEN_PROGRAM_ID, 1_000_000 * USDC, 10_000 * USDC)

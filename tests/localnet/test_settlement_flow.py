@@ -1,25 +1,21 @@
 """bourse_chain.settlement end to end on the JSON-RPC localnet: hold -> settle with balances
 asserted to the micro-USDC, retries after timeouts that never charge twice, release,
-settle_payment + replay, and a 30-payment batch packed into few transactions."""
+and the holes an adversarial review found in holds (see tests/security for the attacks).
+Batch settlement of paid calls: test_settlement_batch.py."""
 
 from __future__ import annotations
 
-import base64
-import json
-import struct
-from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx2
 import pytest
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.models import TxOpts
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from bourse_chain.client import ADDRESS_LOOKUP_TABLE_PROGRAM_ID, BourseClient
-from bourse_chain.generated.compute_market.accounts import Model, Order, PaymentReceipt
+from bourse_chain.client import BourseClient
+from bourse_chain.generated.compute_market.accounts import Model, Order
 from bourse_chain.money import expected_split, usage_charge
 from bourse_chain.results import Split
 from bourse_chain.settlement import (
@@ -27,7 +23,6 @@ from bourse_chain.settlement import (
     HoldAlreadySettled,
     HoldAlreadyUsed,
     IdempotencyConflict,
-    PaymentItem,
     Settlement,
     SettlerMismatch,
 )
@@ -252,179 +247,3 @@ async def test_release_refunds_the_hold(market: MarketEnv, settlement: Settlemen
 async def test_wrong_settler_is_refused(market: MarketEnv, settlement: Settlement) -> None:
     with pytest.raises(SettlerMismatch):
         Settlement(market.client, Keypair(), settlement.config)
-
-
-# -- collected payments -----------------------------------------------------------------------
-
-
-async def test_settle_payment_and_replay(market: MarketEnv, settlement: Settlement) -> None:
-    source = await market.new_wallet(usdc=100 * USDC)
-    bal = Balances(market, market.usdc_account(source.pubkey()))
-    start = await bal.read()
-    src = market.usdc_account(source.pubkey())
-    amount = 50 * USDC + 3
-
-    split = await settlement.settle_payment(
-        market.slug, market.provider, amount, "x402:abc", src, source
-    )
-    provider, creator, protocol = expected_split(amount, PROTOCOL_FEE_BPS, MODEL_FEE_BPS)
-    assert split == Split(amount, provider, creator, protocol, 0)
-    after = await bal.read()
-    assert delta(start, after) == {
-        "payer": -amount,
-        "provider": provider,
-        "creator": creator,
-        "protocol": protocol,
-        "escrow": 0,
-    }
-    # Replay: AlreadyInitialized is caught, the receipt's split returned, nothing moves
-    assert (
-        await settlement.settle_payment(
-            market.slug, market.provider, amount, "x402:abc", src, source
-        )
-        == split
-    )
-    assert await bal.read() == after
-    receipt = await market.client.fetch(settlement.receipt_address("x402:abc"), PaymentReceipt)
-    assert receipt is not None and receipt.amount == amount
-    # The same id for another amount is a conflict, not a silent success
-    with pytest.raises(IdempotencyConflict):
-        await settlement.settle_payment(
-            market.slug, market.provider, amount + 1, "x402:abc", src, source
-        )
-
-
-class CountingRpc(AsyncClient):
-    def __init__(self, url: str) -> None:
-        super().__init__(url, timeout=30)
-        self.calls: Counter[str] = Counter()
-        self._provider.session.event_hooks["request"].append(self._count)
-
-    async def _count(self, request: httpx2.Request) -> None:
-        self.calls[json.loads(request.content)["method"]] += 1
-
-
-async def test_settle_payments_batch_of_30(market: MarketEnv, settlement: Settlement) -> None:
-    # The gateway's collected-credits account: one source, its own authority
-    source = await market.new_wallet(usdc=100 * USDC)
-    items = [
-        PaymentItem(
-            model_slug=market.slug,
-            provider=market.provider,
-            amount=1_000_000 + 37 * i,
-            payment_id=f"credits-batch:{i}",
-            source=market.usdc_account(source.pubkey()),
-            source_authority=source,
-        )
-        for i in range(30)
-    ]
-    # Two of them were settled before (a partial earlier run)
-    for item in items[:2]:
-        await settlement.settle_payment(
-            item.model_slug,
-            item.provider,
-            item.amount,
-            item.payment_id,
-            item.source,
-            item.source_authority,
-        )
-    totals_before = {k: await market.balance(v) for k, v in _sinks(market).items()}
-
-    rpc = CountingRpc(market.net.rpc_url)  # type: ignore[attr-defined]
-    try:
-        batch = Settlement(BourseClient(rpc, options=FAST), market.settler, settlement.config)
-        splits = await batch.settle_payments(items)
-        sent = rpc.calls["sendTransaction"]
-        # Idempotent per item: running it again sends nothing and returns the same splits
-        rpc.calls.clear()
-        assert await batch.settle_payments(items) == splits
-        assert rpc.calls["sendTransaction"] == 0
-    finally:
-        await rpc.close()
-
-    # 28 new payments went out in 5 transactions: 6 settle_payment instructions fit in
-    # 1,232 bytes with two signers and the compute-budget instructions
-    assert sent == 5, sent
-    assert len(splits) == 30
-    for item, split in zip(items, splits, strict=True):
-        p, c, pr = expected_split(item.amount, PROTOCOL_FEE_BPS, MODEL_FEE_BPS)
-        assert split == Split(item.amount, p, c, pr, 0)
-    receipts = await market.client.fetch_many(
-        [settlement.receipt_address(i.payment_id) for i in items], PaymentReceipt
-    )
-    assert all(r is not None for r in receipts)
-    after = {k: await market.balance(v) for k, v in _sinks(market).items()}
-    new = splits[2:]
-    assert after["provider"] - totals_before["provider"] == sum(s.provider for s in new)
-    assert after["creator"] - totals_before["creator"] == sum(s.creator for s in new)
-    assert after["protocol"] - totals_before["protocol"] == sum(s.protocol for s in new)
-
-
-def lookup_table_data(addresses: list[Pubkey]) -> bytes:
-    """An active address lookup table account (ProgramState::LookupTable, 56-byte meta)."""
-    meta = struct.pack("<IQQB", 1, 2**64 - 1, 0, 0) + b"\x00" + bytes(32) + b"\x00\x00"
-    return meta + b"".join(bytes(a) for a in addresses)
-
-
-async def test_settle_payments_with_a_lookup_table(
-    market: MarketEnv, settlement: Settlement
-) -> None:
-    source = await market.new_wallet(usdc=100 * USDC)
-    src = market.usdc_account(source.pubkey())
-    # Given a lookup table holding the accounts every settle_payment repeats
-    addresses = await settlement.lookup_addresses([market.slug], [market.provider], [src])
-    table = Pubkey.new_unique()
-    data = lookup_table_data(addresses)
-    account = {
-        "lamports": 10**8,
-        "data": [base64.b64encode(data).decode(), "base64"],
-        "owner": str(ADDRESS_LOOKUP_TABLE_PROGRAM_ID),
-    }
-    await market.net.rpc("bourse_setAccount", [str(table), account])  # type: ignore[attr-defined]
-    rpc = CountingRpc(market.net.rpc_url)  # type: ignore[attr-defined]
-    try:
-        client = BourseClient(rpc, options=FAST)
-        loaded = await client.fetch_lookup_table(table)
-        assert loaded is not None and list(loaded.addresses) == addresses
-        with_alt = await Settlement.load(client, market.settler, lookup_tables=[table])
-        items = [
-            PaymentItem(market.slug, market.provider, 2_000 + i, f"alt:{i}", src, source)
-            for i in range(30)
-        ]
-        splits = await with_alt.settle_payments(items)
-        sent = rpc.calls["sendTransaction"]
-    finally:
-        await rpc.close()
-    # Then 30 payments fit in 4 transactions (9 per transaction instead of 6)
-    assert sent == 4, sent
-    assert [s.gross for s in splits] == [i.amount for i in items]
-    receipts = await market.client.fetch_many(
-        [settlement.receipt_address(i.payment_id) for i in items], PaymentReceipt
-    )
-    assert all(r is not None for r in receipts)
-
-
-async def test_settle_payments_duplicate_ids_in_one_call(
-    market: MarketEnv, settlement: Settlement
-) -> None:
-    source = await market.new_wallet(usdc=10 * USDC)
-    item = PaymentItem(
-        market.slug,
-        market.provider,
-        12_345,
-        "dup-1",
-        market.usdc_account(source.pubkey()),
-        source,
-    )
-    before = await market.balance(item.source)
-    splits = await settlement.settle_payments([item, item])
-    assert splits[0] == splits[1] and splits[0].gross == 12_345
-    assert await market.balance(item.source) == before - 12_345
-
-
-def _sinks(market: MarketEnv) -> dict[str, Pubkey]:
-    return {
-        "provider": market.provider_payout,
-        "creator": market.revenue_vault,
-        "protocol": market.treasury,
-    }

@@ -21,8 +21,8 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 
-from bourse_chain import mints, pda, token_layout
-from bourse_chain.generated.compute_market.accounts import Order, Provider
+from bourse_chain import merkle, mints, pda, token_layout
+from bourse_chain.generated.compute_market.accounts import Order, Provider, SettlementStream
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID as MARKET_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool import instructions as pool_ix
@@ -700,6 +700,15 @@ class World:
         self.payment_seq += 1
         return payment_id_bytes(f"payment-{self.payment_seq}")
 
+    def stream(self, slug: str, provider: Keypair | None = None) -> Pubkey:
+        return self.m.stream(
+            self.m.model(slug), self.m.provider((provider or self.provider).pubkey())
+        )
+
+    def next_sequence(self, slug: str, provider: Keypair | None = None) -> int:
+        data = self.c.data(self.stream(slug, provider))
+        return SettlementStream.decode(data).next_sequence if data else 0
+
     def payment_ix(
         self,
         slug: str,
@@ -708,14 +717,24 @@ class World:
         payment_id: bytes | None = None,
         source_owner: Keypair | None = None,
         provider: Keypair | None = None,
+        sequence: int | None = None,
     ) -> Instruction:
+        """settle_batch of one paid call of `amount` (the stream's next sequence by default)
+        from `source_owner`'s USDC account (default: the settler's)."""
         owner = source_owner or self.settler
-        return self.m.settle_payment(
+        prov = provider or self.provider
+        model = self.m.model(slug)
+        pid = payment_id or self.next_payment_id()
+        return self.m.settle_batch(
             self.settler.pubkey(),
-            slug=slug,
-            provider_authority=(provider or self.provider).pubkey(),
-            payment_id=payment_id or self.next_payment_id(),
-            amount=amount,
+            model=model,
+            provider=self.m.provider(prov.pubkey()),
+            provider_payout=self.payout(prov),
+            revenue_vault=self.m.revenue_vault(slug),
+            sequence=self.next_sequence(slug, prov) if sequence is None else sequence,
+            count=1,
+            total=amount,
+            root=merkle.root(merkle.leaves([(pid, amount)])),
             source=self.usdc(owner),
             source_authority=owner.pubkey(),
         )
@@ -927,7 +946,7 @@ class World:
             "open_order": (self.open_ix()[0], [self.payer]),
             "settle_order": (self.settle_ix(o), [self.settler]),
             "cancel_order": (self.cancel_ix(o2, self.settler.pubkey()), [self.settler]),
-            "settle_payment": (self.payment_ix("alpha", 1 * USDC), [self.settler]),
+            "settle_batch": (self.payment_ix("alpha", 1 * USDC), [self.settler]),
             "buyback": (self.buyback_ix("alpha", 1 * USDC, 1), [self.crank]),
             "burn": (self.burn_ix("alpha"), [self.crank]),
             "harvest_fees": (self.harvest_ix("gamma", []), [self.crank]),

@@ -15,6 +15,10 @@ from hypothesis import strategies as st
 from bourse_chain.generated.compute_market.accounts import Order
 from bourse_chain.generated.compute_market.accounts.model import OFFSETS as MODEL_OFFSETS
 from bourse_chain.generated.compute_market.accounts.provider import OFFSETS as PROVIDER_OFFSETS
+from bourse_chain.generated.compute_market.constants import (
+    HARD_MAX_MODEL_FEE_BPS,
+    HARD_MAX_PROTOCOL_FEE_BPS,
+)
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.money import ceil_div
 from bourse_ops.sandbox.svm_chain import Market, new_chain
@@ -31,7 +35,7 @@ from tests.security.kit import (
 
 U64_MAX = 2**64 - 1
 BPS = 10_000
-HARD_MAX_PROTOCOL, HARD_MAX_MODEL = 2_000, 5_000
+HARD_MAX_PROTOCOL, HARD_MAX_MODEL = HARD_MAX_PROTOCOL_FEE_BPS, HARD_MAX_MODEL_FEE_BPS
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,16 @@ from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID
 from spl.token.instructions import get_associated_token_address
 
 from bourse_chain.generated.compute_market.accounts import Order
+from bourse_chain.money import usage_charge
 from tests.security.kit import (
+    PRICE_IN,
+    PRICE_OUT,
     SYSTEM_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
     USDC,
     OpenOrder,
     World,
     assert_rejected,
-    failing_program,
     patch,
     tk_close,
     tk_transfer_checked,
@@ -198,25 +200,23 @@ def test_hold_only_from_the_payers_associated_account(w: World) -> None:
 def test_closing_the_refund_account_does_not_block_settlement(w: World) -> None:
     payer = w.c.new_wallet(usdc=10 * USDC)
     o = w.open(payer=payer)
+    refund_to = w.usdc(payer)
     close_usdc_account(w, payer)
-    # A bare settle fails on the refund leg (the token program, not the market)...
-    failed = w.c.fails([w.settle_ix(o)], [w.settler])
-    assert failing_program(failed.logs) == TOKEN_PROGRAM_ID
-    # ...but the settler re-creates the associated account in the same transaction.
+    # A bare settle charges the usage; the refund stays in the order for the payer
     payout = w.payout(o.provider)
     before = w.balance(payout)
-    w.c.send(
-        [create_ata_idempotent(w.settler.pubkey(), payer.pubkey(), w.c.usdc_mint), w.settle_ix(o)],
-        [w.settler],
-    )
+    escrow = w.balance(w.m.escrow_vault)
+    w.c.send([w.settle_ix(o)], [w.settler])
+    gross = usage_charge(PRICE_IN, PRICE_OUT, 40_000, 10_000)
     assert w.balance(payout) > before  # the provider is paid
-    assert w.balance(w.usdc(payer)) > 0  # the refund is the payer's
-    # and the payer's late cancel finds nothing to refund
-    w.warp(601)
-    assert_rejected(
-        w.c,
-        [w.cancel_ix(o, payer.pubkey())],
-        [payer],
-        "InvalidAccountOwner",
-        watch=[w.m.escrow_vault],
-    )
+    assert w.balance(w.m.escrow_vault) == escrow - gross
+    pending = Order.decode(w.c.data(o.address))  # type: ignore[arg-type]
+    assert pending.refund_pending and pending.hold == o.hold - gross
+    # A second settle is refused: the order was settled
+    assert_rejected(w.c, [w.settle_ix(o)], [w.settler], "OrderAlreadySettled")
+    # The payer re-creates its account (its own rent) and claims the refund at once
+    w.c.send([create_ata_idempotent(payer.pubkey(), payer.pubkey(), w.c.usdc_mint)], [payer])
+    w.c.send([w.cancel_ix(o, payer.pubkey())], [payer])
+    assert w.balance(refund_to) == o.hold - gross
+    assert w.balance(w.m.escrow_vault) == escrow - o.hold
+    assert w.c.data(o.address) is None

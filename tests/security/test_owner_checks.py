@@ -64,7 +64,7 @@ MODEL_USERS = [
     "tokenize_model",
     "upsert_offer",
     "open_order",
-    "settle_payment",
+    "settle_batch",
     "buyback",
     "burn",
     "harvest_fees",
@@ -88,7 +88,7 @@ def test_fake_model_in_a_settlement_is_not_the_recorded_one(w: World) -> None:
     assert_rejected(w.c, [patch(w.settle_ix(o), "model", fake)], [w.settler], "AccountMismatch")
 
 
-@pytest.mark.parametrize("name", ["upsert_offer", "settle_payment"])
+@pytest.mark.parametrize("name", ["upsert_offer", "settle_batch"])
 def test_fake_provider(
     w: World, samples: dict[str, tuple[Instruction, list[Keypair]]], name: str
 ) -> None:

@@ -18,7 +18,8 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from bourse_chain.generated.compute_market.accounts import Offer, Provider
+from bourse_chain import merkle
+from bourse_chain.generated.compute_market.accounts import Offer, Provider, SettlementStream
 from bourse_chain.generated.compute_market.events import ProviderPayoutChanged
 from bourse_chain.money import expected_split
 from tests.security.kit import (
@@ -49,17 +50,25 @@ def provider(w: World, p: Keypair) -> Provider:
 
 
 def pay(w: World, p: Keypair, payout: Pubkey) -> Instruction:
-    """A collected payment of PAYMENT for alpha served by `p`, its share sent to `payout`."""
+    """A collected payment of PAYMENT for alpha served by `p` (a batch of one), its share
+    sent to `payout`."""
     w.c.fund_usdc(w.settler.pubkey(), PAYMENT)
-    return w.m.settle_payment(
+    model = w.m.model("alpha")
+    provider_pda = w.m.provider(p.pubkey())
+    stream = w.c.data(w.m.stream(model, provider_pda))
+    pid = w.next_payment_id()
+    return w.m.settle_batch(
         w.settler.pubkey(),
-        slug="alpha",
-        provider_authority=p.pubkey(),
-        payment_id=w.next_payment_id(),
-        amount=PAYMENT,
+        model=model,
+        provider=provider_pda,
+        provider_payout=payout,
+        revenue_vault=w.m.revenue_vault("alpha"),
+        sequence=SettlementStream.decode(stream).next_sequence if stream else 0,
+        count=1,
+        total=PAYMENT,
+        root=merkle.root(merkle.leaves([(pid, PAYMENT)])),
         source=w.usdc(w.settler),
         source_authority=w.settler.pubkey(),
-        provider_payout=payout,
     )
 
 
@@ -88,9 +97,10 @@ def test_provider_replaces_a_closed_payout_account(w: World) -> None:
         [p],
     )
     assert w.c.data(old) is None and w.balance(ata) == share
-    # every settlement naming the recorded payout now fails (the token program refuses the
-    # missing account), and no other payout is accepted
-    assert_aborted(w.c, [pay(w, p, old)], [w.settler], "InvalidAccountData")
+    # every settlement naming the recorded payout now fails (the token program's batched
+    # transfer refuses the missing account, now owned by the system program), and no other
+    # payout is accepted
+    assert_aborted(w.c, [pay(w, p, old)], [w.settler], "IncorrectProgramId")
     assert_rejected(w.c, [pay(w, p, ata)], [w.settler], "AccountMismatch")
 
     offer_before = Offer.decode(w.c.data(w.m.offer("alpha", p.pubkey())))  # type: ignore[arg-type]

@@ -99,13 +99,16 @@ def test_order_at_a_non_canonical_bump(w: World) -> None:
     assert_rejected(w.c, [patch(ix, "order", off_canonical(seeds))], [w.payer], "InvalidPda")
 
 
-def test_receipt_at_a_non_canonical_bump(w: World) -> None:
-    """A second receipt address for the same payment id would let it settle twice."""
-    pid = w.next_payment_id()
+def test_stream_at_a_non_canonical_bump(w: World) -> None:
+    """A second stream for the same (model, provider) would let a batch sequence settle twice."""
     w.c.fund_usdc(w.settler.pubkey(), 1 * USDC)
-    ix = w.payment_ix("alpha", 1 * USDC, payment_id=pid)
-    fake = off_canonical([constants.SEED_PAYMENT, pid])
-    assert_rejected(w.c, [patch(ix, "receipt", fake)], [w.settler], "InvalidPda")
+    ix = w.payment_ix("gamma", 1 * USDC)
+    seeds = [
+        constants.SEED_STREAM,
+        bytes(w.m.model("gamma")),
+        bytes(w.m.provider(w.provider.pubkey())),
+    ]
+    assert_rejected(w.c, [patch(ix, "stream", off_canonical(seeds))], [w.settler], "InvalidPda")
 
 
 # -- PDAs of another program ----------------------------------------------------------------------
@@ -156,8 +159,8 @@ def test_seed_prefixes_cannot_collide() -> None:
     """PDA seeds are concatenated before hashing: with no prefix a prefix of another, two
     account kinds can never derive the same address (only the model seed has a variable-
     length part, and it follows the unique prefix "model")."""
-    prefixes = [v for k, v in vars(constants).items() if k.startswith("SEED_")]
-    assert len(prefixes) == 9
+    prefixes = {v for k, v in vars(constants).items() if k.startswith("SEED_")}
+    assert len(prefixes) == 10
     for a in prefixes:
         for b in prefixes:
             assert a == b or not b.startswith(a), (a, b)

@@ -59,12 +59,12 @@ def test_open_an_order_twice(w: World) -> None:
     assert_rejected(w.c, [ix], [w.payer], "AlreadyInitialized", watch=[o.address])
 
 
-def test_settle_a_payment_id_twice(w: World) -> None:
-    pid = w.next_payment_id()
+def test_another_pairs_stream(w: World) -> None:
+    """A live stream passed for another (model, provider) is not re-initialised or reused."""
     w.c.fund_usdc(w.settler.pubkey(), 10 * USDC)
-    w.c.send([w.payment_ix("alpha", 5 * USDC, payment_id=pid)], [w.settler])
-    ix = w.payment_ix("beta", 1 * USDC, payment_id=pid, provider=w.provider2)
-    assert_rejected(w.c, [ix], [w.settler], "AlreadyInitialized", watch=[w.m.receipt(pid)])
+    w.c.send([w.payment_ix("alpha", 5 * USDC)], [w.settler])
+    ix = patch(w.payment_ix("beta", 1 * USDC, provider=w.provider2), "stream", w.stream("alpha"))
+    assert_rejected(w.c, [ix], [w.settler], "AccountMismatch", watch=[w.stream("alpha")])
 
 
 def test_tokenize_twice(w: World) -> None:
@@ -124,7 +124,7 @@ def test_prefunded_model_and_vault_pdas_do_not_block_registration(w: World) -> N
     assert w.c.lamports(model) == w.c.svm.minimum_balance_for_rent_exemption(Model.LEN)
 
 
-def test_prefunded_order_provider_offer_and_receipt_pdas_do_not_block_creation(w: World) -> None:
+def test_prefunded_order_provider_offer_and_stream_pdas_do_not_block_creation(w: World) -> None:
     p = w.c.new_wallet()
     w.c.ata(p.pubkey(), w.c.usdc_mint)
     pid = w.next_payment_id()
@@ -135,7 +135,7 @@ def test_prefunded_order_provider_offer_and_receipt_pdas_do_not_block_creation(w
         w.m.provider(p.pubkey()),
         w.m.offer("alpha", p.pubkey()),
         w.m.order(w.payer.pubkey(), nonce),
-        w.m.receipt(pid),
+        w.stream("alpha", p),
     )
     w.c.send([w.m.register_provider(p.pubkey(), "late")], [p])
     w.c.send([w.m.upsert_offer(p.pubkey(), "alpha", 1_000, 1_000)], [p])
@@ -147,7 +147,7 @@ def test_prefunded_order_provider_offer_and_receipt_pdas_do_not_block_creation(w
         w.m.provider(p.pubkey()),
         w.m.offer("alpha", p.pubkey()),
         w.m.order(w.payer.pubkey(), nonce),
-        w.m.receipt(pid),
+        w.stream("alpha", p),
     ):
         acc = w.c.svm.get_account(address)
         assert acc is not None and acc.owner == w.m.program_id

@@ -1,7 +1,7 @@
 """Class 13 — replay: settling, cancelling or refunding the same order twice, and settling
-the same collected payment twice. The settlement API's idempotency keys hold on-chain:
-an order is one PDA per (payer, nonce) that closes when used, and a collected payment is
-one receipt PDA per payment id (bourse_chain.market.payment_id_bytes), created once."""
+the same batch of paid calls twice. The settlement API's idempotency keys hold on-chain:
+an order is one PDA per (payer, nonce) that closes when used, and batches of paid calls go
+through one stream PDA per (model, provider) that takes each sequence once, in order."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from solders.message import Message
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata
 
-from bourse_chain.generated.compute_market.accounts import PaymentReceipt
+from bourse_chain.generated.compute_market.accounts import SettlementStream
 from bourse_chain.market import order_nonce, payment_id_bytes
 from tests.security.kit import USDC, World, assert_rejected
 
@@ -34,30 +34,36 @@ def test_same_order_twice(w: World, action: str) -> None:
     )
 
 
-def test_same_payment_id_twice(w: World) -> None:
-    """The settlement API's key (here an x402 id) settles once, whatever else changes."""
+def test_same_batch_twice(w: World) -> None:
+    """A batch settles once, whatever else changes: its sequence is spent."""
     pid = payment_id_bytes("x402:replayed-call")
-    w.c.fund_usdc(w.settler.pubkey(), 20 * USDC)
+    w.c.fund_usdc(w.settler.pubkey(), 40 * USDC)
+    seq = w.next_sequence("alpha")
     w.c.send([w.payment_ix("alpha", 10 * USDC, payment_id=pid)], [w.settler])
-    receipt = PaymentReceipt.decode(w.c.data(w.m.receipt(pid)))  # type: ignore[arg-type]
-    assert receipt.amount == 10 * USDC
+    stream = SettlementStream.decode(w.c.data(w.stream("alpha")))  # type: ignore[arg-type]
+    assert stream.next_sequence == seq + 1 and stream.last_total == 10 * USDC
     for ix in (
-        w.payment_ix("alpha", 10 * USDC, payment_id=pid),  # identical
-        w.payment_ix("alpha", 7 * USDC, payment_id=pid),  # another amount
-        w.payment_ix("beta", 10 * USDC, payment_id=pid, provider=w.provider2),  # another listing
+        w.payment_ix("alpha", 10 * USDC, payment_id=pid, sequence=seq),  # identical
+        w.payment_ix("alpha", 7 * USDC, payment_id=pid, sequence=seq),  # another amount
+        w.payment_ix("alpha", 10 * USDC, sequence=seq),  # another root
+        w.payment_ix("alpha", 10 * USDC, sequence=seq + 2),  # out of order
     ):
-        assert_rejected(w.c, [ix], [w.settler], "AlreadyInitialized", watch=[w.m.receipt(pid)])
+        assert_rejected(
+            w.c,
+            [ix],
+            [w.settler],
+            "WrongSequence",
+            watch=[w.stream("alpha"), w.usdc(w.settler), w.m.treasury],
+        )
 
 
-def test_same_payment_id_twice_in_one_transaction(w: World) -> None:
+def test_same_batch_twice_in_one_transaction(w: World) -> None:
     pid = payment_id_bytes("credits:batch-17")
     w.c.fund_usdc(w.settler.pubkey(), 20 * USDC)
-    ixs = [
-        w.payment_ix("alpha", 10 * USDC, payment_id=pid),
-        w.payment_ix("alpha", 10 * USDC, payment_id=pid),
-    ]
-    assert_rejected(w.c, ixs, [w.settler], "AlreadyInitialized")
-    assert w.c.data(w.m.receipt(pid)) is None  # the first one rolled back too
+    ix = w.payment_ix("alpha", 10 * USDC, payment_id=pid)
+    before = w.c.data(w.stream("alpha"))
+    assert_rejected(w.c, [ix, ix], [w.settler], "WrongSequence")
+    assert w.c.data(w.stream("alpha")) == before  # the first one rolled back too
 
 
 def test_order_idempotency_key_opens_once(w: World) -> None:
@@ -75,7 +81,7 @@ def test_order_idempotency_key_opens_once(w: World) -> None:
 
 
 def test_identical_signed_transaction_is_not_processed_twice(w: World) -> None:
-    """The runtime's own replay protection: the same signed settle_payment, re-sent."""
+    """The runtime's own replay protection: the same signed settle_batch, re-sent."""
     w.c.fund_usdc(w.settler.pubkey(), 2 * USDC)
     ix = w.payment_ix("alpha", 1 * USDC)
     msg = Message.new_with_blockhash([ix], w.c.payer.pubkey(), w.c.svm.latest_blockhash())

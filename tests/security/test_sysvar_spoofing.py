@@ -19,8 +19,8 @@ from bourse_chain.generated.compute_market.accounts import (
     Model,
     Offer,
     Order,
-    PaymentReceipt,
     Provider,
+    SettlementStream,
 )
 from bourse_ops.sandbox.svm_chain import Market, SvmChain, new_chain
 from tests.security.kit import (
@@ -45,7 +45,7 @@ USES_SYSTEM = [
     "register_provider",
     "upsert_offer",
     "open_order",
-    "settle_payment",
+    "settle_batch",
 ]
 
 
@@ -180,7 +180,7 @@ def test_fake_clock_account_does_not_expire_an_order(w: World) -> None:
 def test_accounts_are_funded_exactly_rent_exempt(rent: Rent | None) -> None:
     """Found by this suite (fixed): the program assumed a 2.0-year threshold and doubled
     the sysvar's already-doubled per-byte price, so every model, provider, offer, order,
-    receipt and vault it created held twice the rent-exempt minimum (paid by creators,
+    stream and vault it created held twice the rent-exempt minimum (paid by creators,
     providers, payers and — per payment — the settler)."""
     w = World()
     c, m = w.c, w.m
@@ -207,7 +207,7 @@ def test_accounts_are_funded_exactly_rent_exempt(rent: Rent | None) -> None:
         m.provider(p.pubkey()): Provider.LEN,
         m.offer("rent-check", p.pubkey()): Offer.LEN,
         o.address: Order.LEN,
-        m.receipt(pid): PaymentReceipt.LEN,
+        w.stream("rent-check", p): SettlementStream.LEN,
     }
     for address, size in expected.items():
         assert len(c.data(address) or b"") == size

@@ -14,8 +14,8 @@ from bourse_chain.generated.compute_market.accounts import (
     Model,
     Offer,
     Order,
-    PaymentReceipt,
     Provider,
+    SettlementStream,
 )
 from tests.security.kit import (
     MARKET_ID,
@@ -35,11 +35,10 @@ def w() -> World:
 
 @pytest.fixture(scope="module")
 def receipt(w: World) -> Pubkey:
-    """A PaymentReceipt account (152 bytes)."""
-    payment_id = w.next_payment_id()
+    """A SettlementStream account (256 bytes), created by the first batch of a pair."""
     w.c.fund_usdc(w.settler.pubkey(), 1 * USDC)
-    w.c.send([w.payment_ix("alpha", 1 * USDC, payment_id=payment_id)], [w.settler])
-    return w.m.receipt(payment_id)
+    w.c.send([w.payment_ix("alpha", 1 * USDC)], [w.settler])
+    return w.stream("alpha")
 
 
 def test_model_and_config_share_a_size() -> None:
@@ -52,7 +51,7 @@ def test_model_and_config_share_a_size() -> None:
                 Model.DISCRIMINATOR,
                 Offer.DISCRIMINATOR,
                 Order.DISCRIMINATOR,
-                PaymentReceipt.DISCRIMINATOR,
+                SettlementStream.DISCRIMINATOR,
                 Provider.DISCRIMINATOR,
             }
         )

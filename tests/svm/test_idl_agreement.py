@@ -17,6 +17,7 @@ from bourse_ops.sandbox.svm_chain import BIN, new_chain
 from idl import render
 from idl.authoring import discriminator
 from idl.compute_market_spec import PROGRAM as SPEC
+from tests.support.batches import pay_one
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,13 +82,14 @@ def test_account_sizes_match_idl_layouts() -> None:
     c.fund_usdc(w.settler.pubkey(), 10)
     c.send(
         [
-            m.settle_payment(
+            pay_one(
+                c,
+                m,
                 w.settler.pubkey(),
                 slug="size-check",
                 provider_authority=w.provider.pubkey(),
                 payment_id="p",
                 amount=10,
-                source=m.usdc_account(w.settler.pubkey()),
                 source_authority=w.settler.pubkey(),
             )
         ],
@@ -99,7 +101,7 @@ def test_account_sizes_match_idl_layouts() -> None:
         "Provider": m.provider(w.provider.pubkey()),
         "Offer": m.offer("size-check", w.provider.pubkey()),
         "Order": m.order(w.payer.pubkey(), 1),
-        "PaymentReceipt": m.receipt("p"),
+        "SettlementStream": m.stream(m.model("size-check"), m.provider(w.provider.pubkey())),
     }
     assert set(created) == {a["name"] for a in IDL["accounts"]}
     for acc in SPEC.accounts:

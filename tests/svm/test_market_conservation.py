@@ -1,5 +1,5 @@
 """Property: random sequences of open_order / settle_order / cancel_order /
-settle_payment never create or lose a micro-USDC. payer + provider + revenue
+settle_batch never create or lose a micro-USDC. payer + provider + revenue
 vaults + treasury + escrow (+ the settler's collection account) is constant,
 every split sums to its gross, and the escrow always equals the open holds."""
 
@@ -14,9 +14,10 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from bourse_chain.generated.compute_market.accounts import Order
-from bourse_chain.generated.compute_market.events import OrderSettled, PaymentSettled
+from bourse_chain.generated.compute_market.events import BatchSettled, OrderSettled
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_ops.sandbox.svm_chain import BIN, Market, SvmChain, TxFailed, new_chain
+from tests.support.batches import pay_one
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"
@@ -186,20 +187,21 @@ def test_value_is_conserved(market: Market2, ops: list[tuple[object, ...]]) -> N
             market.next_payment += 1
             meta = c.send(
                 [
-                    m.settle_payment(
+                    pay_one(
+                        c,
+                        m,
                         market.settler.pubkey(),
                         slug=str(slug),
                         provider_authority=prov.pubkey(),
                         payment_id=f"pay-{market.next_payment}",
                         amount=_int(amount),
-                        source=m.usdc_account(market.settler.pubkey()),
                         source_authority=market.settler.pubkey(),
                     )
                 ],
                 [market.settler],
             )
-            (pv,) = [e for e in c.events(meta) if isinstance(e, PaymentSettled)]
-            assert pv.provider_amount + pv.creator_fee + pv.protocol_fee == pv.gross == amount
+            (pv,) = [e for e in c.events(meta) if isinstance(e, BatchSettled)]
+            assert pv.provider_amount + pv.creator_fee + pv.protocol_fee == pv.total == amount
             assert pv.protocol_fee >= 1  # fees round up: no payment avoids the protocol fee
         assert c.token_balance(m.escrow_vault) == sum(market.open_orders.values())
         assert market.total() == start

@@ -21,6 +21,7 @@ from bourse_ops.sandbox.svm_chain import (
     SvmChain,
     new_chain,
 )
+from tests.support.batches import pay_one
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists() or not (BIN / "cp_pool.so").exists(),
@@ -137,13 +138,14 @@ def test_full_lifecycle(world: World) -> None:
     c.fund_usdc(src.pubkey(), 50 * USDC)
     c.send(
         [
-            m.settle_payment(
+            pay_one(
+                c,
+                m,
                 world.settler.pubkey(),
                 slug=slug,
                 provider_authority=world.provider.pubkey(),
                 payment_id="x402:abc",
                 amount=50 * USDC,
-                source=m.usdc_account(src.pubkey()),
                 source_authority=src.pubkey(),
             )
         ],

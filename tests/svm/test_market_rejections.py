@@ -346,8 +346,9 @@ def cancel_wrong_token_program(w: World) -> Forged:
 def payment_replayed(w: World) -> Forged:
     pid = w.next_payment_id()
     w.c.fund_usdc(w.settler.pubkey(), 2 * USDC)
+    seq = w.next_sequence("alpha")
     w.c.send([w.payment_ix("alpha", 1 * USDC, payment_id=pid)], [w.settler])
-    return _one(w, w.payment_ix("alpha", 1 * USDC, payment_id=pid), w.settler)
+    return _one(w, w.payment_ix("alpha", 1 * USDC, payment_id=pid, sequence=seq), w.settler)
 
 
 def payment_paused(w: World) -> Forged:
@@ -483,10 +484,10 @@ CASES = [
         "InvalidTokenProgram",
         cancel_wrong_token_program,
     ),
-    Case("settle_payment", "re-initialisation", "AlreadyInitialized", payment_replayed),
-    Case("settle_payment", "paused", "ProgramPaused", payment_paused, paused=True),
-    Case("settle_payment", "wrong signer", "Unauthorized", payment_by_stranger),
-    Case("settle_payment", "arithmetic overflow", "ArithmeticOverflow", payment_overflowing_volume),
+    Case("settle_batch", "re-initialisation", "WrongSequence", payment_replayed),
+    Case("settle_batch", "paused", "ProgramPaused", payment_paused, paused=True),
+    Case("settle_batch", "wrong signer", "Unauthorized", payment_by_stranger),
+    Case("settle_batch", "arithmetic overflow", "ArithmeticOverflow", payment_overflowing_volume),
     Case("buyback", "paused", "ProgramPaused", buyback_paused, paused=True),
     Case("buyback", "wrong signer", "Unauthorized", buyback_by_stranger),
     Case(

@@ -15,6 +15,7 @@ from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.money import ceil_div
 from bourse_ops.sandbox.svm_chain import BIN, TOKEN_2022_PROGRAM_ID, Market, new_chain
+from tests.support.batches import pay_one
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists() or not (BIN / "cp_pool.so").exists(),
@@ -55,13 +56,14 @@ def test_token2022_buyback_burn_harvest() -> None:
     c.fund_usdc(settler.pubkey(), 100 * USDC)
     c.send(
         [
-            m.settle_payment(
+            pay_one(
+                c,
+                m,
                 settler.pubkey(),
                 slug=slug,
                 provider_authority=prov.pubkey(),
                 payment_id=b"p1",
                 amount=100 * USDC,
-                source=m.usdc_account(settler.pubkey()),
                 source_authority=settler.pubkey(),
             )
         ],

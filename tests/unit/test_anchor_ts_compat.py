@@ -208,3 +208,43 @@ def test_event_decoding_matches_anchor(program: str) -> None:
             )
             cases.append({"kind": "event", "name": ev["name"], "data": data.hex()})
     assert run_anchor(p.idl, cases) == ours
+
+
+def test_batch_settlement_bytes_from_the_program_match_anchor() -> None:
+    """settle_batch as the program ran it: Anchor encodes the same instruction data, and
+    decodes the SettlementStream account and BatchSettled event the program wrote as we do."""
+    from bourse_chain.generated.compute_market.accounts import SettlementStream
+    from bourse_chain.generated.compute_market.events import BatchSettled
+    from bourse_chain.generated.compute_market.instructions import SettleBatchArgs
+    from tests.security.kit import USDC, World
+
+    w = World()
+    w.c.fund_usdc(w.settler.pubkey(), 3 * USDC)
+    ix = w.payment_ix("alpha", 3 * USDC)
+    meta = w.c.send([ix], [w.settler])
+    p = Program("compute_market")
+    stream_data = w.c.data(w.stream("alpha"))
+    assert stream_data is not None
+    stream = SettlementStream.decode(stream_data)
+    (event,) = [e for e in w.c.events(meta) if isinstance(e, BatchSettled)]
+    sent = SettleBatchArgs.decode(bytes(ix.data[8:]))
+    assert (sent.count, sent.total) == (1, 3 * USDC)
+    decoded_args = {f: getattr(sent, f) for f in ("sequence", "count", "total", "root")}
+    (spec_ix,) = [i for i in p.idl["instructions"] if i["name"] == "settle_batch"]
+    types = {a["name"]: a["type"] for a in spec_ix["args"]}
+    cases: list[dict[str, Any]] = [
+        {
+            "kind": "instruction",
+            "name": "settle_batch",
+            "args": {k: p.canon(types[k], v) for k, v in decoded_args.items()},
+        },
+        {"kind": "account", "name": "SettlementStream", "data": stream_data.hex()},
+        {"kind": "event", "name": "BatchSettled", "data": event.encode().hex()},
+    ]
+    ix_hex, stream_out, event_out = run_anchor(p.idl, cases)
+    assert ix_hex == bytes(ix.data).hex()
+    assert stream_out == p.canon({"defined": {"name": "SettlementStream"}}, stream)
+    assert event_out == {
+        "name": "BatchSettled",
+        "data": p.canon({"defined": {"name": "BatchSettled"}}, event),
+    }

@@ -839,9 +839,10 @@ def test_pda_helpers_follow_the_idl_seeds(
     assert pda.order_pda(a, nonce) == _idl_pda(
         cm, "open_order", "order", {"payer": a, "nonce": nonce}
     )
-    assert pda.payment_receipt_pda(payment_id) == _idl_pda(
-        cm, "settle_payment", "receipt", {"payment_id": payment_id}
+    assert pda.stream_pda(a, b) == _idl_pda(
+        cm, "settle_batch", "stream", {"model": a, "provider": b}
     )
+    assert len(payment_id) == 32
     if a != b:
         mint_a, mint_b = pda.ordered_mints(a, b)
         assert bytes(mint_a) < bytes(mint_b)
@@ -864,7 +865,7 @@ def test_pda_helpers_agree_with_the_builders() -> None:
     k = Pubkey.new_unique()
     model = Pubkey.new_unique()
     ix = cmi.open_order(
-        cmi.OpenOrderArgs(7, 1, 1, 60),
+        cmi.OpenOrderArgs(7, 1, 1, 60, 10),
         cmi.OpenOrderAccounts(
             payer=k, model=model, offer=k, payer_token=k, usdc_mint=k, usdc_token_program=k
         ),
@@ -883,7 +884,12 @@ def test_seed_constants_are_the_idl_const_seeds() -> None:
     from bourse_chain.generated.cp_pool import constants as cp
 
     def const_seeds(idl: dict[str, Any]) -> set[bytes]:
-        return {
+        declared = {
+            bytes(json.loads(c["value"]))
+            for c in idl.get("constants", [])
+            if c["name"].startswith("SEED_")
+        }
+        return declared | {
             bytes(s["value"])
             for ix in idl["instructions"]
             for a in ix["accounts"]
@@ -900,8 +906,6 @@ def test_seed_constants_are_the_idl_const_seeds() -> None:
 def test_pda_helpers_refuse_bad_input() -> None:
     with pytest.raises(ValueError):
         pda.model_pda("x" * 33)  # solders would panic (not an Exception) on a 33-byte seed
-    with pytest.raises(ValueError):
-        pda.payment_receipt_pda(b"short")
     with pytest.raises(ValueError):
         pda.order_pda(Pubkey.default(), -1)
     k = Pubkey.new_unique()

@@ -33,7 +33,7 @@ from bourse_cli.model import render_model, render_token
 from bourse_cli.order import render_order
 from bourse_cli.output import OutputMode
 from bourse_cli.pool import render_pool
-from bourse_ops import admin, list_model
+from bourse_ops import admin
 from bourse_ops.common import format_amount, parse_amount, read_manifest
 from bourse_ops.crank import HarvestReport as CrankHarvest
 from bourse_ops.demo import DemoReport, ModelFlow
@@ -79,10 +79,15 @@ def test_amounts() -> None:
 
 
 def test_program_limits_mirror_the_interface() -> None:
-    assert admin.HARD_MAX_PROTOCOL_FEE_BPS == spec.HARD_MAX_PROTOCOL_FEE_BPS
-    assert admin.HARD_MAX_MODEL_FEE_BPS == spec.HARD_MAX_MODEL_FEE_BPS
-    assert admin.MAX_SWAP_PROGRAMS == spec.MAX_SWAP_PROGRAMS
-    assert list_model.MAX_MODEL_TOKEN_TRANSFER_FEE_BPS == spec.MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
+    """bourse_ops.admin checks with the limits generated from the IDL spec (no copies)."""
+    from bourse_chain.generated.compute_market import constants as generated
+
+    assert generated.HARD_MAX_PROTOCOL_FEE_BPS == spec.HARD_MAX_PROTOCOL_FEE_BPS
+    assert generated.HARD_MAX_MODEL_FEE_BPS == spec.HARD_MAX_MODEL_FEE_BPS
+    assert generated.MAX_SWAP_PROGRAMS == spec.MAX_SWAP_PROGRAMS
+    source = Path(admin.__file__).read_text()
+    assert "= 2_000" not in source and "= 5_000" not in source
+    assert generated.MAX_MODEL_TOKEN_TRANSFER_FEE_BPS == spec.MAX_MODEL_TOKEN_TRANSFER_FEE_BPS
 
 
 def connect_error() -> SolanaRpcException:
@@ -195,7 +200,7 @@ def test_daily_series_buckets_by_utc_day() -> None:
     now = 1_700_000_000
     settled = {"gross": 1_000, "creator_fee": 80}
     entries = [
-        HistoryEntry("a", 1, now, "PaymentSettled", settled),
+        HistoryEntry("a", 1, now, "BatchSettled", {"total": 1_000, "creator_fee": 80, "count": 3}),
         HistoryEntry("b", 1, now - DAY, "OrderSettled", {**settled, "refund": 5}),
         HistoryEntry("c", 1, now - DAY, "BuybackExecuted", {"usdc_spent": 70}),
         HistoryEntry("d", 1, now - DAY, "TokensBurned", {"amount": 9}),
@@ -204,7 +209,7 @@ def test_daily_series_buckets_by_utc_day() -> None:
     ]
     days = daily_series(entries, now, 30)
     assert len(days) == 30 and days[-1].date == "2023-11-14"
-    assert (days[-1].revenue, days[-1].calls) == (1_000, 1)
+    assert (days[-1].revenue, days[-1].calls) == (1_000, 3)
     assert (days[-2].revenue, days[-2].usdc_spent, days[-2].tokens_burned) == (1_000, 70, 9)
     assert sum(d.revenue for d in days) == 2_000
 

@@ -2,8 +2,8 @@
 # Source: idl/compute_market.json
 """Typed bindings of the ``compute_market`` program (v0.1.0).
 
-Bourse compute market: model listings, provider offers, escrowed orders, fee-split settlement,
-buyback-and-burn
+Bourse compute market: model listings, provider offers, escrowed orders, batch fee-split
+settlement, buyback-and-burn
 
 Modules: ``accounts``, ``instructions``, ``events``, ``errors``, ``types``, ``constants``.
 """

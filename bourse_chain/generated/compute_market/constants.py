@@ -18,10 +18,32 @@ SEED_BUYBACK_VAULT: Final = b"buyback_vault"
 SEED_PROVIDER: Final = b"provider"
 SEED_OFFER: Final = b"offer"
 SEED_ORDER: Final = b"order"
-SEED_PAYMENT: Final = b"payment"
+SEED_STREAM: Final = b"stream"
 
 # Fixed addresses of instruction accounts and PDA owner programs.
 
 SYSTEM_PROGRAM_ID: Final = Pubkey.from_string("11111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE_ID: Final = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
 TOKEN_2022_PROGRAM_ID: Final = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
+
+# Interface constants (the IDL's ``constants``).
+
+SEED_ESCROW: Final = b"escrow_vault"
+SEED_REVENUE: Final = b"revenue_vault"
+SEED_BUYBACK: Final = b"buyback_vault"
+#: The x402 inbox authority PDA [inbox, model]
+SEED_INBOX: Final = b"inbox"
+MAX_SLUG_LEN: Final = 32
+MAX_URI_LEN: Final = 128
+MAX_NAME_LEN: Final = 32
+MAX_SWAP_PROGRAMS: Final = 4
+MAX_HARVEST_SOURCES: Final = 20
+MAX_ORDER_TTL_SECS: Final = 604_800
+#: The settler's guaranteed window
+MIN_ORDER_TTL_SECS: Final = 60
+HARD_MAX_PROTOCOL_FEE_BPS: Final = 2_000
+HARD_MAX_MODEL_FEE_BPS: Final = 5_000
+BPS_DENOMINATOR: Final = 10_000
+TOKENS_PER_PRICE_UNIT: Final = 1_000_000
+#: Highest Token-2022 transfer fee a model token may carry, fixed at tokenize
+MAX_MODEL_TOKEN_TRANSFER_FEE_BPS: Final = 1_000

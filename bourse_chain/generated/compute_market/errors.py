@@ -221,11 +221,11 @@ class ZeroAmount(ComputeMarketError):
 
 
 class InvalidTtl(ComputeMarketError):
-    """6025 (0x1789): Order time-to-live must be 1 second to 7 days"""
+    """6025 (0x1789): Order time-to-live must be 60 seconds to 7 days"""
 
     code = 6025
     name = "InvalidTtl"
-    msg = "Order time-to-live must be 1 second to 7 days"
+    msg = "Order time-to-live must be 60 seconds to 7 days"
 
 
 class OrderNotExpired(ComputeMarketError):
@@ -426,6 +426,40 @@ class RevenueNotStuck(ComputeMarketError):
     msg = "Only a delisted model whose token breaks the transfer-fee rule may sweep its revenue"
 
 
+class WrongSequence(ComputeMarketError):
+    """6050 (0x17a2): Batch sequence is not the stream's next sequence (a replay or an out-of-
+    order batch)
+    """
+
+    code = 6050
+    name = "WrongSequence"
+    msg = "Batch sequence is not the stream's next sequence (a replay or an out-of-order batch)"
+
+
+class InvalidBatch(ComputeMarketError):
+    """6051 (0x17a3): A batch needs 1 <= count <= total"""
+
+    code = 6051
+    name = "InvalidBatch"
+    msg = "A batch needs 1 <= count <= total"
+
+
+class HoldAboveMax(ComputeMarketError):
+    """6052 (0x17a4): The hold at the offer's current prices is above the payer's max_hold"""
+
+    code = 6052
+    name = "HoldAboveMax"
+    msg = "The hold at the offer's current prices is above the payer's max_hold"
+
+
+class OrderAlreadySettled(ComputeMarketError):
+    """6053 (0x17a5): The order was settled; only its pending refund remains"""
+
+    code = 6053
+    name = "OrderAlreadySettled"
+    msg = "The order was settled; only its pending refund remains"
+
+
 ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
     {
         6000: InvalidInstructionData,
@@ -478,6 +512,10 @@ ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
         6047: TransferFeeAuthorityPresent,
         6048: TransferFeeTooHigh,
         6049: RevenueNotStuck,
+        6050: WrongSequence,
+        6051: InvalidBatch,
+        6052: HoldAboveMax,
+        6053: OrderAlreadySettled,
     }
 )
 
@@ -499,7 +537,9 @@ __all__ = [
     "ComputeMarketError",
     "DuplicateAccount",
     "FeeAboveCap",
+    "HoldAboveMax",
     "InvalidAccountOwner",
+    "InvalidBatch",
     "InvalidDiscriminator",
     "InvalidInstructionData",
     "InvalidMint",
@@ -522,6 +562,7 @@ __all__ = [
     "NotWritable",
     "NothingToBurn",
     "OfferInactive",
+    "OrderAlreadySettled",
     "OrderNotExpired",
     "PayerTokenNotAssociated",
     "ProgramPaused",
@@ -539,6 +580,7 @@ __all__ = [
     "UriTooLong",
     "VaultTampered",
     "WithheldAuthorityMismatch",
+    "WrongSequence",
     "ZeroAmount",
     "ZeroMinOut",
     "from_code",

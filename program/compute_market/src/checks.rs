@@ -3,6 +3,7 @@
 //! and writability before any state is trusted.
 
 use crate::generated::{config, err};
+use crate::seeds::MAX_MODEL_TOKEN_TRANSFER_FEE_BPS;
 use crate::sdk::account::Account;
 use crate::sdk::bytes::{is_zero_key, key_eq, rd_key, rd_u16, rd_u8};
 use crate::sdk::cpi::Signer;
@@ -65,12 +66,11 @@ pub fn typed<'a>(
     if d.len() != len {
         return Err(err::INVALID_DISCRIMINATOR);
     }
-    let mut i = 0;
-    while i < 8 {
-        if d[i] != discriminator[i] {
-            return Err(err::INVALID_DISCRIMINATOR);
-        }
-        i += 1;
+    // One 8-byte compare (the length check above guarantees 8 bytes).
+    let have = unsafe { core::ptr::read_unaligned(d.as_ptr() as *const u64) };
+    let want = unsafe { core::ptr::read_unaligned(discriminator.as_ptr() as *const u64) };
+    if have != want {
+        return Err(err::INVALID_DISCRIMINATOR);
     }
     Ok(d)
 }
@@ -141,8 +141,6 @@ pub const EXT_TRANSFER_FEE_CONFIG: u16 = 1;
 pub const EXT_METADATA_POINTER: u16 = 18;
 pub const EXT_TOKEN_METADATA: u16 = 19;
 
-/// Highest transfer fee a model token may carry (idl: MAX_MODEL_TOKEN_TRANSFER_FEE_BPS).
-pub const MAX_MODEL_TOKEN_TRANSFER_FEE_BPS: u16 = 1_000;
 /// TransferFeeConfig value: config authority (32), withdraw-withheld
 /// authority (32), withheld (8), older fee and newer fee (epoch 8, maximum 8,
 /// basis points 2 each).

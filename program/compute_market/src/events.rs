@@ -5,9 +5,10 @@ use crate::sdk::log::emit;
 
 pub type Event = Writer<320>;
 
+#[inline(always)]
 pub fn start(discriminator: &[u8; 8]) -> Event {
     let mut w = Event::new();
-    w.raw(discriminator);
+    w.key8(discriminator);
     w
 }
 

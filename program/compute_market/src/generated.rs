@@ -16,7 +16,7 @@ pub mod ix {
     pub const OPEN_ORDER: u64 = 0xe03288268f5858ce;
     pub const SETTLE_ORDER: u64 = 0x4242b70c22cc4a50;
     pub const CANCEL_ORDER: u64 = 0x84df3108f0ed815f;
-    pub const SETTLE_PAYMENT: u64 = 0xf99ee27afaa30781;
+    pub const SETTLE_BATCH: u64 = 0xd6a37ae1df150216;
     pub const BUYBACK: u64 = 0x2d0745381e40756a;
     pub const BURN: u64 = 0x5d2adb6b381d6e74;
     pub const HARVEST_FEES: u64 = 0xca9bbaa3f19e955a;
@@ -74,6 +74,10 @@ pub mod err {
     pub const TRANSFER_FEE_AUTHORITY_PRESENT: u32 = 6047;
     pub const TRANSFER_FEE_TOO_HIGH: u32 = 6048;
     pub const REVENUE_NOT_STUCK: u32 = 6049;
+    pub const WRONG_SEQUENCE: u32 = 6050;
+    pub const INVALID_BATCH: u32 = 6051;
+    pub const HOLD_ABOVE_MAX: u32 = 6052;
+    pub const ORDER_ALREADY_SETTLED: u32 = 6053;
 }
 
 /// Event discriminators.
@@ -89,7 +93,7 @@ pub mod event {
     pub const ORDER_OPENED: [u8; 8] = [2, 254, 197, 24, 41, 166, 225, 56];
     pub const ORDER_SETTLED: [u8; 8] = [32, 21, 123, 33, 68, 59, 136, 131];
     pub const ORDER_CANCELLED: [u8; 8] = [108, 56, 128, 68, 168, 113, 168, 239];
-    pub const PAYMENT_SETTLED: [u8; 8] = [158, 182, 152, 76, 105, 23, 232, 135];
+    pub const BATCH_SETTLED: [u8; 8] = [238, 14, 187, 192, 127, 95, 104, 9];
     pub const BUYBACK_EXECUTED: [u8; 8] = [150, 109, 157, 10, 124, 24, 38, 189];
     pub const REVENUE_SWEPT: [u8; 8] = [57, 110, 215, 130, 155, 53, 55, 28];
     pub const TOKENS_BURNED: [u8; 8] = [230, 255, 34, 113, 226, 53, 227, 9];
@@ -199,23 +203,31 @@ pub mod order {
     pub const OPENED_AT: usize = 200;
     pub const EXPIRES_AT: usize = 208;
     pub const BUMP: usize = 216;
-    pub const RESERVED: usize = 217;
+    pub const REFUND_PENDING: usize = 217;
+    pub const RESERVED: usize = 218;
 }
 
-/// `PaymentReceipt` account layout (discriminator + fixed fields).
-pub mod payment_receipt {
-    pub const DISCRIMINATOR: [u8; 8] = [168, 198, 209, 4, 60, 235, 126, 109];
-    pub const LEN: usize = 152;
-    pub const PAYMENT_ID: usize = 8;
-    pub const MODEL: usize = 40;
-    pub const PROVIDER: usize = 72;
-    pub const AMOUNT: usize = 104;
-    pub const PROVIDER_AMOUNT: usize = 112;
-    pub const CREATOR_FEE: usize = 120;
-    pub const PROTOCOL_FEE: usize = 128;
-    pub const SETTLED_AT: usize = 136;
-    pub const BUMP: usize = 144;
-    pub const RESERVED: usize = 145;
+/// `SettlementStream` account layout (discriminator + fixed fields).
+pub mod settlement_stream {
+    pub const DISCRIMINATOR: [u8; 8] = [79, 155, 234, 130, 26, 162, 1, 1];
+    pub const LEN: usize = 256;
+    pub const MODEL: usize = 8;
+    pub const PROVIDER: usize = 40;
+    pub const INBOX_AUTHORITY: usize = 72;
+    pub const RUNNING_HASH: usize = 104;
+    pub const LAST_ROOT: usize = 136;
+    pub const NEXT_SEQUENCE: usize = 168;
+    pub const CALLS_SETTLED: usize = 176;
+    pub const VOLUME: usize = 184;
+    pub const LAST_COUNT: usize = 192;
+    pub const LAST_TOTAL: usize = 200;
+    pub const LAST_PROVIDER_AMOUNT: usize = 208;
+    pub const LAST_CREATOR_FEE: usize = 216;
+    pub const LAST_PROTOCOL_FEE: usize = 224;
+    pub const LAST_SETTLED_AT: usize = 232;
+    pub const BUMP: usize = 240;
+    pub const INBOX_BUMP: usize = 241;
+    pub const RESERVED: usize = 242;
 }
 
 /// `ModelStatus` enum values.

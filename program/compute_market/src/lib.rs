@@ -55,7 +55,7 @@ fn dispatch(program_id: &Pubkey, accounts: &[Account], data: &[u8]) -> ProgramRe
         ix::OPEN_ORDER => processor::open_order::process(program_id, accounts, args),
         ix::SETTLE_ORDER => processor::settle_order::process(program_id, accounts, args),
         ix::CANCEL_ORDER => processor::cancel_order::process(program_id, accounts, args),
-        ix::SETTLE_PAYMENT => processor::settle_payment::process(program_id, accounts, args),
+        ix::SETTLE_BATCH => processor::settle_batch::process(program_id, accounts, args),
         ix::BUYBACK => processor::buyback::process(program_id, accounts, args),
         ix::BURN => processor::burn::process(program_id, accounts, args),
         ix::HARVEST_FEES => processor::harvest_fees::process(program_id, accounts, args),

@@ -12,10 +12,10 @@ from .config import Config
 from .model import Model
 from .offer import Offer
 from .order import Order
-from .payment_receipt import PaymentReceipt
 from .provider import Provider
+from .settlement_stream import SettlementStream
 
-ProgramAccount: TypeAlias = Config | Model | Provider | Offer | Order | PaymentReceipt
+ProgramAccount: TypeAlias = Config | Model | Provider | Offer | Order | SettlementStream
 """Any account type of this program."""
 
 _DECODERS: Final[Mapping[bytes, Callable[[bytes], ProgramAccount]]] = MappingProxyType(
@@ -25,7 +25,7 @@ _DECODERS: Final[Mapping[bytes, Callable[[bytes], ProgramAccount]]] = MappingPro
         Provider.DISCRIMINATOR: Provider.decode,
         Offer.DISCRIMINATOR: Offer.decode,
         Order.DISCRIMINATOR: Order.decode,
-        PaymentReceipt.DISCRIMINATOR: PaymentReceipt.decode,
+        SettlementStream.DISCRIMINATOR: SettlementStream.decode,
     }
 )
 
@@ -45,8 +45,8 @@ __all__ = [
     "Model",
     "Offer",
     "Order",
-    "PaymentReceipt",
     "ProgramAccount",
     "Provider",
+    "SettlementStream",
     "decode_account",
 ]

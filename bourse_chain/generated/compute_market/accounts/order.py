@@ -19,7 +19,7 @@ from bourse_chain.errors import AccountDecodeError
 from ..program_id import PROGRAM_ID
 
 DISCRIMINATOR: Final = bytes([134, 173, 223, 185, 77, 86, 28, 51])
-_LAYOUT: Final = struct.Struct("<32s32s32s32s32s4Q2qB7s")
+_LAYOUT: Final = struct.Struct("<32s32s32s32s32s4Q2qB?6s")
 LEN: Final = 224
 assert _LAYOUT.size == LEN - 8
 #: Byte offset of each field in the account data (for memcmp filters).
@@ -37,7 +37,8 @@ OFFSETS: Final[Mapping[str, int]] = MappingProxyType(
         "opened_at": 200,
         "expires_at": 208,
         "bump": 216,
-        "reserved": 217,
+        "refund_pending": 217,
+        "reserved": 218,
     }
 )
 
@@ -64,6 +65,9 @@ class Order:
     opened_at: int
     expires_at: int
     bump: int
+    #: Settled while payer_token was closed: hold is now the refund the payer claims with
+    #: cancel_order
+    refund_pending: bool
     reserved: bytes
 
     @classmethod
@@ -91,11 +95,12 @@ class Order:
             t[10],
             t[11],
             t[12],
+            t[13],
         )
 
     def encode(self) -> bytes:
         """Discriminator, then the fixed little-endian layout."""
-        check_len(self.reserved, 7, "reserved")
+        check_len(self.reserved, 6, "reserved")
         try:
             return DISCRIMINATOR + _LAYOUT.pack(
                 bytes(self.payer),
@@ -110,6 +115,7 @@ class Order:
                 self.opened_at,
                 self.expires_at,
                 self.bump,
+                self.refund_pending,
                 self.reserved,
             )
         except struct.error as e:

@@ -14,6 +14,7 @@ from bourse_chain.codegen.runtime import program_data
 
 from ..program_id import PROGRAM_ID
 from .admin_changed import AdminChanged
+from .batch_settled import BatchSettled
 from .buyback_executed import BuybackExecuted
 from .config_updated import ConfigUpdated
 from .fees_harvested import FeesHarvested
@@ -24,7 +25,6 @@ from .offer_upserted import OfferUpserted
 from .order_cancelled import OrderCancelled
 from .order_opened import OrderOpened
 from .order_settled import OrderSettled
-from .payment_settled import PaymentSettled
 from .provider_payout_changed import ProviderPayoutChanged
 from .provider_registered import ProviderRegistered
 from .revenue_swept import RevenueSwept
@@ -42,7 +42,7 @@ Event: TypeAlias = (
     | OrderOpened
     | OrderSettled
     | OrderCancelled
-    | PaymentSettled
+    | BatchSettled
     | BuybackExecuted
     | RevenueSwept
     | TokensBurned
@@ -63,7 +63,7 @@ _DECODERS: Final[Mapping[bytes, Callable[[bytes], Event]]] = MappingProxyType(
         OrderOpened.DISCRIMINATOR: OrderOpened.decode,
         OrderSettled.DISCRIMINATOR: OrderSettled.decode,
         OrderCancelled.DISCRIMINATOR: OrderCancelled.decode,
-        PaymentSettled.DISCRIMINATOR: PaymentSettled.decode,
+        BatchSettled.DISCRIMINATOR: BatchSettled.decode,
         BuybackExecuted.DISCRIMINATOR: BuybackExecuted.decode,
         RevenueSwept.DISCRIMINATOR: RevenueSwept.decode,
         TokensBurned.DISCRIMINATOR: TokensBurned.decode,
@@ -98,6 +98,7 @@ def events_from_logs(logs: Sequence[str], program_id: Pubkey = PROGRAM_ID) -> li
 
 __all__ = [
     "AdminChanged",
+    "BatchSettled",
     "BuybackExecuted",
     "ConfigUpdated",
     "Event",
@@ -109,7 +110,6 @@ __all__ = [
     "OrderCancelled",
     "OrderOpened",
     "OrderSettled",
-    "PaymentSettled",
     "ProviderPayoutChanged",
     "ProviderRegistered",
     "RevenueSwept",

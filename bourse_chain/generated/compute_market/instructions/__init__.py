@@ -14,8 +14,8 @@ from .open_order import OpenOrderAccounts, OpenOrderArgs, open_order
 from .register_model import RegisterModelAccounts, RegisterModelArgs, register_model
 from .register_provider import RegisterProviderAccounts, RegisterProviderArgs, register_provider
 from .set_model_status import SetModelStatusAccounts, SetModelStatusArgs, set_model_status
+from .settle_batch import SettleBatchAccounts, SettleBatchArgs, settle_batch
 from .settle_order import SettleOrderAccounts, SettleOrderArgs, settle_order
-from .settle_payment import SettlePaymentAccounts, SettlePaymentArgs, settle_payment
 from .tokenize_model import TokenizeModelAccounts, tokenize_model
 from .update_config import UpdateConfigAccounts, UpdateConfigArgs, update_config
 from .upsert_offer import UpsertOfferAccounts, UpsertOfferArgs, upsert_offer
@@ -37,10 +37,10 @@ __all__ = [
     "RegisterProviderArgs",
     "SetModelStatusAccounts",
     "SetModelStatusArgs",
+    "SettleBatchAccounts",
+    "SettleBatchArgs",
     "SettleOrderAccounts",
     "SettleOrderArgs",
-    "SettlePaymentAccounts",
-    "SettlePaymentArgs",
     "TokenizeModelAccounts",
     "UpdateConfigAccounts",
     "UpdateConfigArgs",
@@ -56,8 +56,8 @@ __all__ = [
     "register_model",
     "register_provider",
     "set_model_status",
+    "settle_batch",
     "settle_order",
-    "settle_payment",
     "tokenize_model",
     "update_config",
     "upsert_offer",

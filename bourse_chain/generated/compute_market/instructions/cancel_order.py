@@ -45,8 +45,8 @@ def cancel_order(
     program_id: Pubkey = PROGRAM_ID,
     remaining_accounts: Sequence[AccountMeta] = (),
 ) -> Instruction:
-    """Release a hold in full: the payer after expiry, or the settler at any time (upstream
-    failure).
+    """Release a hold in full: the payer after expiry (or at any time for a refund left pending
+    by settle_order), or the settler at any time (upstream failure).
 
     PDAs derived here: config, escrow_vault.
     """

@@ -19,8 +19,8 @@ from ..constants import SEED_CONFIG, SEED_ESCROW_VAULT, SEED_ORDER, SYSTEM_PROGR
 from ..program_id import PROGRAM_ID
 
 DISCRIMINATOR: Final = bytes([206, 88, 88, 143, 38, 136, 50, 224])
-_LAYOUT: Final = struct.Struct("<3Qq")
-assert _LAYOUT.size == 32
+_LAYOUT: Final = struct.Struct("<3QqQ")
+assert _LAYOUT.size == 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,8 @@ class OpenOrderArgs:
     max_input_tokens: int
     max_output_tokens: int
     ttl_secs: int
+    #: The most the payer agrees to escrow: fails with HoldAboveMax if the offer's prices rose
+    max_hold: int
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
@@ -43,6 +45,7 @@ class OpenOrderArgs:
             t[1],
             t[2],
             t[3],
+            t[4],
         )
 
     def encode(self) -> bytes:
@@ -53,6 +56,7 @@ class OpenOrderArgs:
                 self.max_input_tokens,
                 self.max_output_tokens,
                 self.ttl_secs,
+                self.max_hold,
             )
         except struct.error as e:
             raise ValueError(f"OpenOrderArgs: {e}") from e

@@ -90,7 +90,9 @@ def settle_order(
     remaining_accounts: Sequence[AccountMeta] = (),
 ) -> Instruction:
     """Settler settles actual usage: charge = min(hold, usage at the snapshot prices), split into
-    provider / creator fee / protocol fee, refund the rest, close the order.
+    provider / creator fee / protocol fee, refund the rest, close the order. If payer_token
+    was closed the refund stays in the order (refund_pending) for the payer to claim with
+    cancel_order.
 
     PDAs derived here: config, escrow_vault.
     """

@@ -1,5 +1,6 @@
-//! cancel_order: release a hold in full — by the payer once it has expired,
-//! or by the settler at any time (upstream failure). Closes the order.
+//! cancel_order: release a hold in full — by the payer once it has expired
+//! (or at any time for a refund settle_order left pending), or by the
+//! settler at any time (upstream failure). Closes the order.
 
 use crate::checks;
 use crate::events;
@@ -34,7 +35,7 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         if !key_eq(authority.key(), &rd_key(o, order::PAYER)) {
             return Err(err::UNAUTHORIZED);
         }
-        if clock().unix_timestamp < rd_i64(o, order::EXPIRES_AT) {
+        if rd_u8(o, order::REFUND_PENDING) == 0 && clock().unix_timestamp < rd_i64(o, order::EXPIRES_AT) {
             return Err(err::ORDER_NOT_EXPIRED);
         }
     }

@@ -11,7 +11,7 @@ pub mod register_model;
 pub mod register_provider;
 pub mod set_model_status;
 pub mod settle_order;
-pub mod settle_payment;
+pub mod settle_batch;
 pub mod tokenize_model;
 pub mod update_config;
 pub mod upsert_offer;

@@ -1,6 +1,8 @@
 //! open_order: the payer escrows the upper-bound charge of a call (the
 //! pre-flight hold) from its associated USDC account at the offer's prices,
-//! snapshotted into the order.
+//! snapshotted into the order. The payer signs a max_hold (the hold may not
+//! exceed it) and the order lives at least MIN_ORDER_TTL_SECS, the settler's
+//! guaranteed window (the payer cannot cancel before expiry).
 
 use crate::checks;
 use crate::events;
@@ -25,6 +27,7 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let max_in = r.u64()?;
     let max_out = r.u64()?;
     let ttl = r.i64()?;
+    let max_hold = r.u64()?;
     r.finish()?;
 
     checks::signer(payer)?;
@@ -54,7 +57,7 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     if rd_u8(o, offer::ACTIVE) == 0 {
         return Err(err::OFFER_INACTIVE);
     }
-    if ttl < 1 || ttl > seeds::MAX_ORDER_TTL_SECS {
+    if ttl < seeds::MIN_ORDER_TTL_SECS || ttl > seeds::MAX_ORDER_TTL_SECS {
         return Err(err::INVALID_TTL);
     }
     let price_in = rd_u64(o, offer::PRICE_INPUT_PER_MTOK);
@@ -62,6 +65,11 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let hold = usage_charge(price_in, price_out, max_in, max_out).ok_or(err::ARITHMETIC_OVERFLOW)?;
     if hold == 0 {
         return Err(err::ZERO_AMOUNT);
+    }
+    // The payer bounds what it signs: a provider raising its prices between
+    // the payer's quote and the order landing cannot raise the hold.
+    if hold > max_hold {
+        return Err(err::HOLD_ABOVE_MAX);
     }
     let now = clock().unix_timestamp;
     let expires_at = now.checked_add(ttl).ok_or(err::ARITHMETIC_OVERFLOW)?;

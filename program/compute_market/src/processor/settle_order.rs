@@ -2,13 +2,17 @@
 //! at the snapshot prices); charge is split provider / creator fee /
 //! protocol fee, the rest of the hold is refunded, and the order is closed
 //! (rent back to the payer). Allowed while paused, so holds never strand.
+//! If the payer closed its USDC account, the charge is still paid and the
+//! refund stays in the order (refund_pending): the payer claims it with
+//! cancel_order once its account exists again. Nobody re-creates a payer's
+//! account at the settler's expense, and closing it cannot block settlement.
 
 use crate::checks;
 use crate::events;
 use crate::fees::{split, usage_charge};
 use crate::generated::{config, err, event, model, order, provider};
 use crate::sdk::account::Account;
-use crate::sdk::bytes::{rd_key, rd_u16, rd_u64, rd_u8, wr_u64, Reader};
+use crate::sdk::bytes::{rd_key, rd_u16, rd_u64, rd_u8, wr_u64, wr_u8, Reader};
 use crate::sdk::cpi::Signer;
 use crate::sdk::{token, ProgramResult, Pubkey};
 use crate::seeds;
@@ -37,6 +41,9 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     checks::key_is(escrow, &rd_key(cfg, config::ESCROW_VAULT), err::ACCOUNT_MISMATCH)?;
     checks::writable(order_acc)?;
     let o = checks::typed(order_acc, program_id, &order::DISCRIMINATOR, order::LEN)?;
+    if rd_u8(o, order::REFUND_PENDING) != 0 {
+        return Err(err::ORDER_ALREADY_SETTLED);
+    }
     checks::key_is(payer, &rd_key(o, order::PAYER), err::ACCOUNT_MISMATCH)?;
     checks::key_is(payer_token, &rd_key(o, order::PAYER_TOKEN), err::ACCOUNT_MISMATCH)?;
     checks::key_is(model_acc, &rd_key(o, order::MODEL), err::ACCOUNT_MISMATCH)?;
@@ -72,10 +79,14 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let bump = [rd_u8(cfg, config::BUMP)];
     let signer = Signer::new(&[seeds::CONFIG, &bump]);
     let tp = usdc_tp.key();
-    token::transfer_checked(tp, escrow, usdc_mint, payout, cfg_acc, s.provider, decimals, Some(&signer))?;
-    token::transfer_checked(tp, escrow, usdc_mint, revenue_vault, cfg_acc, s.creator, decimals, Some(&signer))?;
-    token::transfer_checked(tp, escrow, usdc_mint, treasury, cfg_acc, s.protocol, decimals, Some(&signer))?;
-    token::transfer_checked(tp, escrow, usdc_mint, payer_token, cfg_acc, refund, decimals, Some(&signer))?;
+    let refund_now = token::is_token_account(payer_token, tp);
+    let legs = [
+        (payout, s.provider),
+        (revenue_vault, s.creator),
+        (treasury, s.protocol),
+        (payer_token, if refund_now { refund } else { 0 }),
+    ];
+    token::transfer_checked_many(tp, escrow, usdc_mint, cfg_acc, &legs, decimals, Some(&signer))?;
 
     let m = model_acc.data_mut();
     add(m, model::TOTAL_VOLUME, gross)?;
@@ -89,5 +100,11 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     e.key(order_acc.key()).key(payer.key()).key(model_acc.key()).key(provider_acc.key());
     e.u64(tokens_in).u64(tokens_out).u64(gross).u64(s.provider).u64(s.creator).u64(s.protocol).u64(refund);
     events::send(&e);
-    order_acc.close_into(payer)
+    if refund_now || refund == 0 {
+        return order_acc.close_into(payer);
+    }
+    let o = order_acc.data_mut();
+    wr_u64(o, order::HOLD, refund);
+    wr_u8(o, order::REFUND_PENDING, 1);
+    Ok(())
 }
