@@ -78,7 +78,9 @@ def model_account(net: ThreadedLocalnet, slug: str) -> Model:
 
 def test_admin_init_and_config(net: ThreadedLocalnet, bourse: Bourse) -> None:
     # Given a fresh localnet, when the upgrade authority (the manifest's `admin`) runs init
-    got = bourse("admin", "init", "--max-buyback", "1000", keypair="admin").json()
+    got = bourse(
+        "admin", "init", "--max-buyback", "1000", "--cooldown", "0", keypair="admin"
+    ).json()
     # Then the JSON is the config account as stored on chain
     config = fetch(net, config_pda()[0], Config)
     assert isinstance(config, Config)
