@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import struct
 import threading
@@ -66,6 +67,12 @@ DEFAULT_SLOT_DURATION = 0.4
 DEFAULT_SLOTS_PER_EPOCH = 432_000
 FAUCET_LAMPORTS = 500_000_000 * 10**9
 _ALT_META_SIZE = 56
+
+#: Bounds of what ``warp_time`` / ``set_clock`` accept: far beyond any test, and far enough
+#: below u64 / i64 that slot + 150, epochs and the Clock sysvar never overflow.
+MAX_SLOT = 2**62
+MAX_UNIX_TIMESTAMP = 2**62
+MAX_EPOCH = 2**62
 
 ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
@@ -209,11 +216,19 @@ class Chain:
             }
 
     def warp_time(self, seconds: float) -> None:
-        """Let ``seconds`` pass: the clock moves on and so do slots (blockhashes age)."""
-        if seconds < 0:
-            raise ValueError("time only moves forward")
+        """Let ``seconds`` pass: the clock moves on and so do slots (blockhashes age).
+
+        Raises ValueError (nothing changed) unless ``seconds`` is finite, >= 0 and keeps the
+        clock within ``MAX_SLOT`` / ``MAX_UNIX_TIMESTAMP``."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("seconds must be a finite, non-negative number")
         with self._lock:
             self.tick()
+            if (
+                self._slot + int(seconds / self.slot_duration) > MAX_SLOT
+                or self._unix + seconds > MAX_UNIX_TIMESTAMP
+            ):
+                raise ValueError("seconds would move the clock out of range")
             self._anchor_unix += seconds
             self._anchor_slot += int(seconds / self.slot_duration)
             self.tick()
@@ -225,7 +240,16 @@ class Chain:
         slot: int | None = None,
         epoch: int | None = None,
     ) -> None:
-        """Pin clock fields; wall time keeps advancing from the new values."""
+        """Pin clock fields; wall time keeps advancing from the new values.
+
+        Raises ValueError (nothing changed) for a field out of ``[0, MAX_*]``."""
+        for name, value, top in (
+            ("unix_timestamp", unix_timestamp, MAX_UNIX_TIMESTAMP),
+            ("slot", slot, MAX_SLOT),
+            ("epoch", epoch, MAX_EPOCH),
+        ):
+            if value is not None and not 0 <= value <= top:
+                raise ValueError(f"{name} must be within [0, {top}]")
         with self._lock:
             self.tick()
             self._anchor_mono = self._monotonic()
