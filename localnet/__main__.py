@@ -54,6 +54,8 @@ async def serve(args: argparse.Namespace) -> None:
     ) as net:
         elapsed = time.perf_counter() - started
         say(f"localnet ({net.backend}) ready in {elapsed:.2f} s: {net.rpc_url}")
+        if net.ws_url is not None:
+            say(f"  pubsub: {net.ws_url}")
         for name, program_id in net.program_ids.items():
             say(f"  program {name}: {program_id}")
         for name in net.fixtures.missing_programs:

@@ -16,7 +16,11 @@ LiteSVM executes transactions but has no notion of time, blocks or history. ``Ch
   bad signature...) leaves no trace and never gets a status;
 - an address -> signatures index, per-slot prioritization fees, and a faucet for airdrops.
 
-Every landed transaction is reported final at once (a single node has instant finality).
+Commitment follows the slots like on a cluster: a transaction is ``processed`` in the slot it
+landed in, ``confirmed`` once ``CONFIRMATION_DEPTH`` more slots have started and ``finalized``
+(rooted) after ``FINALIZATION_DEPTH`` (the state itself is the processed one for every
+commitment). Every landed transaction and ``set_account`` is appended to ``journal`` (the feed
+of the PubSub server).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from solders.account import Account
 from solders.clock import Clock
@@ -56,6 +61,7 @@ from solders.transaction_status import (
 
 from localnet import spl
 from localnet.fees import AnyMessage, compute_budget_settings, message_fee
+from localnet.journal import Journal
 from localnet.loader import deploy_upgradeable
 from localnet.records import Simulation, Submission, TokenBalance, TxRecord
 
@@ -68,12 +74,24 @@ DEFAULT_SLOTS_PER_EPOCH = 432_000
 FAUCET_LAMPORTS = 500_000_000 * 10**9
 _ALT_META_SIZE = 56
 
+#: Slots after the one a transaction landed in until it counts as confirmed / finalized
+#: (a validator needs ~1 and 32; kept short so clients waiting for `finalized` finish fast).
+CONFIRMATION_DEPTH = 1
+FINALIZATION_DEPTH = 2
+Commitment = Literal["processed", "confirmed", "finalized"]
+_DEPTH: dict[str, int] = {
+    "processed": 0,
+    "confirmed": CONFIRMATION_DEPTH,
+    "finalized": FINALIZATION_DEPTH,
+}
+
 #: Bounds of what ``warp_time`` / ``set_clock`` accept: far beyond any test, and far enough
 #: below u64 / i64 that slot + 150, epochs and the Clock sysvar never overflow.
 MAX_SLOT = 2**62
 MAX_UNIX_TIMESTAMP = 2**62
 MAX_EPOCH = 2**62
 
+SYSTEM_PROGRAM_ID = Pubkey.default()
 ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
 
@@ -81,6 +99,15 @@ ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e11111111
 class _SlotFees:
     min_fee: int
     accounts: dict[Pubkey, int] = field(default_factory=dict)
+
+
+def normalize_commitment(commitment: str | None) -> Commitment:
+    """agave's mapping of the deprecated names; None is the default, finalized."""
+    if commitment in ("processed", "recent"):
+        return "processed"
+    if commitment in ("confirmed", "single", "singleGossip"):
+        return "confirmed"
+    return "finalized"
 
 
 def _writable_static(message: AnyMessage, index: int) -> bool:
@@ -126,6 +153,7 @@ class Chain:
         self._fees: dict[int, _SlotFees] = {}
         self._transaction_count = 0
         self._airdrops = 0
+        self.journal = Journal()
         self.faucet = Keypair()
         self.faucet_pubkey = self.faucet.pubkey()
         self.svm.set_account(
@@ -183,6 +211,30 @@ class Chain:
     def slot(self) -> int:
         self.tick()
         return self._slot
+
+    # ------------------------------------------------------------ commitment
+    def commitment_slot(self, commitment: str | None) -> int:
+        """The newest slot at ``commitment`` (processed/confirmed/finalized; the legacy
+        names map like agave's: recent/single/singleGossip..., default finalized)."""
+        depth = _DEPTH[normalize_commitment(commitment)]
+        return max(0, self.slot - depth)
+
+    def reached(self, slot: int, commitment: str | None) -> bool:
+        """Whether what happened in ``slot`` is visible at ``commitment`` (a slot ahead of
+        the clock, after ``set_clock`` moved it back, counts as old and final)."""
+        current = self.slot
+        return slot > current or slot <= self.commitment_slot(commitment)
+
+    def confirmation_status(self, slot: int) -> Commitment:
+        if self.reached(slot, "finalized"):
+            return "finalized"
+        return "confirmed" if self.reached(slot, "confirmed") else "processed"
+
+    def seconds_to_next_slot(self) -> float:
+        with self._lock:
+            self.tick()
+            elapsed = self._monotonic() - self._anchor_mono
+            return self.slot_duration - (elapsed % self.slot_duration)
 
     @property
     def block_height(self) -> int:
@@ -291,7 +343,9 @@ class Chain:
 
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
         with self._lock:
+            self.tick()
             self.svm.set_account(pubkey, account)
+            self.journal.append(self._slot, None, ((pubkey, account),))
 
     def program_accounts(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
         with self._lock:
@@ -432,7 +486,20 @@ class Chain:
                 k for i, k in enumerate(message.account_keys) if _writable_static(message, i)
             ] + loaded_w
             self._record(record, writable)
+            self.journal.append(self._slot, record, self._written(keys[0], writable, err))
             return Submission(signature, err, landed=True)
+
+    def _written(
+        self, fee_payer: Pubkey, writable: list[Pubkey], err: TransactionErrorType | None
+    ) -> tuple[tuple[Pubkey, Account], ...]:
+        """Post-state of what a landed transaction stored (a failed one: its fee payer)."""
+        out: list[tuple[Pubkey, Account]] = []
+        for key in dict.fromkeys([fee_payer] if err is not None else writable):
+            account = self.svm.get_account(key)
+            if account is None or account.lamports == 0:
+                account = Account(0, b"", SYSTEM_PROGRAM_ID, False, 0)
+            out.append((key, account))
+        return tuple(out)
 
     def _record(self, record: TxRecord, writable: Iterable[Pubkey]) -> None:
         self._history[record.signature] = record

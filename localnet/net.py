@@ -38,6 +38,7 @@ from solders.transaction import VersionedTransaction
 from localnet import spl
 from localnet.chain import Chain
 from localnet.fixtures import Fixtures, build_state, default_programs_dir, prepare
+from localnet.pubsub.server import PubSubServer
 from localnet.rpc import RpcServer
 from localnet.validator import run_validator, validator_path
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 Backend = Literal["auto", "embedded", "validator"]
 T = TypeVar("T")
 CONFIRM_TIMEOUT = 30.0
+PORT_PAIR_TRIES = 20
 
 
 class LocalnetRpcError(RuntimeError):
@@ -54,6 +56,24 @@ class LocalnetRpcError(RuntimeError):
     def __init__(self, method: str, error: dict[str, Any]) -> None:
         super().__init__(f"{method}: {error.get('message')} ({error.get('code')})")
         self.error = error
+
+
+async def start_servers(chain: Chain, host: str, port: int) -> tuple[RpcServer, PubSubServer]:
+    """JSON-RPC on ``port`` and PubSub on ``port + 1`` (a validator's layout). ``port=0``
+    picks a free port whose successor is free too (a bounded number of tries)."""
+    for attempt in range(PORT_PAIR_TRIES):
+        server = RpcServer(chain, host, port)
+        await server.start()
+        pubsub = PubSubServer(chain, host, server.port + 1)
+        try:
+            await pubsub.start()
+        except OSError:
+            await server.close()
+            if port != 0 or attempt == PORT_PAIR_TRIES - 1:
+                raise
+            continue
+        return server, pubsub
+    raise OSError("no free port pair")  # pragma: no cover - the loop returns or raises
 
 
 def resolve_backend(backend: Backend) -> Literal["embedded", "validator"]:
@@ -74,6 +94,7 @@ class Localnet:
     fixtures: Fixtures
     manifest_path: Path
     chain: Chain | None = None
+    pubsub: PubSubServer | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -134,17 +155,22 @@ class Localnet:
         started = time.perf_counter()
         chain = Chain()
         build_state(chain, fixtures)
-        server = RpcServer(chain, host, port)
-        await server.start()
-        manifest = fixtures.write_manifest(rpc_url=server.url, backend="embedded")
-        net = cls(server.url, None, "embedded", fixtures, manifest, chain)
+        server, pubsub = await start_servers(chain, host, port)
+        manifest = fixtures.write_manifest(
+            rpc_url=server.url, backend="embedded", ws_url=pubsub.url
+        )
+        net = cls(server.url, pubsub.url, "embedded", fixtures, manifest, chain, pubsub)
         log.info(
-            "embedded localnet ready in %.3f s at %s", time.perf_counter() - started, net.rpc_url
+            "embedded localnet ready in %.3f s at %s (PubSub %s)",
+            time.perf_counter() - started,
+            net.rpc_url,
+            net.ws_url,
         )
         try:
             yield net
         finally:
             await net.aclose()
+            await pubsub.close()
             await server.close()
 
     @classmethod

@@ -149,13 +149,14 @@ def simulate_transaction(chain: Chain, p: Params) -> Any:
     return with_context(chain, value)
 
 
-def _status_json(record: TxRecord) -> dict[str, Any]:
+def _status_json(chain: Chain, record: TxRecord) -> dict[str, Any]:
+    status = chain.confirmation_status(record.slot)
     return {
         "slot": record.slot,
-        "confirmations": None,
+        "confirmations": None if status == "finalized" else max(0, chain.slot - record.slot),
         "err": wire.transaction_error_json(record.err),
         "status": wire.status_json(record.err),
-        "confirmationStatus": "finalized",
+        "confirmationStatus": status,
     }
 
 
@@ -169,7 +170,7 @@ def get_signature_statuses(chain: Chain, p: Params) -> Any:
     values = []
     for sig in signatures:
         record = chain.get_transaction(sig)
-        values.append(None if record is None else _status_json(record))
+        values.append(None if record is None else _status_json(chain, record))
     return with_context(chain, values)
 
 
@@ -268,6 +269,8 @@ def _memo(record: TxRecord) -> str | None:
 def get_signatures_for_address(chain: Chain, p: Params) -> Any:
     address = p.pubkey(0, "address")
     config = checked_config(chain, p, 1)
+    if config.get("commitment") in ("processed", "recent"):
+        raise invalid_params("Method does not support commitment below `confirmed`")
     limit = config.get("limit") or MAX_SIGNATURES_FOR_ADDRESS
     if not isinstance(limit, int) or not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
         raise invalid_params(f"Invalid limit; max {MAX_SIGNATURES_FOR_ADDRESS}")
@@ -284,7 +287,7 @@ def get_signatures_for_address(chain: Chain, p: Params) -> Any:
             "err": wire.transaction_error_json(r.err),
             "memo": _memo(r),
             "blockTime": r.block_time,
-            "confirmationStatus": "finalized",
+            "confirmationStatus": chain.confirmation_status(r.slot),
         }
         for r in chain.signatures_for_address(address, limit=limit, before=before, until=until)
     ]

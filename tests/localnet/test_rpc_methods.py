@@ -122,10 +122,21 @@ async def test_system_transfer_lands_with_full_metadata(
     dest = Keypair().pubkey()
     sig = await send([pay(funded, dest, SOL)], funded)
 
-    # Then the status is final, without error
+    # Then the status is confirmed, without error, and becomes finalized as slots pass
     status = (await rpc.get_signature_statuses([sig])).value[0]
     assert status is not None and status.err is None
+    assert str(status.confirmation_status) in (
+        "TransactionConfirmationStatus.Confirmed",
+        "TransactionConfirmationStatus.Finalized",
+    )
+    for _ in range(100):
+        status = (await rpc.get_signature_statuses([sig])).value[0]
+        assert status is not None
+        if str(status.confirmation_status) == "TransactionConfirmationStatus.Finalized":
+            break
+        await asyncio.sleep(0.05)
     assert str(status.confirmation_status) == "TransactionConfirmationStatus.Finalized"
+    assert status.confirmations is None
 
     # and getTransaction has fee, balances and logs
     tx = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
@@ -143,7 +154,7 @@ async def test_system_transfer_lands_with_full_metadata(
     # and the base64 encoding round-trips the exact transaction
     tx64 = (await rpc.get_transaction(sig, "base64", max_supported_transaction_version=0)).value
     assert tx64 is not None
-    assert tx64.transaction.transaction.signatures[0] == sig  # type: ignore[union-attr]
+    assert tx64.transaction.transaction.signatures[0] == sig
 
 
 async def test_send_base58_without_preflight(localnet: Localnet, funded: Keypair) -> None:
@@ -640,7 +651,7 @@ async def test_fee_for_message_matches_the_fee_charged(
     }[shape]
     signers = [other] if shape == "two-signers" else []
     tx = await send.build(ixs, funded, *signers)
-    quoted = (await rpc.get_fee_for_message(tx.message)).value  # type: ignore[arg-type]
+    quoted = (await rpc.get_fee_for_message(tx.message)).value
     sig = await send(ixs, funded, *signers)
     got = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
     assert got is not None and got.transaction.meta is not None
