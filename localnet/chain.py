@@ -16,11 +16,12 @@ LiteSVM executes transactions but has no notion of time, blocks or history. ``Ch
   bad signature...) leaves no trace and never gets a status;
 - an address -> signatures index, per-slot prioritization fees, and a faucet for airdrops.
 
-Commitment follows the slots like on a cluster: a transaction is ``processed`` in the slot it
-landed in, ``confirmed`` once ``CONFIRMATION_DEPTH`` more slots have started and ``finalized``
-(rooted) after ``FINALIZATION_DEPTH`` (the state itself is the processed one for every
-commitment). Every landed transaction and ``set_account`` is appended to ``journal`` (the feed
-of the PubSub server).
+Commitment follows the slots: a transaction is ``processed`` in the slot it landed in,
+``confirmed`` once ``confirmation_depth`` more slots have started and ``finalized`` (rooted)
+after ``finalization_depth``; the defaults (0, 1) keep clients that poll for `confirmed` as fast
+as before, ``REALISTIC_DEPTHS`` (1, 2) make all three levels observable (the state itself is
+the processed one for every commitment). Every landed transaction and ``set_account`` is
+appended to ``journal`` (the feed of the PubSub server).
 """
 
 from __future__ import annotations
@@ -75,15 +76,10 @@ FAUCET_LAMPORTS = 500_000_000 * 10**9
 _ALT_META_SIZE = 56
 
 #: Slots after the one a transaction landed in until it counts as confirmed / finalized
-#: (a validator needs ~1 and 32; kept short so clients waiting for `finalized` finish fast).
-CONFIRMATION_DEPTH = 1
-FINALIZATION_DEPTH = 2
+#: (a validator needs ~1 and ~32; kept short so clients waiting for `finalized` finish fast).
+DEFAULT_DEPTHS = (0, 1)
+REALISTIC_DEPTHS = (1, 2)
 Commitment = Literal["processed", "confirmed", "finalized"]
-_DEPTH: dict[str, int] = {
-    "processed": 0,
-    "confirmed": CONFIRMATION_DEPTH,
-    "finalized": FINALIZATION_DEPTH,
-}
 
 #: Bounds of what ``warp_time`` / ``set_clock`` accept: far beyond any test, and far enough
 #: below u64 / i64 that slot + 150, epochs and the Clock sysvar never overflow.
@@ -110,7 +106,7 @@ def normalize_commitment(commitment: str | None) -> Commitment:
     return "finalized"
 
 
-def _writable_static(message: AnyMessage, index: int) -> bool:
+def writable_static(message: AnyMessage, index: int) -> bool:
     h = message.header
     n = len(message.account_keys)
     signed = h.num_required_signatures
@@ -130,7 +126,16 @@ class Chain:
         slots_per_epoch: int = DEFAULT_SLOTS_PER_EPOCH,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        depths: tuple[int, int] = DEFAULT_DEPTHS,
     ) -> None:
+        confirmation, finalization = depths
+        if not 0 <= confirmation <= finalization <= MAX_PROCESSING_AGE:
+            raise ValueError("depths must satisfy 0 <= confirmation <= finalization <= 150")
+        self._depth: dict[str, int] = {
+            "processed": 0,
+            "confirmed": confirmation,
+            "finalized": finalization,
+        }
         self.svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
         self.epoch_schedule = EpochSchedule.custom(slots_per_epoch, slots_per_epoch, False)
         self.svm.set_epoch_schedule(self.epoch_schedule)
@@ -150,6 +155,7 @@ class Chain:
         self._latest = Hash.default()
         self._history: dict[Signature, TxRecord] = {}
         self._by_address: dict[Pubkey, list[Signature]] = {}
+        self._by_slot: dict[int, list[Signature]] = {}
         self._fees: dict[int, _SlotFees] = {}
         self._transaction_count = 0
         self._airdrops = 0
@@ -190,9 +196,14 @@ class Chain:
         for stale in [s for s in self._fees if s < horizon]:
             del self._fees[stale]
 
-    def _push_blockhash(self, slot: int) -> None:
+    def blockhash_at(self, slot: int) -> Hash:
+        """The blockhash of ``slot``'s block (as handed out while it was the latest;
+        after ``expire_blockhash`` older slots are re-derived with the new seed)."""
         seed = bytes(self.genesis_hash) + struct.pack("<QQ", slot, self._hash_nonce)
-        blockhash = Hash(hashlib.sha256(seed).digest())
+        return Hash(hashlib.sha256(seed).digest())
+
+    def _push_blockhash(self, slot: int) -> None:
+        blockhash = self.blockhash_at(slot)
         self._blockhashes[blockhash] = slot + MAX_PROCESSING_AGE
         self._latest = blockhash
         for stale in [h for h, last in self._blockhashes.items() if last < slot]:
@@ -216,7 +227,7 @@ class Chain:
     def commitment_slot(self, commitment: str | None) -> int:
         """The newest slot at ``commitment`` (processed/confirmed/finalized; the legacy
         names map like agave's: recent/single/singleGossip..., default finalized)."""
-        depth = _DEPTH[normalize_commitment(commitment)]
+        depth = self._depth[normalize_commitment(commitment)]
         return max(0, self.slot - depth)
 
     def reached(self, slot: int, commitment: str | None) -> bool:
@@ -483,7 +494,7 @@ class Chain:
                 compute_unit_price=price,
             )
             writable = [
-                k for i, k in enumerate(message.account_keys) if _writable_static(message, i)
+                k for i, k in enumerate(message.account_keys) if writable_static(message, i)
             ] + loaded_w
             self._record(record, writable)
             self.journal.append(self._slot, record, self._written(keys[0], writable, err))
@@ -503,6 +514,7 @@ class Chain:
 
     def _record(self, record: TxRecord, writable: Iterable[Pubkey]) -> None:
         self._history[record.signature] = record
+        self._by_slot.setdefault(record.slot, []).append(record.signature)
         self._transaction_count += 1
         for key in dict.fromkeys(record.account_keys):
             self._by_address.setdefault(key, []).append(record.signature)
@@ -648,9 +660,18 @@ class Chain:
                 out.append((slot, fee))
             return out
 
-    def block_time(self, slot: int) -> int | None:
+    def records_in_slot(self, slot: int) -> list[TxRecord]:
+        """The transactions of ``slot``'s block, in execution order."""
         with self._lock:
-            for record in self._history.values():
-                if record.slot == slot:
-                    return record.block_time
-            return None
+            return [self._history[s] for s in self._by_slot.get(slot, [])]
+
+    def block_time(self, slot: int) -> int | None:
+        """When ``slot``'s block was produced (None: a future slot)."""
+        with self._lock:
+            self.tick()
+            if slot > self._slot:
+                return None
+            records = self.records_in_slot(slot)
+            if records:
+                return records[0].block_time
+            return self._unix - int((self._slot - slot) * self.slot_duration)

@@ -36,7 +36,7 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from localnet import spl
-from localnet.chain import Chain
+from localnet.chain import DEFAULT_DEPTHS, Chain
 from localnet.fixtures import Fixtures, build_state, default_programs_dir, prepare
 from localnet.pubsub.server import PubSubServer
 from localnet.rpc import RpcServer
@@ -134,8 +134,10 @@ class Localnet:
         backend: Backend = "embedded",
         host: str = "127.0.0.1",
         programs_dir: str | Path | None = None,
+        depths: tuple[int, int] = DEFAULT_DEPTHS,
     ) -> AsyncIterator[Localnet]:
-        """Start a localnet; ``port=0`` picks a free port; no ``workdir``: a temporary one."""
+        """Start a localnet; ``port=0`` picks a free port; no ``workdir``: a temporary one.
+        ``depths``: slots until a transaction is confirmed / finalized (embedded backend)."""
         chosen = resolve_backend(backend)
         with contextlib.ExitStack() as stack:
             if workdir is None:
@@ -143,7 +145,7 @@ class Localnet:
             progs = Path(programs_dir) if programs_dir is not None else default_programs_dir()
             fixtures = prepare(Path(workdir), progs)
             if chosen == "embedded":
-                async with cls._embedded(fixtures, host, port) as net:
+                async with cls._embedded(fixtures, host, port, depths) as net:
                     yield net
             else:
                 async with cls._validator(fixtures, host, port) as net:
@@ -151,9 +153,11 @@ class Localnet:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def _embedded(cls, fixtures: Fixtures, host: str, port: int) -> AsyncIterator[Localnet]:
+    async def _embedded(
+        cls, fixtures: Fixtures, host: str, port: int, depths: tuple[int, int]
+    ) -> AsyncIterator[Localnet]:
         started = time.perf_counter()
-        chain = Chain()
+        chain = Chain(depths=depths)
         build_state(chain, fixtures)
         server, pubsub = await start_servers(chain, host, port)
         manifest = fixtures.write_manifest(
@@ -200,6 +204,7 @@ class Localnet:
         host: str = "127.0.0.1",
         programs_dir: str | Path | None = None,
         timeout: float = 180.0,
+        depths: tuple[int, int] = DEFAULT_DEPTHS,
     ) -> Iterator[ThreadedLocalnet]:
         """Run the localnet on a background thread (for synchronous callers)."""
         loop = asyncio.new_event_loop()
@@ -212,7 +217,7 @@ class Localnet:
             try:
                 async with cls.start(
                     port=port, workdir=workdir, backend=backend, host=host,
-                    programs_dir=programs_dir,
+                    programs_dir=programs_dir, depths=depths,
                 ) as net:  # fmt: skip
                     box["net"] = net
                     ready.set()

@@ -31,6 +31,7 @@ from localnet.rpc_errors import (
     RpcError,
     invalid_params,
 )
+from localnet.wire_parsed import parsed_inner_instructions_json, parsed_transaction_json
 
 METHODS, method = registry()
 
@@ -207,9 +208,12 @@ def transaction_meta_json(record: TxRecord) -> dict[str, Any]:
     return meta
 
 
-def _encode_transaction(tx: VersionedTransaction, encoding: str) -> Any:
-    if encoding in ("json", "jsonParsed"):
+def _encode_transaction(record: TxRecord, encoding: str) -> Any:
+    tx = record.transaction
+    if encoding == "json":
         return wire.transaction_json(tx)
+    if encoding == "jsonParsed":
+        return parsed_transaction_json(record)
     raw = bytes(tx)
     if encoding == "base64":
         return [base64.b64encode(raw).decode(), "base64"]
@@ -223,18 +227,8 @@ def _encode_transaction(tx: VersionedTransaction, encoding: str) -> Any:
     )
 
 
-@method("getTransaction")
-def get_transaction(chain: Chain, p: Params) -> Any:
-    sig = p.signature(0)
-    raw_config = p.get(1)
-    config = {"encoding": raw_config} if isinstance(raw_config, str) else p.config(1)
-    if config.get("commitment") == "processed":
-        raise invalid_params("Method does not support commitment below `confirmed`")
-    encoding = config.get("encoding") or "json"
-    max_version = config.get("maxSupportedTransactionVersion")
-    record = chain.get_transaction(sig)
-    if record is None:
-        return None
+def check_version(record: TxRecord, max_version: Any) -> None:
+    """Refuse a versioned transaction the client did not say it supports (-32015)."""
     version = record.version
     if isinstance(version, int) and (not isinstance(max_version, int) or version > max_version):
         raise RpcError(
@@ -243,15 +237,38 @@ def get_transaction(chain: Chain, p: Params) -> Any:
             "Please try the request again with the following configuration parameter: "
             f'"maxSupportedTransactionVersion": {version}',
         )
+
+
+def transaction_with_meta(record: TxRecord, encoding: str, max_version: Any) -> dict[str, Any]:
+    """``{"transaction", "meta"[, "version"]}`` (getTransaction, getBlock's full details)."""
+    check_version(record, max_version)
+    meta = transaction_meta_json(record)
+    if encoding == "jsonParsed":
+        meta["innerInstructions"] = parsed_inner_instructions_json(
+            record.account_keys, record.inner_instructions
+        )
     out: dict[str, Any] = {
-        "slot": record.slot,
-        "transaction": _encode_transaction(record.transaction, encoding),
-        "meta": transaction_meta_json(record),
-        "blockTime": record.block_time,
+        "transaction": _encode_transaction(record, encoding),
+        "meta": meta,
     }
     if max_version is not None:
-        out["version"] = version
+        out["version"] = record.version
     return out
+
+
+@method("getTransaction")
+def get_transaction(chain: Chain, p: Params) -> Any:
+    sig = p.signature(0)
+    raw_config = p.get(1)
+    config = {"encoding": raw_config} if isinstance(raw_config, str) else p.config(1)
+    if config.get("commitment") in ("processed", "recent"):
+        raise invalid_params("Method does not support commitment below `confirmed`")
+    encoding = config.get("encoding") or "json"
+    record = chain.get_transaction(sig)
+    if record is None:
+        return None
+    body = transaction_with_meta(record, encoding, config.get("maxSupportedTransactionVersion"))
+    return {"slot": record.slot, **body, "blockTime": record.block_time}
 
 
 def _memo(record: TxRecord) -> str | None:

@@ -21,6 +21,7 @@ from bourse_chain.market import Market
 from bourse_chain.money import expected_split, usage_charge
 from bourse_chain.pda import program_data_pda
 from localnet import Localnet
+from localnet.chain import REALISTIC_DEPTHS
 
 REPO = Path(__file__).resolve().parents[2]
 JS = REPO / "tests" / "js_clients"
@@ -35,8 +36,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 async def net(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Localnet]:
+    # A validator's commitment lag: confirmed one slot after landing, finalized two.
     async with Localnet.start(
-        port=0, workdir=tmp_path_factory.mktemp("js"), backend="embedded"
+        port=0, workdir=tmp_path_factory.mktemp("js"), backend="embedded", depths=REALISTIC_DEPTHS
     ) as running:
         yield running
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from solana.rpc.commitment import Confirmed, Finalized, Processed
 from solana.rpc.websocket_api import SolanaWsClient
@@ -25,9 +31,12 @@ from solders.rpc.responses import (
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.sync.client import connect as sync_connect
 
 from localnet import Localnet, spl
+from localnet.chain import REALISTIC_DEPTHS
 
+REPO = Path(__file__).resolve().parents[2]
 WAIT = 10.0
 SYSTEM = "11111111111111111111111111111111"
 
@@ -71,6 +80,16 @@ class Ws:
         while len(self.notes.get(sub, [])) < count:
             await self._read_one()
         return self.notes[sub][:count]
+
+
+@pytest.fixture(scope="module")
+async def localnet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Localnet]:
+    """This module's own localnet, with a validator's commitment lag (confirmed one slot
+    after landing, finalized two), so every level is observable."""
+    async with Localnet.start(
+        port=0, workdir=tmp_path_factory.mktemp("pubsub"), depths=REALISTIC_DEPTHS
+    ) as net:
+        yield net
 
 
 @pytest.fixture
@@ -431,3 +450,78 @@ async def test_commitment_advances_with_slots(localnet: Localnet, funded: Keypai
         await asyncio.sleep(0.02)
     assert seen[-1] == "finalized"
     assert seen == ["processed", "confirmed", "finalized"][-len(seen) :]
+
+
+# ------------------------------------------------------ both ways of running a localnet
+def _airdrop_seen_over_ws(rpc_url: str, ws_url: str) -> tuple[int, int]:
+    """Subscribe to a fresh account over PubSub (sync client), airdrop to it over HTTP;
+    (notified lamports, balance over HTTP)."""
+    who = Keypair().pubkey()
+    with sync_connect(ws_url, open_timeout=WAIT) as conn:
+        conn.send(
+            json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "accountSubscribe",
+                    "params": [str(who), {"commitment": "confirmed", "encoding": "base64"}],
+                }
+            )
+        )
+        assert isinstance(json.loads(conn.recv(timeout=WAIT))["result"], int)
+        httpx.post(
+            rpc_url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "requestAirdrop",
+                "params": [str(who), 10**9],
+            },
+            timeout=WAIT,
+        ).raise_for_status()
+        note = json.loads(conn.recv(timeout=WAIT))
+    balance = httpx.post(
+        rpc_url,
+        json={"jsonrpc": "2.0", "id": 2, "method": "getBalance", "params": [str(who)]},
+        timeout=WAIT,
+    ).json()["result"]["value"]
+    assert note["method"] == "accountNotification"
+    return note["params"]["result"]["value"]["lamports"], balance
+
+
+def test_pubsub_of_a_localnet_on_a_background_thread(tmp_path: Path) -> None:
+    with Localnet.start_in_thread(port=0, workdir=tmp_path, backend="embedded") as net:
+        assert net.ws_url is not None
+        notified, balance = _airdrop_seen_over_ws(net.rpc_url, net.ws_url)
+    assert notified == balance == 10**9
+
+
+def test_pubsub_of_python_m_localnet(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localnet", "--port", "0", "--dir", str(tmp_path),
+         "--backend", "embedded", "--commitment-depths", "1,2"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[1].strip().startswith("pubsub: ws://127.0.0.1:"), lines
+        for _ in range(50):  # the manifest line follows the program list
+            if proc.stdout.readline().startswith("manifest:"):
+                break
+        manifest = json.loads((tmp_path / "localnet.json").read_text())
+        rpc_port = int(manifest["rpc_url"].rsplit(":", 1)[1])
+        assert manifest["ws_url"] == f"ws://127.0.0.1:{rpc_port + 1}"
+        notified, balance = _airdrop_seen_over_ws(manifest["rpc_url"], manifest["ws_url"])
+        assert notified == balance == 10**9
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
