@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MAX_FRAME = 1024 * 1024
 #: Undelivered messages per connection before the connection is dropped.
 MAX_OUTBOX = 100_000
+#: Live subscriptions over all connections (a validator's default cap is 1,000,000).
+MAX_SUBSCRIPTIONS = 100_000
 #: Upper bound of the pump's sleep (it also wakes on every journal append).
 PUMP_PERIOD = 0.4
 
@@ -176,6 +178,8 @@ class PubSubServer:
             if not isinstance(params, list):
                 raise RpcError(INVALID_PARAMS, "Invalid params: expected an array.")
             if method in SUBSCRIBE:
+                if len(self.hub) >= MAX_SUBSCRIPTIONS:
+                    raise RpcError(INVALID_REQUEST, "Too many subscriptions")
                 sub = parse(SUBSCRIBE[method], params, conn)
                 sub.id = self.hub.new_id()
                 if has_id:
