@@ -23,7 +23,13 @@ from localnet.pubsub.hub import Hub
 from localnet.pubsub.notify import dumps
 from localnet.pubsub.subscriptions import SUBSCRIBE, UNSUBSCRIBE, parse
 from localnet.rpc_envelope import check_batch, error_doc, parse_body, valid_id
-from localnet.rpc_errors import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RpcError
+from localnet.rpc_errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    RpcError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -188,8 +194,10 @@ class PubSubServer:
                 return
             if method in UNSUBSCRIBE:
                 sub_id = params[0] if params else None
-                if not isinstance(sub_id, int) or not self.hub.remove(
-                    sub_id, UNSUBSCRIBE[method], conn
+                if (
+                    isinstance(sub_id, bool)
+                    or not isinstance(sub_id, int)
+                    or not self.hub.remove(sub_id, UNSUBSCRIBE[method], conn)
                 ):
                     raise RpcError(INVALID_PARAMS, "Invalid subscription id.")
                 result: Any = True
@@ -198,6 +206,11 @@ class PubSubServer:
         except RpcError as exc:
             if has_id:
                 conn.push(notify_error(exc, request_id))
+            return
+        except Exception:  # a handler bug must not end the connection
+            log.exception("pubsub %s failed", method)
+            if has_id:
+                conn.push(notify_error(RpcError(INTERNAL_ERROR, "Internal error"), request_id))
             return
         if has_id:
             conn.push(result_doc(result, request_id))

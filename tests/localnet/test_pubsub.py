@@ -337,6 +337,9 @@ async def test_unsubscribe_and_request_errors(localnet: Localnet, ws: Ws) -> Non
     assert (await ws.call("accountSubscribe", ["not-a-key"]))["error"]["code"] == -32602
     bad_logs = await ws.call("logsSubscribe", [{"mentions": [SYSTEM, SYSTEM]}])
     assert bad_logs["error"]["code"] == -32602
+    bad_filter = await ws.call("programSubscribe", [SYSTEM, {"filters": [{"dataSize": "x"}]}])
+    assert bad_filter["error"]["code"] in (-32602, -32603)
+    assert (await ws.call("slotUnsubscribe", [True]))["error"]["code"] == -32602
     # a JSON-RPC notification (web3.js / Kit send a `ping` one) gets no answer at all
     await ws.ws.send(json.dumps({"jsonrpc": "2.0", "method": "ping"}))
     assert (await ws.call("slotSubscribe"))["result"] >= 0
