@@ -55,11 +55,44 @@ async function main() {
     sends.push({ commitment, signature, ms, status: status && status.confirmationStatus });
   }
 
+  // What explorers and Solana Pay's findReference call: parsed transaction, block, history.
+  const first = sends[0].signature;
+  const parsed = await connection.getParsedTransaction(first, {
+    commitment: "confirmed",
+    maxSupportedTransactionVersion: 0,
+  });
+  const slot = parsed.slot;
+  let block = null;
+  for (let i = 0; i < 50 && block === null; i++) {
+    try {
+      block = await connection.getBlock(slot, { maxSupportedTransactionVersion: 0 });
+    } catch (err) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // not finalized yet
+    }
+  }
+  const history = await connection.getSignaturesForAddress(recipient, { limit: 2 }, "confirmed");
+  const older = await connection.getSignaturesForAddress(
+    recipient,
+    { before: history[history.length - 1].signature },
+    "confirmed",
+  );
+
   const accountNotification = await within(account, WAIT_MS, "onAccountChange");
   const logsNotification = await within(logs, WAIT_MS, "onLogs");
   return {
     recipient: recipient.toBase58(),
     sends,
+    parsed: {
+      slot,
+      fee_payer: parsed.transaction.message.accountKeys[0].pubkey.toBase58(),
+      fee_payer_signer: parsed.transaction.message.accountKeys[0].signer,
+      program: parsed.transaction.message.instructions[0].programId.toBase58(),
+      fee: parsed.meta.fee,
+    },
+    block_signatures: block ? block.transactions.map((t) => t.transaction.signatures[0]) : null,
+    block_height: block ? block.blockHeight : null,
+    history: history.map((h) => h.signature),
+    older: older.map((h) => h.signature),
     account: accountNotification,
     logs: logsNotification,
   };

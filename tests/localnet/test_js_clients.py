@@ -106,6 +106,17 @@ async def test_web3js_v1_send_and_confirm_and_subscriptions(net: Localnet) -> No
     assert result["logs"]["signature"] == result["sends"][0]["signature"]
     assert result["logs"]["err"] is None
     assert result["logs"]["logs"][0] == "Program 11111111111111111111111111111111 invoke [1]"
+    # getParsedTransaction, getBlock and getSignaturesForAddress (with `before`) as web3.js
+    # validates them
+    signatures = [s["signature"] for s in result["sends"]]
+    parsed = result["parsed"]
+    assert parsed["fee_payer"] == str(net.keypairs["payer"].pubkey())
+    assert parsed["fee_payer_signer"] is True and parsed["fee"] == 5_000
+    assert parsed["program"] == "11111111111111111111111111111111"
+    assert signatures[0] in result["block_signatures"]
+    assert result["block_height"] == parsed["slot"]
+    assert result["history"] == [signatures[2], signatures[1]]
+    assert result["older"] == [signatures[0]]
 
 
 async def test_kit_send_and_confirm_factory_with_subscriptions(net: Localnet) -> None:
