@@ -2,14 +2,13 @@
 
 Every landed transaction (and every ``bourse_setAccount``) appends a ``Change`` with the slot
 it happened in and the post-state of the accounts it wrote. Readers keep a sequence number and
-ask for what came after it. The journal is bounded (``capacity``): a reader that falls that
-far behind loses the oldest changes (``since`` says how many). Listeners are called after each
+ask for the change after it. The journal is bounded (``capacity``): a reader that falls that
+far behind loses the oldest changes (``next_after`` says how many). Listeners are called after each
 append, from whatever thread appended, and must only schedule work (e.g. wake an event loop).
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 from collections import deque
@@ -60,15 +59,15 @@ class Journal:
             except Exception:  # a listener must never break the chain
                 log.exception("journal listener failed")
 
-    def since(self, seq: int) -> tuple[list[Change], int]:
-        """Changes after ``seq``, oldest first, and how many were lost to the bound."""
+    def next_after(self, seq: int) -> tuple[Change | None, int]:
+        """The change following ``seq`` (None: none yet) and how many were lost before it."""
         with self._lock:
             if not self._changes or self._changes[-1].seq <= seq:
-                return [], 0
+                return None, 0
             first = self._changes[0].seq
-            lost = max(0, first - seq - 1)
-            start = max(0, seq + 1 - first)
-            return list(itertools.islice(self._changes, start, None)), lost
+            if seq + 1 < first:
+                return self._changes[0], first - seq - 1
+            return self._changes[seq + 1 - first], 0
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         with self._lock:

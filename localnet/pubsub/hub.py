@@ -116,12 +116,12 @@ class Hub:
         """Push everything that became due since the last step."""
         self._slots()
         for commitment in COMMITMENTS:
-            changes, lost = self.chain.journal.since(self._cursor[commitment])
-            if lost:
-                log.warning("pubsub fell behind: %d changes lost at %s", lost, commitment)
-            for change in changes:
-                if not self.chain.reached(change.slot, commitment):
+            while True:  # bounded by the journal's length
+                change, lost = self.chain.journal.next_after(self._cursor[commitment])
+                if change is None or not self.chain.reached(change.slot, commitment):
                     break
+                if lost:
+                    log.warning("pubsub fell behind: %d changes lost at %s", lost, commitment)
                 self._cursor[commitment] = change.seq
                 self._change(change, commitment)
 
