@@ -160,6 +160,8 @@ class Chain:
         self._transaction_count = 0
         self._airdrops = 0
         self.journal = Journal()
+        #: ``host:port`` of the servers in front of this chain (``getClusterNodes``).
+        self.endpoints: dict[str, str] = {}
         self.faucet = Keypair()
         self.faucet_pubkey = self.faucet.pubkey()
         self.svm.set_account(

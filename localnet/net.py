@@ -72,6 +72,7 @@ async def start_servers(chain: Chain, host: str, port: int) -> tuple[RpcServer, 
             if port != 0 or attempt == PORT_PAIR_TRIES - 1:
                 raise
             continue
+        chain.endpoints = {"rpc": f"{host}:{server.port}", "pubsub": f"{host}:{pubsub.port}"}
         return server, pubsub
     raise OSError("no free port pair")  # pragma: no cover - the loop returns or raises
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localnet.methods import accounts, blocks, cluster, testing, tokens, transactions
+from localnet.methods import accounts, blocks, cluster, node, testing, tokens, transactions
 from localnet.methods.common import Handler
 
 METHODS: dict[str, Handler] = {
@@ -11,6 +11,7 @@ METHODS: dict[str, Handler] = {
     **transactions.METHODS,
     **cluster.METHODS,
     **blocks.METHODS,
+    **node.METHODS,
     **testing.METHODS,
 }
 

@@ -133,3 +133,22 @@ async def test_json_parsed_transaction(
     assert isinstance(ix, ParsedInstruction | UiPartiallyDecodedInstruction)
     assert str(ix.program_id) == SYSTEM
     assert got.transaction.meta is not None and got.transaction.meta.fee == 5_000
+
+
+async def test_node_view_for_explorers(localnet: Localnet, rpc: AsyncClient) -> None:
+    (node,) = (await rpc.get_cluster_nodes()).value
+    identity = (await rpc.get_identity()).value.identity
+    assert node.pubkey == identity
+    assert node.rpc == localnet.rpc_url.removeprefix("http://")
+    assert node.pubsub == (localnet.ws_url or "").removeprefix("ws://")
+    votes = (await rpc.get_vote_accounts()).value
+    assert votes.current == [] and votes.delinquent == []
+    slot = (await rpc.get_slot()).value
+    assert (await rpc.get_block_commitment(max(0, slot - 5))).value.commitment is None
+    production = (await localnet.rpc("getBlockProduction"))["value"]
+    first, last = production["range"]["firstSlot"], production["range"]["lastSlot"]
+    assert production["byIdentity"] == {str(identity): [last - first + 1, last - first + 1]}
+    assert await localnet.rpc("getMaxShredInsertSlot") >= slot
+    assert await localnet.rpc("getMaxRetransmitSlot") >= slot
+    with pytest.raises(Exception, match=r"-32008"):
+        await localnet.rpc("getHighestSnapshotSlot")
