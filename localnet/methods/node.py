@@ -89,3 +89,35 @@ def get_max_shred_insert_slot(chain: Chain, p: Params) -> Any:
 @method("getHighestSnapshotSlot")
 def get_highest_snapshot_slot(chain: Chain, p: Params) -> Any:
     raise RpcError(NO_SNAPSHOT, "No snapshot")
+
+
+SAMPLE_SLOTS = 150  # 60 s of 400 ms slots, a validator's sample period
+MAX_PERFORMANCE_SAMPLES = 720
+
+
+@method("getRecentPerformanceSamples")
+def get_recent_performance_samples(chain: Chain, p: Params) -> Any:
+    limit = p.get(0)
+    if limit is None:
+        limit = MAX_PERFORMANCE_SAMPLES
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise invalid_params("Invalid params: limit must be a non-negative integer.")
+    if limit > MAX_PERFORMANCE_SAMPLES:
+        raise invalid_params(f"Invalid limit; max {MAX_PERFORMANCE_SAMPLES}")
+    samples = []
+    end = chain.slot
+    while len(samples) < limit and end > 0:  # at most `limit` windows, newest first
+        start = max(1, end - SAMPLE_SLOTS + 1)
+        count = sum(len(chain.records_in_slot(s)) for s in range(start, end + 1))
+        slots = end - start + 1
+        samples.append(
+            {
+                "slot": end,
+                "numTransactions": count,
+                "numNonVoteTransactions": count,
+                "numSlots": slots,
+                "samplePeriodSecs": round(slots * chain.slot_duration),
+            }
+        )
+        end = start - 1
+    return samples

@@ -152,3 +152,19 @@ async def test_node_view_for_explorers(localnet: Localnet, rpc: AsyncClient) -> 
     assert await localnet.rpc("getMaxRetransmitSlot") >= slot
     with pytest.raises(Exception, match=r"-32008"):
         await localnet.rpc("getHighestSnapshotSlot")
+
+
+async def test_recent_performance_samples_count_landed_transactions(
+    localnet: Localnet, rpc: AsyncClient, send: Any, funded: Keypair
+) -> None:
+    sig, _ = await finalized_transfer(localnet, send, funded, 1_000_000)
+    (sample,) = (await rpc.get_recent_performance_samples(1)).value
+    slot = (await rpc.get_slot()).value
+    assert sample.slot <= slot and sample.num_slots >= 1
+    tx = (await rpc.get_transaction(sig)).value
+    assert tx is not None
+    if sample.slot - sample.num_slots < tx.slot <= sample.slot:
+        assert sample.num_transactions >= 1
+    assert (await localnet.rpc("getRecentPerformanceSamples", [0])) == []
+    with pytest.raises(Exception, match=r"-32602"):
+        await localnet.rpc("getRecentPerformanceSamples", [721])
