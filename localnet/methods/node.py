@@ -104,7 +104,7 @@ def get_recent_performance_samples(chain: Chain, p: Params) -> Any:
         raise invalid_params("Invalid params: limit must be a non-negative integer.")
     if limit > MAX_PERFORMANCE_SAMPLES:
         raise invalid_params(f"Invalid limit; max {MAX_PERFORMANCE_SAMPLES}")
-    samples = []
+    samples: list[dict[str, int]] = []
     end = chain.slot
     while len(samples) < limit and end > 0:  # at most `limit` windows, newest first
         start = max(1, end - SAMPLE_SLOTS + 1)
