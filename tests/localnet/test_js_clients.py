@@ -188,7 +188,12 @@ async def test_anchor_ts_full_market_flow_from_the_idl(net: Localnet) -> None:
             "ix": "register_model",
             "args": {"slug": slug, "fee_bps": fee_bps, "metadata_uri": "https://example.org/js"},
         },
-        {"ix": "set_model_status", "args": {"status": "Approved"}},
+        # `mint` / `sweep_stuck_revenue` are read only by IDLs that have them (the flow takes
+        # each instruction's arguments by name from the IDL, extra plan values are ignored).
+        {
+            "ix": "set_model_status",
+            "args": {"status": "Approved", "mint": None, "sweep_stuck_revenue": False},
+        },
         {"ix": "register_provider", "args": {"name": "JS provider"}},
         {
             "ix": "upsert_offer",
