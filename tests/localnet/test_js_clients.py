@@ -132,6 +132,27 @@ async def test_kit_send_and_confirm_factory_with_subscriptions(net: Localnet) ->
     assert result["account"]["owner"] == "11111111111111111111111111111111"
 
 
+async def test_solana_pay_transfer_found_and_validated(net: Localnet) -> None:
+    recipient = net.keypairs["provider"].pubkey()
+    recipient_usdc = net.usdc_accounts["provider"]
+    sol_before = await balance(net, recipient)
+    usdc_before = await token_balance(net, recipient_usdc)
+    payload = {**base_payload(net), "recipient": str(recipient), "usdc_mint": str(net.usdc_mint)}
+    result = await run_script("pay.js", payload)
+
+    # findReference found exactly the transfers sent, and validateTransfer accepted them;
+    # the money moved exactly.
+    for kind in ("sol", "usdc"):
+        assert result[kind]["found"] == result[kind]["signature"]
+        assert (await status(net, result[kind]["signature"]))["err"] is None
+        history = await net.rpc("getSignaturesForAddress", [result[kind]["reference"]])
+        assert [h["signature"] for h in history] == [result[kind]["signature"]]
+    assert await balance(net, recipient) == sol_before + 10_000_000
+    assert await token_balance(net, recipient_usdc) == usdc_before + 1_230_000
+    memo = (await net.rpc("getSignaturesForAddress", [result["usdc"]["reference"]]))[0]["memo"]
+    assert memo == "[11] bourse-usdc"
+
+
 async def test_anchor_ts_full_market_flow_from_the_idl(net: Localnet) -> None:
     program_id = net.program_ids["compute_market"]
     keys = net.keypairs
