@@ -29,6 +29,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="auto: solana-test-validator when on PATH, else embedded LiteSVM",
     )
     parser.add_argument("--programs-dir", default=None, help="folder with keys/ and bin/")
+    parser.add_argument(
+        "--commitment-depths",
+        default="0,1",
+        help="slots until a transaction is confirmed,finalized (embedded; a validator: ~1,32)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     return parser.parse_args(argv)
 
@@ -51,9 +56,12 @@ async def serve(args: argparse.Namespace) -> None:
         backend=args.backend,
         host=args.host,
         programs_dir=args.programs_dir,
+        depths=args.depths,
     ) as net:
         elapsed = time.perf_counter() - started
         say(f"localnet ({net.backend}) ready in {elapsed:.2f} s: {net.rpc_url}")
+        if net.ws_url is not None:
+            say(f"  pubsub: {net.ws_url}")
         for name, program_id in net.program_ids.items():
             say(f"  program {name}: {program_id}")
         for name in net.fixtures.missing_programs:
@@ -66,6 +74,12 @@ async def serve(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        confirmed, finalized = (int(x) for x in args.commitment_depths.split(","))
+    except ValueError:
+        sys.stderr.write("localnet: --commitment-depths takes two integers, e.g. 1,2\n")
+        return 2
+    args.depths = (confirmed, finalized)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -74,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve(args))
     except KeyboardInterrupt:  # before the signal handlers were installed
         pass
-    except (OSError, RuntimeError) as exc:  # port in use, fixture/deploy/validator failure
+    except (OSError, RuntimeError, ValueError) as exc:  # port in use, fixtures, bad depths
         sys.stderr.write(f"localnet: {exc}\n")
         return 1
     return 0

@@ -16,13 +16,19 @@ LiteSVM executes transactions but has no notion of time, blocks or history. ``Ch
   bad signature...) leaves no trace and never gets a status;
 - an address -> signatures index, per-slot prioritization fees, and a faucet for airdrops.
 
-Every landed transaction is reported final at once (a single node has instant finality).
+Commitment follows the slots: a transaction is ``processed`` in the slot it landed in,
+``confirmed`` once ``confirmation_depth`` more slots have started and ``finalized`` (rooted)
+after ``finalization_depth``; the defaults (0, 1) keep clients that poll for `confirmed` as fast
+as before, ``REALISTIC_DEPTHS`` (1, 2) make all three levels observable (the state itself is
+the processed one for every commitment). Every landed transaction and ``set_account`` is
+appended to ``journal`` (the feed of the PubSub server).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import struct
 import threading
@@ -30,6 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from solders.account import Account
 from solders.clock import Clock
@@ -55,6 +62,7 @@ from solders.transaction_status import (
 
 from localnet import spl
 from localnet.fees import AnyMessage, compute_budget_settings, message_fee
+from localnet.journal import Journal
 from localnet.loader import deploy_upgradeable
 from localnet.records import Simulation, Submission, TokenBalance, TxRecord
 
@@ -67,6 +75,19 @@ DEFAULT_SLOTS_PER_EPOCH = 432_000
 FAUCET_LAMPORTS = 500_000_000 * 10**9
 _ALT_META_SIZE = 56
 
+#: Slots after the one a transaction landed in until it counts as confirmed / finalized
+#: (a validator needs ~1 and ~32; kept short so clients waiting for `finalized` finish fast).
+DEFAULT_DEPTHS = (0, 1)
+REALISTIC_DEPTHS = (1, 2)
+Commitment = Literal["processed", "confirmed", "finalized"]
+
+#: Bounds of what ``warp_time`` / ``set_clock`` accept: far beyond any test, and far enough
+#: below u64 / i64 that slot + 150, epochs and the Clock sysvar never overflow.
+MAX_SLOT = 2**62
+MAX_UNIX_TIMESTAMP = 2**62
+MAX_EPOCH = 2**62
+
+SYSTEM_PROGRAM_ID = Pubkey.default()
 ADDRESS_LOOKUP_TABLE_PROGRAM_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
 
 
@@ -76,7 +97,16 @@ class _SlotFees:
     accounts: dict[Pubkey, int] = field(default_factory=dict)
 
 
-def _writable_static(message: AnyMessage, index: int) -> bool:
+def normalize_commitment(commitment: str | None) -> Commitment:
+    """agave's mapping of the deprecated names; None is the default, finalized."""
+    if commitment in ("processed", "recent"):
+        return "processed"
+    if commitment in ("confirmed", "single", "singleGossip"):
+        return "confirmed"
+    return "finalized"
+
+
+def writable_static(message: AnyMessage, index: int) -> bool:
     h = message.header
     n = len(message.account_keys)
     signed = h.num_required_signatures
@@ -96,7 +126,16 @@ class Chain:
         slots_per_epoch: int = DEFAULT_SLOTS_PER_EPOCH,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        depths: tuple[int, int] = DEFAULT_DEPTHS,
     ) -> None:
+        confirmation, finalization = depths
+        if not 0 <= confirmation <= finalization <= MAX_PROCESSING_AGE:
+            raise ValueError("depths must satisfy 0 <= confirmation <= finalization <= 150")
+        self._depth: dict[str, int] = {
+            "processed": 0,
+            "confirmed": confirmation,
+            "finalized": finalization,
+        }
         self.svm = LiteSVM().with_blockhash_check(False).with_transaction_history(0)
         self.epoch_schedule = EpochSchedule.custom(slots_per_epoch, slots_per_epoch, False)
         self.svm.set_epoch_schedule(self.epoch_schedule)
@@ -116,9 +155,13 @@ class Chain:
         self._latest = Hash.default()
         self._history: dict[Signature, TxRecord] = {}
         self._by_address: dict[Pubkey, list[Signature]] = {}
+        self._by_slot: dict[int, list[Signature]] = {}
         self._fees: dict[int, _SlotFees] = {}
         self._transaction_count = 0
         self._airdrops = 0
+        self.journal = Journal()
+        #: ``host:port`` of the servers in front of this chain (``getClusterNodes``).
+        self.endpoints: dict[str, str] = {}
         self.faucet = Keypair()
         self.faucet_pubkey = self.faucet.pubkey()
         self.svm.set_account(
@@ -155,9 +198,14 @@ class Chain:
         for stale in [s for s in self._fees if s < horizon]:
             del self._fees[stale]
 
-    def _push_blockhash(self, slot: int) -> None:
+    def blockhash_at(self, slot: int) -> Hash:
+        """The blockhash of ``slot``'s block (as handed out while it was the latest;
+        after ``expire_blockhash`` older slots are re-derived with the new seed)."""
         seed = bytes(self.genesis_hash) + struct.pack("<QQ", slot, self._hash_nonce)
-        blockhash = Hash(hashlib.sha256(seed).digest())
+        return Hash(hashlib.sha256(seed).digest())
+
+    def _push_blockhash(self, slot: int) -> None:
+        blockhash = self.blockhash_at(slot)
         self._blockhashes[blockhash] = slot + MAX_PROCESSING_AGE
         self._latest = blockhash
         for stale in [h for h, last in self._blockhashes.items() if last < slot]:
@@ -176,6 +224,30 @@ class Chain:
     def slot(self) -> int:
         self.tick()
         return self._slot
+
+    # ------------------------------------------------------------ commitment
+    def commitment_slot(self, commitment: str | None) -> int:
+        """The newest slot at ``commitment`` (processed/confirmed/finalized; the legacy
+        names map like agave's: recent/single/singleGossip..., default finalized)."""
+        depth = self._depth[normalize_commitment(commitment)]
+        return max(0, self.slot - depth)
+
+    def reached(self, slot: int, commitment: str | None) -> bool:
+        """Whether what happened in ``slot`` is visible at ``commitment`` (a slot ahead of
+        the clock, after ``set_clock`` moved it back, counts as old and final)."""
+        current = self.slot
+        return slot > current or slot <= self.commitment_slot(commitment)
+
+    def confirmation_status(self, slot: int) -> Commitment:
+        if self.reached(slot, "finalized"):
+            return "finalized"
+        return "confirmed" if self.reached(slot, "confirmed") else "processed"
+
+    def seconds_to_next_slot(self) -> float:
+        with self._lock:
+            self.tick()
+            elapsed = self._monotonic() - self._anchor_mono
+            return self.slot_duration - (elapsed % self.slot_duration)
 
     @property
     def block_height(self) -> int:
@@ -209,11 +281,19 @@ class Chain:
             }
 
     def warp_time(self, seconds: float) -> None:
-        """Let ``seconds`` pass: the clock moves on and so do slots (blockhashes age)."""
-        if seconds < 0:
-            raise ValueError("time only moves forward")
+        """Let ``seconds`` pass: the clock moves on and so do slots (blockhashes age).
+
+        Raises ValueError (nothing changed) unless ``seconds`` is finite, >= 0 and keeps the
+        clock within ``MAX_SLOT`` / ``MAX_UNIX_TIMESTAMP``."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("seconds must be a finite, non-negative number")
         with self._lock:
             self.tick()
+            if (
+                self._slot + int(seconds / self.slot_duration) > MAX_SLOT
+                or self._unix + seconds > MAX_UNIX_TIMESTAMP
+            ):
+                raise ValueError("seconds would move the clock out of range")
             self._anchor_unix += seconds
             self._anchor_slot += int(seconds / self.slot_duration)
             self.tick()
@@ -225,7 +305,16 @@ class Chain:
         slot: int | None = None,
         epoch: int | None = None,
     ) -> None:
-        """Pin clock fields; wall time keeps advancing from the new values."""
+        """Pin clock fields; wall time keeps advancing from the new values.
+
+        Raises ValueError (nothing changed) for a field out of ``[0, MAX_*]``."""
+        for name, value, top in (
+            ("unix_timestamp", unix_timestamp, MAX_UNIX_TIMESTAMP),
+            ("slot", slot, MAX_SLOT),
+            ("epoch", epoch, MAX_EPOCH),
+        ):
+            if value is not None and not 0 <= value <= top:
+                raise ValueError(f"{name} must be within [0, {top}]")
         with self._lock:
             self.tick()
             self._anchor_mono = self._monotonic()
@@ -267,7 +356,9 @@ class Chain:
 
     def set_account(self, pubkey: Pubkey, account: Account) -> None:
         with self._lock:
+            self.tick()
             self.svm.set_account(pubkey, account)
+            self.journal.append(self._slot, None, ((pubkey, account),))
 
     def program_accounts(self, owner: Pubkey) -> list[tuple[Pubkey, Account]]:
         with self._lock:
@@ -405,13 +496,27 @@ class Chain:
                 compute_unit_price=price,
             )
             writable = [
-                k for i, k in enumerate(message.account_keys) if _writable_static(message, i)
+                k for i, k in enumerate(message.account_keys) if writable_static(message, i)
             ] + loaded_w
             self._record(record, writable)
+            self.journal.append(self._slot, record, self._written(keys[0], writable, err))
             return Submission(signature, err, landed=True)
+
+    def _written(
+        self, fee_payer: Pubkey, writable: list[Pubkey], err: TransactionErrorType | None
+    ) -> tuple[tuple[Pubkey, Account], ...]:
+        """Post-state of what a landed transaction stored (a failed one: its fee payer)."""
+        out: list[tuple[Pubkey, Account]] = []
+        for key in dict.fromkeys([fee_payer] if err is not None else writable):
+            account = self.svm.get_account(key)
+            if account is None or account.lamports == 0:
+                account = Account(0, b"", SYSTEM_PROGRAM_ID, False, 0)
+            out.append((key, account))
+        return tuple(out)
 
     def _record(self, record: TxRecord, writable: Iterable[Pubkey]) -> None:
         self._history[record.signature] = record
+        self._by_slot.setdefault(record.slot, []).append(record.signature)
         self._transaction_count += 1
         for key in dict.fromkeys(record.account_keys):
             self._by_address.setdefault(key, []).append(record.signature)
@@ -557,9 +662,18 @@ class Chain:
                 out.append((slot, fee))
             return out
 
-    def block_time(self, slot: int) -> int | None:
+    def records_in_slot(self, slot: int) -> list[TxRecord]:
+        """The transactions of ``slot``'s block, in execution order."""
         with self._lock:
-            for record in self._history.values():
-                if record.slot == slot:
-                    return record.block_time
-            return None
+            return [self._history[s] for s in self._by_slot.get(slot, [])]
+
+    def block_time(self, slot: int) -> int | None:
+        """When ``slot``'s block was produced (None: a future slot)."""
+        with self._lock:
+            self.tick()
+            if slot > self._slot:
+                return None
+            records = self.records_in_slot(slot)
+            if records:
+                return records[0].block_time
+            return self._unix - int((self._slot - slot) * self.slot_duration)

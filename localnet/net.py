@@ -36,8 +36,9 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 
 from localnet import spl
-from localnet.chain import Chain
+from localnet.chain import DEFAULT_DEPTHS, Chain
 from localnet.fixtures import Fixtures, build_state, default_programs_dir, prepare
+from localnet.pubsub.server import PubSubServer
 from localnet.rpc import RpcServer
 from localnet.validator import run_validator, validator_path
 
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 Backend = Literal["auto", "embedded", "validator"]
 T = TypeVar("T")
 CONFIRM_TIMEOUT = 30.0
+PORT_PAIR_TRIES = 20
 
 
 class LocalnetRpcError(RuntimeError):
@@ -54,6 +56,25 @@ class LocalnetRpcError(RuntimeError):
     def __init__(self, method: str, error: dict[str, Any]) -> None:
         super().__init__(f"{method}: {error.get('message')} ({error.get('code')})")
         self.error = error
+
+
+async def start_servers(chain: Chain, host: str, port: int) -> tuple[RpcServer, PubSubServer]:
+    """JSON-RPC on ``port`` and PubSub on ``port + 1`` (a validator's layout). ``port=0``
+    picks a free port whose successor is free too (a bounded number of tries)."""
+    for attempt in range(PORT_PAIR_TRIES):
+        server = RpcServer(chain, host, port)
+        await server.start()
+        pubsub = PubSubServer(chain, host, server.port + 1)
+        try:
+            await pubsub.start()
+        except OSError:
+            await server.close()
+            if port != 0 or attempt == PORT_PAIR_TRIES - 1:
+                raise
+            continue
+        chain.endpoints = {"rpc": f"{host}:{server.port}", "pubsub": f"{host}:{pubsub.port}"}
+        return server, pubsub
+    raise OSError("no free port pair")  # pragma: no cover - the loop returns or raises
 
 
 def resolve_backend(backend: Backend) -> Literal["embedded", "validator"]:
@@ -74,6 +95,7 @@ class Localnet:
     fixtures: Fixtures
     manifest_path: Path
     chain: Chain | None = None
+    pubsub: PubSubServer | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -113,8 +135,10 @@ class Localnet:
         backend: Backend = "embedded",
         host: str = "127.0.0.1",
         programs_dir: str | Path | None = None,
+        depths: tuple[int, int] = DEFAULT_DEPTHS,
     ) -> AsyncIterator[Localnet]:
-        """Start a localnet; ``port=0`` picks a free port; no ``workdir``: a temporary one."""
+        """Start a localnet; ``port=0`` picks a free port; no ``workdir``: a temporary one.
+        ``depths``: slots until a transaction is confirmed / finalized (embedded backend)."""
         chosen = resolve_backend(backend)
         with contextlib.ExitStack() as stack:
             if workdir is None:
@@ -122,7 +146,7 @@ class Localnet:
             progs = Path(programs_dir) if programs_dir is not None else default_programs_dir()
             fixtures = prepare(Path(workdir), progs)
             if chosen == "embedded":
-                async with cls._embedded(fixtures, host, port) as net:
+                async with cls._embedded(fixtures, host, port, depths) as net:
                     yield net
             else:
                 async with cls._validator(fixtures, host, port) as net:
@@ -130,21 +154,28 @@ class Localnet:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def _embedded(cls, fixtures: Fixtures, host: str, port: int) -> AsyncIterator[Localnet]:
+    async def _embedded(
+        cls, fixtures: Fixtures, host: str, port: int, depths: tuple[int, int]
+    ) -> AsyncIterator[Localnet]:
         started = time.perf_counter()
-        chain = Chain()
+        chain = Chain(depths=depths)
         build_state(chain, fixtures)
-        server = RpcServer(chain, host, port)
-        await server.start()
-        manifest = fixtures.write_manifest(rpc_url=server.url, backend="embedded")
-        net = cls(server.url, None, "embedded", fixtures, manifest, chain)
+        server, pubsub = await start_servers(chain, host, port)
+        manifest = fixtures.write_manifest(
+            rpc_url=server.url, backend="embedded", ws_url=pubsub.url
+        )
+        net = cls(server.url, pubsub.url, "embedded", fixtures, manifest, chain, pubsub)
         log.info(
-            "embedded localnet ready in %.3f s at %s", time.perf_counter() - started, net.rpc_url
+            "embedded localnet ready in %.3f s at %s (PubSub %s)",
+            time.perf_counter() - started,
+            net.rpc_url,
+            net.ws_url,
         )
         try:
             yield net
         finally:
             await net.aclose()
+            await pubsub.close()
             await server.close()
 
     @classmethod
@@ -174,6 +205,7 @@ class Localnet:
         host: str = "127.0.0.1",
         programs_dir: str | Path | None = None,
         timeout: float = 180.0,
+        depths: tuple[int, int] = DEFAULT_DEPTHS,
     ) -> Iterator[ThreadedLocalnet]:
         """Run the localnet on a background thread (for synchronous callers)."""
         loop = asyncio.new_event_loop()
@@ -186,7 +218,7 @@ class Localnet:
             try:
                 async with cls.start(
                     port=port, workdir=workdir, backend=backend, host=host,
-                    programs_dir=programs_dir,
+                    programs_dir=programs_dir, depths=depths,
                 ) as net:  # fmt: skip
                     box["net"] = net
                     ready.set()

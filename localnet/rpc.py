@@ -16,12 +16,12 @@ from aiohttp import web
 from localnet.chain import Chain
 from localnet.methods import METHODS, Handler
 from localnet.params import Params
+from localnet.rpc_envelope import check_batch, error_doc, parse_body, valid_id
 from localnet.rpc_errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
-    PARSE_ERROR,
     RpcError,
 )
 
@@ -31,10 +31,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8899
 #: Bodies above this are refused (a validator caps requests at 50 MiB).
 MAX_REQUEST_BYTES = 50 * 1024 * 1024
-
-
-def _error(code: int, message: str, request_id: Any = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": request_id}
 
 
 class JsonRpcDispatcher:
@@ -47,37 +43,38 @@ class JsonRpcDispatcher:
     def handle_body(self, body: bytes) -> Any:
         """The response document for a raw request body (None: nothing to send)."""
         try:
-            request = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            return _error(PARSE_ERROR, "Parse error")
-        if isinstance(request, list):
-            if not request:
-                return _error(INVALID_REQUEST, "Invalid request")
-            return [self.handle(item) for item in request]
+            request = parse_body(body)
+            if isinstance(request, list):
+                check_batch(request)
+                return [self.handle(item) for item in request]
+        except RpcError as exc:
+            return {"jsonrpc": "2.0", "error": exc.to_json(), "id": None}
         return self.handle(request)
 
     def handle(self, request: Any) -> dict[str, Any]:
         if not isinstance(request, dict):
-            return _error(INVALID_REQUEST, "Invalid request")
+            return error_doc(INVALID_REQUEST, "Invalid request")
         request_id = request.get("id")
+        if not valid_id(request_id):
+            return error_doc(INVALID_REQUEST, "Invalid request: invalid id")
         method = request.get("method")
         if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
-            return _error(INVALID_REQUEST, "Invalid request", request_id)
+            return error_doc(INVALID_REQUEST, "Invalid request", request_id)
         handler = self.methods.get(method)
         if handler is None:
-            return _error(METHOD_NOT_FOUND, "Method not found", request_id)
+            return error_doc(METHOD_NOT_FOUND, "Method not found", request_id)
         raw_params = request.get("params", [])
         if raw_params is None:
             raw_params = []
         if not isinstance(raw_params, list):
-            return _error(INVALID_PARAMS, "Invalid params: expected an array.", request_id)
+            return error_doc(INVALID_PARAMS, "Invalid params: expected an array.", request_id)
         try:
             result = handler(self.chain, Params(raw_params))
         except RpcError as exc:
             return {"jsonrpc": "2.0", "error": exc.to_json(), "id": request_id}
         except Exception:
             log.exception("%s failed", method)
-            return _error(INTERNAL_ERROR, "Internal error", request_id)
+            return error_doc(INTERNAL_ERROR, "Internal error", request_id)
         return {"jsonrpc": "2.0", "result": result, "id": request_id}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localnet.methods import accounts, cluster, testing, tokens, transactions
+from localnet.methods import accounts, blocks, cluster, node, testing, tokens, transactions
 from localnet.methods.common import Handler
 
 METHODS: dict[str, Handler] = {
@@ -10,6 +10,8 @@ METHODS: dict[str, Handler] = {
     **tokens.METHODS,
     **transactions.METHODS,
     **cluster.METHODS,
+    **blocks.METHODS,
+    **node.METHODS,
     **testing.METHODS,
 }
 

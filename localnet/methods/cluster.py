@@ -13,7 +13,6 @@ from localnet.methods.common import (
     with_context,
 )
 from localnet.params import Params, parse_hash
-from localnet.rpc_errors import BLOCK_NOT_AVAILABLE, RpcError
 
 METHODS, method = registry()
 
@@ -102,12 +101,3 @@ def get_first_available_block(chain: Chain, p: Params) -> Any:
 @method("minimumLedgerSlot")
 def minimum_ledger_slot(chain: Chain, p: Params) -> Any:
     return 0
-
-
-@method("getBlockTime")
-def get_block_time(chain: Chain, p: Params) -> Any:
-    slot = p.u64(0, "slot")
-    block_time = chain.block_time(slot)
-    if block_time is None:
-        raise RpcError(BLOCK_NOT_AVAILABLE, f"Block not available for slot {slot}")
-    return block_time

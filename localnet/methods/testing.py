@@ -40,11 +40,14 @@ def set_clock(chain: Chain, p: Params) -> Any:
     raw = p.required(0, "clock")
     if not isinstance(raw, dict):
         raise invalid_params("Invalid params: expected {unixTimestamp, slot, epoch}.")
-    chain.set_clock(
-        unix_timestamp=_optional_int(raw, "unixTimestamp"),
-        slot=_optional_int(raw, "slot"),
-        epoch=_optional_int(raw, "epoch"),
-    )
+    try:
+        chain.set_clock(
+            unix_timestamp=_optional_int(raw, "unixTimestamp"),
+            slot=_optional_int(raw, "slot"),
+            epoch=_optional_int(raw, "epoch"),
+        )
+    except ValueError as exc:
+        raise invalid_params(f"Invalid params: {exc}.") from None
     return clock_json(chain)
 
 
@@ -54,9 +57,12 @@ def warp_time(chain: Chain, p: Params) -> Any:
     seconds = p.required(0, "seconds")
     if isinstance(seconds, dict):
         seconds = seconds.get("seconds")
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise invalid_params("Invalid params: seconds must be a non-negative number.")
-    chain.warp_time(seconds)
+    try:
+        chain.warp_time(seconds)
+    except (ValueError, OverflowError) as exc:
+        raise invalid_params(f"Invalid params: {exc}.") from None
     return clock_json(chain)
 
 

@@ -31,6 +31,7 @@ from localnet.rpc_errors import (
     RpcError,
     invalid_params,
 )
+from localnet.wire_parsed import parsed_inner_instructions_json, parsed_transaction_json
 
 METHODS, method = registry()
 
@@ -149,13 +150,14 @@ def simulate_transaction(chain: Chain, p: Params) -> Any:
     return with_context(chain, value)
 
 
-def _status_json(record: TxRecord) -> dict[str, Any]:
+def _status_json(chain: Chain, record: TxRecord) -> dict[str, Any]:
+    status = chain.confirmation_status(record.slot)
     return {
         "slot": record.slot,
-        "confirmations": None,
+        "confirmations": None if status == "finalized" else max(0, chain.slot - record.slot),
         "err": wire.transaction_error_json(record.err),
         "status": wire.status_json(record.err),
-        "confirmationStatus": "finalized",
+        "confirmationStatus": status,
     }
 
 
@@ -169,7 +171,7 @@ def get_signature_statuses(chain: Chain, p: Params) -> Any:
     values = []
     for sig in signatures:
         record = chain.get_transaction(sig)
-        values.append(None if record is None else _status_json(record))
+        values.append(None if record is None else _status_json(chain, record))
     return with_context(chain, values)
 
 
@@ -206,9 +208,12 @@ def transaction_meta_json(record: TxRecord) -> dict[str, Any]:
     return meta
 
 
-def _encode_transaction(tx: VersionedTransaction, encoding: str) -> Any:
-    if encoding in ("json", "jsonParsed"):
+def _encode_transaction(record: TxRecord, encoding: str) -> Any:
+    tx = record.transaction
+    if encoding == "json":
         return wire.transaction_json(tx)
+    if encoding == "jsonParsed":
+        return parsed_transaction_json(record)
     raw = bytes(tx)
     if encoding == "base64":
         return [base64.b64encode(raw).decode(), "base64"]
@@ -222,18 +227,8 @@ def _encode_transaction(tx: VersionedTransaction, encoding: str) -> Any:
     )
 
 
-@method("getTransaction")
-def get_transaction(chain: Chain, p: Params) -> Any:
-    sig = p.signature(0)
-    raw_config = p.get(1)
-    config = {"encoding": raw_config} if isinstance(raw_config, str) else p.config(1)
-    if config.get("commitment") == "processed":
-        raise invalid_params("Method does not support commitment below `confirmed`")
-    encoding = config.get("encoding") or "json"
-    max_version = config.get("maxSupportedTransactionVersion")
-    record = chain.get_transaction(sig)
-    if record is None:
-        return None
+def check_version(record: TxRecord, max_version: Any) -> None:
+    """Refuse a versioned transaction the client did not say it supports (-32015)."""
     version = record.version
     if isinstance(version, int) and (not isinstance(max_version, int) or version > max_version):
         raise RpcError(
@@ -242,15 +237,38 @@ def get_transaction(chain: Chain, p: Params) -> Any:
             "Please try the request again with the following configuration parameter: "
             f'"maxSupportedTransactionVersion": {version}',
         )
+
+
+def transaction_with_meta(record: TxRecord, encoding: str, max_version: Any) -> dict[str, Any]:
+    """``{"transaction", "meta"[, "version"]}`` (getTransaction, getBlock's full details)."""
+    check_version(record, max_version)
+    meta = transaction_meta_json(record)
+    if encoding == "jsonParsed":
+        meta["innerInstructions"] = parsed_inner_instructions_json(
+            record.account_keys, record.inner_instructions
+        )
     out: dict[str, Any] = {
-        "slot": record.slot,
-        "transaction": _encode_transaction(record.transaction, encoding),
-        "meta": transaction_meta_json(record),
-        "blockTime": record.block_time,
+        "transaction": _encode_transaction(record, encoding),
+        "meta": meta,
     }
     if max_version is not None:
-        out["version"] = version
+        out["version"] = record.version
     return out
+
+
+@method("getTransaction")
+def get_transaction(chain: Chain, p: Params) -> Any:
+    sig = p.signature(0)
+    raw_config = p.get(1)
+    config = {"encoding": raw_config} if isinstance(raw_config, str) else p.config(1)
+    if config.get("commitment") in ("processed", "recent"):
+        raise invalid_params("Method does not support commitment below `confirmed`")
+    encoding = config.get("encoding") or "json"
+    record = chain.get_transaction(sig)
+    if record is None:
+        return None
+    body = transaction_with_meta(record, encoding, config.get("maxSupportedTransactionVersion"))
+    return {"slot": record.slot, **body, "blockTime": record.block_time}
 
 
 def _memo(record: TxRecord) -> str | None:
@@ -268,6 +286,8 @@ def _memo(record: TxRecord) -> str | None:
 def get_signatures_for_address(chain: Chain, p: Params) -> Any:
     address = p.pubkey(0, "address")
     config = checked_config(chain, p, 1)
+    if config.get("commitment") in ("processed", "recent"):
+        raise invalid_params("Method does not support commitment below `confirmed`")
     limit = config.get("limit") or MAX_SIGNATURES_FOR_ADDRESS
     if not isinstance(limit, int) or not 1 <= limit <= MAX_SIGNATURES_FOR_ADDRESS:
         raise invalid_params(f"Invalid limit; max {MAX_SIGNATURES_FOR_ADDRESS}")
@@ -284,7 +304,7 @@ def get_signatures_for_address(chain: Chain, p: Params) -> Any:
             "err": wire.transaction_error_json(r.err),
             "memo": _memo(r),
             "blockTime": r.block_time,
-            "confirmationStatus": "finalized",
+            "confirmationStatus": chain.confirmation_status(r.slot),
         }
         for r in chain.signatures_for_address(address, limit=limit, before=before, until=until)
     ]

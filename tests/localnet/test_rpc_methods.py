@@ -122,10 +122,21 @@ async def test_system_transfer_lands_with_full_metadata(
     dest = Keypair().pubkey()
     sig = await send([pay(funded, dest, SOL)], funded)
 
-    # Then the status is final, without error
+    # Then the status is confirmed, without error, and becomes finalized as slots pass
     status = (await rpc.get_signature_statuses([sig])).value[0]
     assert status is not None and status.err is None
+    assert str(status.confirmation_status) in (
+        "TransactionConfirmationStatus.Confirmed",
+        "TransactionConfirmationStatus.Finalized",
+    )
+    for _ in range(100):
+        status = (await rpc.get_signature_statuses([sig])).value[0]
+        assert status is not None
+        if str(status.confirmation_status) == "TransactionConfirmationStatus.Finalized":
+            break
+        await asyncio.sleep(0.05)
     assert str(status.confirmation_status) == "TransactionConfirmationStatus.Finalized"
+    assert status.confirmations is None
 
     # and getTransaction has fee, balances and logs
     tx = (await rpc.get_transaction(sig, max_supported_transaction_version=0)).value
