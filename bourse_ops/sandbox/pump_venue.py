@@ -1,0 +1,142 @@
+"""pump.fun's bonding curve on an in-process LiteSVM chain: the stand-in program
+(``program/pump_standin``) deployed at pump.fun's real program id, its ``Global`` account and
+USDC-paired curves written in the public IDL's layout (the stand-in does not implement
+``create_v2``; the fixture creates the mint and the curve's state the way ``create_v2`` leaves
+them: all of the supply in the curve's associated token account, no mint authority).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from solders.account import Account
+from solders.keypair import Keypair
+from solders.pubkey import Pubkey
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+
+from bourse_chain import mints, pump_curve
+from bourse_chain.generated.pump import PROGRAM_ID
+from bourse_chain.generated.pump.accounts import BondingCurve, Global
+from bourse_ops.sandbox.svm_chain import SvmChain
+from localnet.programs import BIN_DIR
+
+#: pump.fun's own figures for a new coin (token side); the quote side is USDC-sized.
+TOTAL_SUPPLY = 1_000_000_000_000_000
+INITIAL_VIRTUAL_TOKENS = 1_073_000_000_000_000
+INITIAL_REAL_TOKENS = 793_100_000_000_000
+INITIAL_VIRTUAL_QUOTE = 5_000_000_000  # 5,000 USDC
+
+
+@dataclass(frozen=True)
+class PumpFees:
+    protocol_bps: int = 95
+    creator_bps: int = 30
+    buyback_bps: int = 5
+
+
+@dataclass(frozen=True)
+class PumpVenue:
+    """The installed program's fee recipients (each with a USDC associated account)."""
+
+    fee_recipient: Pubkey
+    buyback_fee_recipient: Pubkey
+    glob: Global
+
+
+def install(chain: SvmChain, fees: PumpFees = PumpFees()) -> PumpVenue:
+    """Deploy the stand-in at pump.fun's id and write its ``Global``."""
+    chain.svm.add_program(PROGRAM_ID, (BIN_DIR / "pump_standin.so").read_bytes())
+    fee_recipient, buyback = Keypair().pubkey(), Keypair().pubkey()
+    zero = Pubkey.default()
+    glob = Global(
+        initialized=True,
+        authority=chain.admin.pubkey(),
+        fee_recipient=fee_recipient,
+        initial_virtual_token_reserves=INITIAL_VIRTUAL_TOKENS,
+        initial_virtual_sol_reserves=30_000_000_000,
+        initial_real_token_reserves=INITIAL_REAL_TOKENS,
+        token_total_supply=TOTAL_SUPPLY,
+        fee_basis_points=fees.protocol_bps,
+        withdraw_authority=chain.admin.pubkey(),
+        enable_migrate=True,
+        pool_migration_fee=0,
+        creator_fee_basis_points=fees.creator_bps,
+        fee_recipients=(zero,) * 7,
+        set_creator_authority=zero,
+        admin_set_creator_authority=zero,
+        create_v2_enabled=True,
+        whitelist_pda=zero,
+        reserved_fee_recipient=zero,
+        mayhem_mode_enabled=False,
+        reserved_fee_recipients=(zero,) * 7,
+        is_cashback_enabled=False,
+        buyback_fee_recipients=(buyback,) + (zero,) * 7,
+        buyback_basis_points=fees.buyback_bps,
+        initial_virtual_quote_reserves=INITIAL_VIRTUAL_QUOTE,
+        whitelisted_quote_mints=(chain.usdc_mint,),
+        creator_fee_configurable=False,
+        max_configurable_creator_fee_bps=0,
+        holder_reward_claim_authority=zero,
+        is_holder_reward_enabled=False,
+    )
+    _write(chain, pump_curve.global_address(), glob.encode())
+    chain.ata(fee_recipient, chain.usdc_mint)
+    chain.ata(buyback, chain.usdc_mint)
+    return PumpVenue(fee_recipient, buyback, glob)
+
+
+def launch(
+    chain: SvmChain,
+    venue: PumpVenue,
+    creator: Pubkey,
+    *,
+    token2022: bool = True,
+    real_tokens: int = INITIAL_REAL_TOKENS,
+    virtual_quote: int = INITIAL_VIRTUAL_QUOTE,
+) -> pump_curve.CurveMarket:
+    """A USDC-paired coin as ``create_v2`` leaves it (``real_tokens`` below pump.fun's figure
+    makes the curve graduate after fewer buys)."""
+    mint = Keypair()
+    curve = pump_curve.curve_address(mint.pubkey())
+    tp = TOKEN_2022_PROGRAM_ID if token2022 else TOKEN_PROGRAM_ID
+    make = mints.token2022_model_mint if token2022 else mints.spl_model_mint
+    mm = make(chain.payer.pubkey(), mint.pubkey(), curve, TOTAL_SUPPLY, 6)
+    chain.send(mm.instructions, [mint])
+    chain.ata(curve, chain.usdc_mint)
+    chain.ata(pump_curve.creator_vault(creator), chain.usdc_mint)
+    state = BondingCurve(
+        virtual_token_reserves=INITIAL_VIRTUAL_TOKENS,
+        virtual_quote_reserves=virtual_quote,
+        real_token_reserves=real_tokens,
+        real_quote_reserves=0,
+        token_total_supply=TOTAL_SUPPLY,
+        complete=False,
+        creator=creator,
+        is_mayhem_mode=False,
+        is_cashback_coin=False,
+        quote_mint=chain.usdc_mint,
+        creator_fee_bps=0,
+        can_edit_creator_fee=False,
+        is_holder_reward=False,
+    )
+    _write(chain, curve, state.encode())
+    return pump_curve.CurveMarket(
+        mint=mint.pubkey(),
+        token_program=tp,
+        quote_mint=chain.usdc_mint,
+        quote_token_program=TOKEN_PROGRAM_ID,
+        curve=state,
+        glob=venue.glob,
+    )
+
+
+def refresh(chain: SvmChain, market: pump_curve.CurveMarket) -> pump_curve.CurveMarket:
+    """``market`` with the curve state read back from the chain."""
+    data = chain.data(pump_curve.curve_address(market.mint))
+    assert data is not None
+    return replace(market, curve=BondingCurve.decode(data))
+
+
+def _write(chain: SvmChain, address: Pubkey, data: bytes) -> None:
+    lamports = mints.rent_exempt_lamports(len(data))
+    chain.svm.set_account(address, Account(lamports, data, PROGRAM_ID, False, 0))
