@@ -21,13 +21,16 @@
 
 #[path = "../../sdk/mod.rs"]
 mod sdk;
+#[path = "../../pump_common.rs"]
+mod common;
 
+use common::*;
 use sdk::account::Account;
 use sdk::bytes::{key_eq, rd_key, rd_u64, rd_u8, wr_u64, wr_u8, Reader};
 use sdk::cpi::Signer;
 use sdk::entrypoint::deserialize;
 use sdk::ids::{ASSOCIATED_TOKEN_PROGRAM, SYSTEM_PROGRAM};
-use sdk::{pda, system, token, ProgramResult, Pubkey};
+use sdk::{token, ProgramResult, Pubkey};
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
@@ -39,28 +42,15 @@ const IX_BUY_EXACT_QUOTE_IN_V2: u64 = u64::from_le_bytes([194, 171, 28, 70, 104,
 const IX_INIT_USER_VOLUME_ACCUMULATOR: u64 = u64::from_le_bytes([94, 6, 202, 115, 255, 96, 232, 183]);
 const DISC_GLOBAL: [u8; 8] = [167, 232, 232, 177, 200, 108, 114, 127];
 const DISC_BONDING_CURVE: [u8; 8] = [23, 183, 248, 55, 96, 216, 172, 96];
-const DISC_USER_VOLUME: [u8; 8] = [86, 255, 112, 14, 102, 53, 154, 250];
 
 // Error codes of the public IDL.
 const E_NOT_AUTHORIZED: u32 = 6000;
 const E_MINT_MISMATCH: u32 = 6004;
 const E_COMPLETE: u32 = 6005;
-const E_NOT_INITIALIZED: u32 = 6007;
 const E_BUY_ZERO: u32 = 6020;
-const E_OVERFLOW: u32 = 6024;
 const E_NOT_ENOUGH_ACCOUNTS: u32 = 6027;
 const E_SLIPPAGE: u32 = 6042;
 const E_BUYBACK_FEE_RECIPIENT: u32 = 6057;
-// Anchor's framework codes for account constraints.
-const E_CONSTRAINT_SEEDS: u32 = 2006;
-const E_CONSTRAINT_ADDRESS: u32 = 2012;
-const E_CONSTRAINT_TOKEN_OWNER: u32 = 2015;
-const E_CONSTRAINT_TOKEN_MINT: u32 = 2014;
-const E_ACCOUNT_OWNED_BY_WRONG_PROGRAM: u32 = 3007;
-const E_ACCOUNT_NOT_MUTABLE: u32 = 2000;
-const E_ACCOUNT_NOT_SIGNER: u32 = 3010;
-const E_INSTRUCTION_DID_NOT_DESERIALIZE: u32 = 102;
-const E_FALLBACK_NOT_FOUND: u32 = 101;
 
 // Global (IDL field order; borsh offsets after the 8-byte discriminator).
 const G_FEE_RECIPIENT: usize = 41;
@@ -79,11 +69,8 @@ const C_COMPLETE: usize = 48;
 const C_CREATOR: usize = 49;
 const C_QUOTE_MINT: usize = 83;
 const C_LEN: usize = 125;
-// UserVolumeAccumulator.
-const UVA_USER: usize = 8;
-const UVA_LEN: usize = 106;
+const UVA_LEN: usize = 106; // UserVolumeAccumulator
 
-const BPS: u64 = 10_000;
 
 /// # Safety
 /// Called by the runtime with its serialized input buffer.
@@ -111,86 +98,6 @@ fn dispatch(program_id: &Pubkey, accounts: &[Account], data: &[u8]) -> ProgramRe
     }
 }
 
-fn pda_is(a: &Account, seeds: &[&[u8]], program: &Pubkey) -> Result<u8, u32> {
-    match pda::find(seeds, program) {
-        Some((key, bump)) if key_eq(&key, a.key()) => Ok(bump),
-        _ => Err(E_CONSTRAINT_SEEDS),
-    }
-}
-
-fn address_is(a: &Account, key: &Pubkey) -> ProgramResult {
-    if key_eq(a.key(), key) {
-        Ok(())
-    } else {
-        Err(E_CONSTRAINT_ADDRESS)
-    }
-}
-
-fn writable(a: &Account) -> ProgramResult {
-    if a.is_writable() {
-        Ok(())
-    } else {
-        Err(E_ACCOUNT_NOT_MUTABLE)
-    }
-}
-
-/// A token account of `mint` (under `tp`) whose authority is `owner`.
-fn token_account(a: &Account, tp: &Pubkey, mint: &Pubkey, owner: &Pubkey) -> ProgramResult {
-    if !token::is_token_account(a, tp) {
-        return Err(E_ACCOUNT_OWNED_BY_WRONG_PROGRAM);
-    }
-    if !key_eq(&token::account_mint(a.data()), mint) {
-        return Err(E_CONSTRAINT_TOKEN_MINT);
-    }
-    if !key_eq(&token::account_owner(a.data()), owner) {
-        return Err(E_CONSTRAINT_TOKEN_OWNER);
-    }
-    Ok(())
-}
-
-/// The canonical associated token account of (`owner`, `tp`, `mint`).
-fn associated(a: &Account, owner: &Pubkey, tp: &Pubkey, mint: &Pubkey) -> ProgramResult {
-    pda_is(a, &[owner, tp, mint], &ASSOCIATED_TOKEN_PROGRAM)?;
-    token_account(a, tp, mint, owner)
-}
-
-fn typed<'a>(a: &'a Account, program_id: &Pubkey, disc: &[u8; 8], len: usize) -> Result<&'a mut [u8], u32> {
-    if !a.is_owned_by(program_id) {
-        return Err(E_ACCOUNT_OWNED_BY_WRONG_PROGRAM);
-    }
-    let d = a.data_mut();
-    if d.len() < len || d[..8] != disc[..] {
-        return Err(E_NOT_INITIALIZED);
-    }
-    Ok(d)
-}
-
-fn listed(g: &[u8], key: &Pubkey, off: usize, n: usize) -> bool {
-    let mut i = 0;
-    while i < n {
-        if key_eq(key, &rd_key(g, off + 32 * i)) {
-            return true;
-        }
-        i += 1;
-    }
-    false
-}
-
-/// Create the user's volume accumulator, `payer` paying the rent.
-fn create_accumulator(program_id: &Pubkey, payer: &Account, user: &Pubkey, uva: &Account) -> ProgramResult {
-    let bump = pda_is(uva, &[b"user_volume_accumulator", user], program_id)?;
-    if uva.lamports() > 0 && uva.is_owned_by(program_id) {
-        return Ok(());
-    }
-    let b = [bump];
-    let signer = Signer::new(&[b"user_volume_accumulator", user, &b]);
-    system::create_pda_account(payer, uva, UVA_LEN, program_id, &signer)?;
-    let d = uva.data_mut();
-    d[..8].copy_from_slice(&DISC_USER_VOLUME);
-    d[UVA_USER..UVA_USER + 32].copy_from_slice(user);
-    Ok(())
-}
-
 fn init_user_volume_accumulator(program_id: &Pubkey, accounts: &[Account]) -> ProgramResult {
     let [payer, user, uva, system_program, _event_authority, _program, ..] = accounts else {
         return Err(E_NOT_ENOUGH_ACCOUNTS);
@@ -201,23 +108,10 @@ fn init_user_volume_accumulator(program_id: &Pubkey, accounts: &[Account]) -> Pr
     writable(payer)?;
     writable(uva)?;
     address_is(system_program, &SYSTEM_PROGRAM)?;
-    if uva.lamports() > 0 && uva.is_owned_by(program_id) {
+    if exists(uva, program_id) {
         return Err(6001); // AlreadyInitialized
     }
-    create_accumulator(program_id, payer, user.key(), uva)
-}
-
-/// ceil(a * b / c) and floor(a * b / c) on u64 operands without u128 division.
-fn mul_div_floor(a: u64, b: u64, c: u64) -> Result<u64, u32> {
-    sdk::math::mul_div_floor(a, b, c).ok_or(E_OVERFLOW)
-}
-
-fn mul_div_ceil(a: u64, b: u64, c: u64) -> Result<u64, u32> {
-    sdk::math::mul_div_ceil(a, b, c).ok_or(E_OVERFLOW)
-}
-
-fn fees_of(net: u64, a: u64, b: u64, c: u64) -> Result<u64, u32> {
-    Ok(mul_div_ceil(net, a, BPS)? + mul_div_ceil(net, b, BPS)? + mul_div_ceil(net, c, BPS)?)
+    ensure_accumulator(program_id, payer, user.key(), uva, UVA_LEN)
 }
 
 fn buy_exact_quote_in_v2(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
@@ -274,7 +168,7 @@ fn buy_exact_quote_in_v2(program_id: &Pubkey, accounts: &[Account], args: &[u8])
     token_account(user_base, base_tp.key(), base_mint.key(), &token::account_owner(user_base.data()))?;
     pda_is(global_volume, &[b"global_volume_accumulator"], program_id)?;
     // SOL: the volume accumulator's rent is charged to the user.
-    create_accumulator(program_id, user, user.key(), uva)?;
+    ensure_accumulator(program_id, user, user.key(), uva, UVA_LEN)?;
 
     if rd_u8(c, C_COMPLETE) != 0 {
         return Err(E_COMPLETE);
@@ -283,30 +177,25 @@ fn buy_exact_quote_in_v2(program_id: &Pubkey, accounts: &[Account], args: &[u8])
     let fee_bps = rd_u64(g, G_FEE_BPS);
     let creator_bps = rd_u64(g, G_CREATOR_FEE_BPS);
     let buyback_bps = rd_u64(g, G_BUYBACK_BPS);
-    let total_bps = fee_bps + creator_bps + buyback_bps;
     let vt = rd_u64(c, C_VIRTUAL_TOKEN);
     let vq = rd_u64(c, C_VIRTUAL_QUOTE);
     let rt = rd_u64(c, C_REAL_TOKEN);
-    let mut net = mul_div_floor(spendable, BPS, BPS + total_bps)?;
-    // Each fee rounds up: step down (at most three times) until net + fees fits.
-    while net > 0 && net + fees_of(net, fee_bps, creator_bps, buyback_bps)? > spendable {
-        net -= 1;
-    }
-    let mut tokens = mul_div_floor(vt, net, vq.checked_add(net).ok_or(E_OVERFLOW)?)?;
+    let mut net = net_of(spendable, fee_bps, creator_bps, buyback_bps)?;
+    let mut tokens = sdk::math::mul_div_floor(vt, net, vq.checked_add(net).ok_or(E_OVERFLOW)?).ok_or(E_OVERFLOW)?;
     let mut complete = false;
     if tokens >= rt {
         // The last buy takes what is left and pays only its price.
         tokens = rt;
-        net = mul_div_ceil(vq, tokens, vt.checked_sub(tokens).ok_or(E_OVERFLOW)?)?;
+        net = sdk::math::mul_div_ceil(vq, tokens, vt.checked_sub(tokens).ok_or(E_OVERFLOW)?).ok_or(E_OVERFLOW)?;
         complete = true;
     }
     if tokens == 0 || tokens < min_tokens_out {
         return Err(E_SLIPPAGE);
     }
-    let fee = mul_div_ceil(net, fee_bps, BPS)?;
-    let creator_fee = mul_div_ceil(net, creator_bps, BPS)?;
-    let buyback_fee = mul_div_ceil(net, buyback_bps, BPS)?;
-    let total = net + fee + creator_fee + buyback_fee;
+    let protocol_fee = fee(net, fee_bps)?;
+    let creator_fee = fee(net, creator_bps)?;
+    let buyback_fee = fee(net, buyback_bps)?;
+    let total = net + protocol_fee + creator_fee + buyback_fee;
     if total > spendable {
         // Rounding up the fees of the last buy may not exceed what the user offered.
         return Err(6002); // TooMuchSolRequired
@@ -314,7 +203,7 @@ fn buy_exact_quote_in_v2(program_id: &Pubkey, accounts: &[Account], args: &[u8])
 
     let qd = token::mint_decimals(quote_mint.data());
     token::transfer_checked(quote_tp.key(), user_quote, quote_mint, curve_quote, user, net, qd, None)?;
-    token::transfer_checked(quote_tp.key(), user_quote, quote_mint, fee_ata, user, fee, qd, None)?;
+    token::transfer_checked(quote_tp.key(), user_quote, quote_mint, fee_ata, user, protocol_fee, qd, None)?;
     token::transfer_checked(quote_tp.key(), user_quote, quote_mint, creator_ata, user, creator_fee, qd, None)?;
     token::transfer_checked(quote_tp.key(), user_quote, quote_mint, buyback_ata, user, buyback_fee, qd, None)?;
     let b = [curve_bump];
