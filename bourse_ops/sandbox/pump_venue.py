@@ -1,8 +1,11 @@
-"""pump.fun's bonding curve on an in-process LiteSVM chain: the stand-in program
-(``program/pump_standin``) deployed at pump.fun's real program id, its ``Global`` account and
-USDC-paired curves written in the public IDL's layout (the stand-in does not implement
-``create_v2``; the fixture creates the mint and the curve's state the way ``create_v2`` leaves
-them: all of the supply in the curve's associated token account, no mint authority).
+"""pump.fun's bonding curve and PumpSwap on an in-process LiteSVM chain: the stand-in
+programs (``program/pump_standin``, ``program/pump_amm_standin``) deployed at the real program
+ids, their ``Global`` / ``GlobalConfig`` accounts, USDC-paired curves and graduated pools
+written in the public IDLs' layouts. The stand-ins implement the buys Bourse makes, not
+``create_v2`` or the migration: the fixture creates the mint and curve the way ``create_v2``
+leaves them (all of the supply in the curve's associated token account, no mint authority) and
+graduates a complete curve the way the migration does (its tokens and USDC into the canonical
+pool's accounts).
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from spl.token.instructions import get_associated_token_address
 
-from bourse_chain import mints, pump_curve
+from bourse_chain import mints, pump_curve, pump_swap
 from bourse_chain.generated.pump import PROGRAM_ID
 from bourse_chain.generated.pump.accounts import BondingCurve, Global
+from bourse_chain.generated.pump_amm import PROGRAM_ID as AMM_ID
+from bourse_chain.generated.pump_amm.accounts import GlobalConfig, Pool
 from bourse_ops.sandbox.svm_chain import SvmChain
 from localnet.programs import BIN_DIR
 
@@ -137,6 +143,115 @@ def refresh(chain: SvmChain, market: pump_curve.CurveMarket) -> pump_curve.Curve
     return replace(market, curve=BondingCurve.decode(data))
 
 
-def _write(chain: SvmChain, address: Pubkey, data: bytes) -> None:
+def _write(chain: SvmChain, address: Pubkey, data: bytes, owner: Pubkey = PROGRAM_ID) -> None:
     lamports = mints.rent_exempt_lamports(len(data))
-    chain.svm.set_account(address, Account(lamports, data, PROGRAM_ID, False, 0))
+    chain.svm.set_account(address, Account(lamports, data, owner, False, 0))
+
+
+# -- PumpSwap ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AmmFees:
+    lp_bps: int = 20
+    protocol_bps: int = 5
+    creator_bps: int = 5
+
+
+def install_amm(chain: SvmChain, fees: AmmFees = AmmFees()) -> GlobalConfig:
+    """Deploy the PumpSwap stand-in at its id and write its ``GlobalConfig``."""
+    chain.svm.add_program(AMM_ID, (BIN_DIR / "pump_amm_standin.so").read_bytes())
+    recipient = Keypair().pubkey()
+    zero = Pubkey.default()
+    config = GlobalConfig(
+        admin=chain.admin.pubkey(),
+        lp_fee_basis_points=fees.lp_bps,
+        protocol_fee_basis_points=fees.protocol_bps,
+        disable_flags=0,
+        protocol_fee_recipients=(recipient,) + (zero,) * 7,
+        coin_creator_fee_basis_points=fees.creator_bps,
+        admin_set_coin_creator_authority=zero,
+        whitelist_pda=zero,
+        reserved_fee_recipient=zero,
+        mayhem_mode_enabled=False,
+        reserved_fee_recipients=(zero,) * 7,
+        is_cashback_enabled=False,
+        buyback_fee_recipients=(zero,) * 8,
+        buyback_basis_points=0,
+        boost_authority=zero,
+        boost_enabled=False,
+        creator_fee_configurable=False,
+        max_configurable_creator_fee_bps=0,
+    )
+    _write(chain, pump_swap.global_config_address(), config.encode(), AMM_ID)
+    chain.ata(recipient, chain.usdc_mint)
+    return config
+
+
+def graduate(
+    chain: SvmChain, market: pump_curve.CurveMarket, config: GlobalConfig
+) -> pump_swap.SwapMarket:
+    """What pump.fun's migration does to a complete curve, as fixture writes: the canonical
+    pool (index 0, creator = pump's ``pool-authority`` PDA of the mint) is created and every
+    token and USDC left in the curve's accounts moves into the pool's accounts (amounts
+    conserve exactly; the curve's accounts end empty)."""
+    curve_state = refresh(chain, market).curve
+    if not curve_state.complete:
+        raise ValueError("the curve is not complete")
+    authority = Pubkey.find_program_address([b"pool-authority", bytes(market.mint)], PROGRAM_ID)[0]
+    pool, bump = pump_swap.pool_address(0, authority, market.mint, market.quote_mint)
+    curve = pump_curve.curve_address(market.mint)
+    moved = []
+    for mint, tp in ((market.mint, market.token_program), (market.quote_mint, TOKEN_PROGRAM_ID)):
+        src = get_associated_token_address(curve, mint, tp)
+        dst = chain.ata(pool, mint, tp)
+        amount = chain.token_balance(src)
+        _set_amount(chain, src, 0)
+        _set_amount(chain, dst, amount)
+        moved.append((dst, amount))
+    state = Pool(
+        pool_bump=bump,
+        index=0,
+        creator=authority,
+        base_mint=market.mint,
+        quote_mint=market.quote_mint,
+        lp_mint=Pubkey.default(),
+        pool_base_token_account=moved[0][0],
+        pool_quote_token_account=moved[1][0],
+        lp_supply=0,
+        coin_creator=curve_state.creator,
+        is_mayhem_mode=False,
+        is_cashback_coin=False,
+        virtual_quote_reserves=0,
+        creator_fee_bps=0,
+        can_edit_creator_fee=False,
+        is_holder_reward=False,
+    )
+    _write(chain, pool, state.encode(), AMM_ID)
+    chain.ata(pump_swap.creator_vault_authority(curve_state.creator), chain.usdc_mint)
+    return swap_market(chain, pool, market.token_program, config)
+
+
+def swap_market(
+    chain: SvmChain, pool: Pubkey, base_token_program: Pubkey, config: GlobalConfig
+) -> pump_swap.SwapMarket:
+    data = chain.data(pool)
+    assert data is not None
+    state = Pool.decode(data)
+    return pump_swap.SwapMarket(
+        address=pool,
+        pool=state,
+        config=config,
+        base_token_program=base_token_program,
+        quote_token_program=TOKEN_PROGRAM_ID,
+        base_reserve=chain.token_balance(state.pool_base_token_account),
+        quote_reserve=chain.token_balance(state.pool_quote_token_account),
+    )
+
+
+def _set_amount(chain: SvmChain, account: Pubkey, amount: int) -> None:
+    acc = chain.svm.get_account(account)
+    assert acc is not None
+    data = bytearray(acc.data)
+    data[64:72] = amount.to_bytes(8, "little")
+    chain.svm.set_account(account, Account(acc.lamports, bytes(data), acc.owner, False, 0))
