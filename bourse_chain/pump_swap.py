@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 
+from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
 from bourse_chain.generated.pump_amm import PROGRAM_ID
 from bourse_chain.generated.pump_amm import instructions as aix
 from bourse_chain.generated.pump_amm.accounts import GlobalConfig, Pool
@@ -26,6 +27,7 @@ BPS = 10_000
 SEED_POOL = b"pool"
 SEED_CREATOR_VAULT = b"creator_vault"
 SEED_GLOBAL_CONFIG = b"global_config"
+SEED_POOL_AUTHORITY = b"pool-authority"
 
 
 def global_config_address(program_id: Pubkey = PROGRAM_ID) -> Pubkey:
@@ -47,6 +49,15 @@ def pool_address(
         bytes(quote_mint),
     ]
     return Pubkey.find_program_address(seeds, program_id)
+
+
+def canonical_pool(
+    base_mint: Pubkey, quote_mint: Pubkey, program_id: Pubkey = PROGRAM_ID
+) -> tuple[Pubkey, int]:
+    """The pool pump.fun's migration creates for a graduated coin: index 0, creator = pump's
+    ``["pool-authority", mint]`` PDA."""
+    authority = Pubkey.find_program_address([SEED_POOL_AUTHORITY, bytes(base_mint)], PUMP_ID)[0]
+    return pool_address(0, authority, base_mint, quote_mint, program_id)
 
 
 def creator_vault_authority(coin_creator: Pubkey, program_id: Pubkey = PROGRAM_ID) -> Pubkey:

@@ -198,8 +198,10 @@ def graduate(
     curve_state = refresh(chain, market).curve
     if not curve_state.complete:
         raise ValueError("the curve is not complete")
-    authority = Pubkey.find_program_address([b"pool-authority", bytes(market.mint)], PROGRAM_ID)[0]
-    pool, bump = pump_swap.pool_address(0, authority, market.mint, market.quote_mint)
+    pool, bump = pump_swap.canonical_pool(market.mint, market.quote_mint)
+    authority = Pubkey.find_program_address(
+        [pump_swap.SEED_POOL_AUTHORITY, bytes(market.mint)], PROGRAM_ID
+    )[0]
     curve = pump_curve.curve_address(market.mint)
     moved = []
     for mint, tp in ((market.mint, market.token_program), (market.quote_mint, TOKEN_PROGRAM_ID)):
