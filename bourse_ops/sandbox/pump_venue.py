@@ -99,17 +99,21 @@ def launch(
     token2022: bool = True,
     real_tokens: int = INITIAL_REAL_TOKENS,
     virtual_quote: int = INITIAL_VIRTUAL_QUOTE,
+    quote_mint: Pubkey | None = None,
 ) -> pump_curve.CurveMarket:
     """A USDC-paired coin as ``create_v2`` leaves it (``real_tokens`` below pump.fun's figure
-    makes the curve graduate after fewer buys)."""
+    makes the curve graduate after fewer buys; ``quote_mint`` other than USDC, e.g. WSOL, makes
+    a coin paired with it, as ``create`` and ClawPump launches are)."""
+    quote = quote_mint or chain.usdc_mint
     mint = Keypair()
     curve = pump_curve.curve_address(mint.pubkey())
     tp = TOKEN_2022_PROGRAM_ID if token2022 else TOKEN_PROGRAM_ID
     make = mints.token2022_model_mint if token2022 else mints.spl_model_mint
     mm = make(chain.payer.pubkey(), mint.pubkey(), curve, TOTAL_SUPPLY, 6)
     chain.send(mm.instructions, [mint])
-    chain.ata(curve, chain.usdc_mint)
-    chain.ata(pump_curve.creator_vault(creator), chain.usdc_mint)
+    if quote == chain.usdc_mint:
+        chain.ata(curve, chain.usdc_mint)
+        chain.ata(pump_curve.creator_vault(creator), chain.usdc_mint)
     state = BondingCurve(
         virtual_token_reserves=INITIAL_VIRTUAL_TOKENS,
         virtual_quote_reserves=virtual_quote,
@@ -120,7 +124,7 @@ def launch(
         creator=creator,
         is_mayhem_mode=False,
         is_cashback_coin=False,
-        quote_mint=chain.usdc_mint,
+        quote_mint=quote,
         creator_fee_bps=0,
         can_edit_creator_fee=False,
         is_holder_reward=False,
@@ -129,7 +133,7 @@ def launch(
     return pump_curve.CurveMarket(
         mint=mint.pubkey(),
         token_program=tp,
-        quote_mint=chain.usdc_mint,
+        quote_mint=quote,
         quote_token_program=TOKEN_PROGRAM_ID,
         curve=state,
         glob=venue.glob,

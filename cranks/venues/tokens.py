@@ -4,9 +4,10 @@ Layouts (both programs share the base ones):
 
 * token account: ``mint`` [0..32], ``owner`` [32..64], ``amount`` u64 [64..72],
   ``state`` u8 at 108 (0 uninitialized, 1 initialized, 2 frozen); base length 165.
-* mint: ``decimals`` u8 at 44, ``is_initialized`` at 45; base length 82. A Token-2022 mint
-  with extensions is padded to 165, has the account type (1 = mint) at 165, then TLV
-  entries (``u16`` type, ``u16`` length, value) from 166.
+* mint: ``mint_authority`` COption (u32 tag at 0), ``supply`` u64 at 36, ``decimals`` u8 at
+  44, ``is_initialized`` at 45, ``freeze_authority`` COption (u32 tag at 46); base length 82.
+  A Token-2022 mint with extensions is padded to 165, has the account type (1 = mint) at
+  165, then TLV entries (``u16`` type, ``u16`` length, value) from 166.
 * ``TransferFeeConfig`` (extension type 1, 108 bytes): two authorities (32 + 32),
   ``withheld_amount`` u64, then ``older`` and ``newer`` fees, each ``epoch`` u64,
   ``maximum_fee`` u64, ``transfer_fee_basis_points`` u16. The newer fee applies from its
@@ -34,6 +35,7 @@ TRANSFER_FEE_CONFIG_LEN = 108
 ONE_IN_BASIS_POINTS = 10_000
 
 _U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
 _TLV_HEADER = struct.Struct("<HH")
 _FEE = struct.Struct("<QQH")  # epoch, maximum_fee, transfer_fee_basis_points
 _CLOCK = struct.Struct("<QqQQq")  # slot, epoch_start_timestamp, epoch, leader_epoch, unix_ts
@@ -73,6 +75,11 @@ class TransferFeeConfig:
 class MintInfo:
     decimals: int
     transfer_fee: TransferFeeConfig | None = None
+    #: Token-2022 extension types present, in TLV order (empty for a base-size mint).
+    extensions: tuple[int, ...] = ()
+    has_mint_authority: bool = False
+    has_freeze_authority: bool = False
+    supply: int = 0
 
     def transfer_fee_on(self, amount: int, epoch: int | None) -> int:
         return 0 if self.transfer_fee is None else self.transfer_fee.fee(amount, epoch)
@@ -119,16 +126,23 @@ def decode_mint(data: bytes) -> MintInfo:
     if data[45] != 1:
         raise TokenDecodeError("mint is not initialized")
     decimals = data[44]
+    base = {
+        "has_mint_authority": _U32.unpack_from(data, 0)[0] != 0,
+        "has_freeze_authority": _U32.unpack_from(data, 46)[0] != 0,
+        "supply": _U64.unpack_from(data, 36)[0],
+    }
     if len(data) == MINT_LEN:
-        return MintInfo(decimals=decimals)
+        return MintInfo(decimals=decimals, **base)
     if len(data) <= TOKEN_ACCOUNT_LEN or data[TOKEN_ACCOUNT_LEN] != ACCOUNT_TYPE_MINT:
         raise TokenDecodeError("data past the base mint is not a Token-2022 mint extension area")
     fee: TransferFeeConfig | None = None
+    extensions: list[int] = []
     off = TOKEN_ACCOUNT_LEN + 1
     while off + _TLV_HEADER.size <= len(data):
         ext_type, length = _TLV_HEADER.unpack_from(data, off)
         if ext_type == 0:  # uninitialized: the rest is padding
             break
+        extensions.append(ext_type)
         start = off + _TLV_HEADER.size
         end = start + length
         if end > len(data):
@@ -136,7 +150,7 @@ def decode_mint(data: bytes) -> MintInfo:
         if ext_type == EXT_TRANSFER_FEE_CONFIG:
             fee = _decode_fee_config(data[start:end])
         off = end
-    return MintInfo(decimals=decimals, transfer_fee=fee)
+    return MintInfo(decimals=decimals, transfer_fee=fee, extensions=tuple(extensions), **base)
 
 
 def decode_clock_epoch(data: bytes) -> int:
