@@ -15,17 +15,22 @@ from dataclasses import dataclass
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import get_associated_token_address
 
 from bourse_chain.generated.pump import PROGRAM_ID
 from bourse_chain.generated.pump import instructions as pix
 from bourse_chain.generated.pump.accounts import BondingCurve, Global
 from bourse_chain.generated.pump.constants import (
+    MAYHEM_PROGRAM_ID,
     SEED_BONDING_CURVE,
     SEED_CREATOR_VAULT,
     SEED_GLOBAL,
+    SEED_QUOTE_CONTROL,
+    SEED_SOL_VAULT,
     SEED_USER_VOLUME_ACCUMULATOR,
 )
+from bourse_chain.generated.pump.types import OptionBool, OptionU64
 from bourse_chain.money import ceil_div
 
 BPS = 10_000
@@ -147,6 +152,55 @@ def init_accumulator_instruction(
     return pix.init_user_volume_accumulator(
         pix.InitUserVolumeAccumulatorAccounts(payer=payer, user=user, program=program_id),
         program_id,
+    )
+
+
+def create_v2_instruction(
+    user: Pubkey,
+    mint: Pubkey,
+    creator: Pubkey,
+    name: str,
+    symbol: str,
+    uri: str,
+    quote_mint: Pubkey,
+    quote_token_program: Pubkey = TOKEN_PROGRAM_ID,
+    program_id: Pubkey = PROGRAM_ID,
+) -> Instruction:
+    """``create_v2`` of a coin paired with ``quote_mint`` (USDC): a Token-2022 mint with
+    metadata, its bonding curve, all of the supply in the curve. ``user`` pays, ``mint``
+    signs (a fresh keypair). The quote mint is selected by the remaining accounts
+    ``quote_mint, the curve's quote ATA, quote_token_program, quote-control PDA``."""
+    curve = curve_address(mint, program_id)
+    sol_vault = Pubkey.find_program_address([SEED_SOL_VAULT], MAYHEM_PROGRAM_ID)[0]
+    quote_control = Pubkey.find_program_address([SEED_QUOTE_CONTROL], program_id)[0]
+    return pix.create_v2(
+        pix.CreateV2Args(
+            name=name,
+            symbol=symbol,
+            uri=uri,
+            creator=creator,
+            is_mayhem_mode=False,
+            is_cashback_enabled=OptionBool(False),
+            creator_fee_bps=OptionU64(0),
+            is_holder_reward=OptionBool(False),
+        ),
+        pix.CreateV2Accounts(
+            mint=mint,
+            user=user,
+            mayhem_token_vault=get_associated_token_address(sol_vault, mint, TOKEN_2022_PROGRAM_ID),
+            program=program_id,
+        ),
+        program_id,
+        remaining_accounts=[
+            AccountMeta(quote_mint, is_signer=False, is_writable=False),
+            AccountMeta(
+                get_associated_token_address(curve, quote_mint, quote_token_program),
+                is_signer=False,
+                is_writable=True,
+            ),
+            AccountMeta(quote_token_program, is_signer=False, is_writable=False),
+            AccountMeta(quote_control, is_signer=False, is_writable=False),
+        ],
     )
 
 
