@@ -10,21 +10,46 @@ pool's accounts).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from solders.account import Account
+from solders.instruction import Instruction
 from solders.keypair import Keypair
+from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from spl.token.instructions import get_associated_token_address
+from spl.token.instructions import create_associated_token_account, get_associated_token_address
 
 from bourse_chain import mints, pump_curve, pump_swap
 from bourse_chain.generated.pump import PROGRAM_ID
 from bourse_chain.generated.pump.accounts import BondingCurve, Global
 from bourse_chain.generated.pump_amm import PROGRAM_ID as AMM_ID
 from bourse_chain.generated.pump_amm.accounts import GlobalConfig, Pool
-from bourse_ops.sandbox.svm_chain import SvmChain
 from localnet.programs import BIN_DIR
+
+
+class SvmChain(Protocol):
+    """What the fixture needs of a chain: ``bourse_ops.sandbox.svm_chain.SvmChain``, or
+    :class:`LocalnetChain` over the embedded localnet."""
+
+    payer: Keypair
+    admin: Keypair
+    usdc_mint: Pubkey
+
+    @property
+    def svm(self) -> Any: ...
+
+    def send(self, ixs: Sequence[Instruction], signers: Sequence[Keypair]) -> object: ...
+
+    def ata(self, owner: Pubkey, mint: Pubkey, token_program: Pubkey = ...) -> Pubkey: ...
+
+    def data(self, address: Pubkey) -> bytes | None: ...
+
+    def token_balance(self, address: Pubkey) -> int: ...
+
 
 #: pump.fun's own figures for a new coin (token side); the quote side is USDC-sized.
 TOTAL_SUPPLY = 1_000_000_000_000_000
@@ -261,3 +286,45 @@ def _set_amount(chain: SvmChain, account: Pubkey, amount: int) -> None:
     data = bytearray(acc.data)
     data[64:72] = amount.to_bytes(8, "little")
     chain.svm.set_account(account, Account(acc.lamports, bytes(data), acc.owner, False, 0))
+
+
+class LocalnetChain:
+    """The fixture's chain over an embedded localnet (``localnet.chain.Chain``): instructions
+    go through its ``submit`` (recorded, visible over JSON-RPC), account writes through its
+    LiteSVM under its lock."""
+
+    def __init__(self, chain: Any, payer: Keypair, admin: Keypair, usdc_mint: Pubkey) -> None:
+        self._chain = chain
+        self.payer, self.admin, self.usdc_mint = payer, admin, usdc_mint
+
+    @property
+    def svm(self) -> Any:
+        return self._chain.svm
+
+    def send(self, ixs: Sequence[Instruction], signers: Sequence[Keypair]) -> object:
+        blockhash, _ = self._chain.latest_blockhash()
+        keys = {self.payer.pubkey(): self.payer}
+        for k in signers:
+            keys.setdefault(k.pubkey(), k)
+        msg = Message.new_with_blockhash(list(ixs), self.payer.pubkey(), blockhash)
+        done = self._chain.submit(VersionedTransaction(msg, list(keys.values())))
+        if done.err is not None:
+            raise RuntimeError(f"fixture transaction failed: {done.err}")
+        return done
+
+    def ata(self, owner: Pubkey, mint: Pubkey, token_program: Pubkey = TOKEN_PROGRAM_ID) -> Pubkey:
+        address = get_associated_token_address(owner, mint, token_program)
+        if self.data(address) is None:
+            self.send(
+                [create_associated_token_account(self.payer.pubkey(), owner, mint, token_program)],
+                [],
+            )
+        return address
+
+    def data(self, address: Pubkey) -> bytes | None:
+        acc = self._chain.get_account(address)
+        return None if acc is None or acc.lamports == 0 else bytes(acc.data)
+
+    def token_balance(self, address: Pubkey) -> int:
+        d = self.data(address)
+        return 0 if d is None else int.from_bytes(d[64:72], "little")
