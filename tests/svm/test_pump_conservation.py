@@ -98,6 +98,7 @@ def test_a_pumpswap_buy_conserves_usdc_and_tokens(amount: int) -> None:
         _usdc(chain, fee_owner),
         _usdc(chain, creator_vault),
     )
-    assert before[0] - after[0] == q.spent == sum(a - b for a, b in zip(after[1:], before[1:]))
+    gained = sum(a - b for a, b in zip(after[1:], before[1:], strict=True))
+    assert before[0] - after[0] == q.spent == gained
     assert chain.token_balance(base) - base_before == q.base_out
     assert market.base_reserve - chain.token_balance(p.pool_base_token_account) == q.base_out
