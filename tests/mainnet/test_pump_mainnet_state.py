@@ -1,7 +1,7 @@
 """The final check against real mainnet state: pump.fun's ``Global`` and PumpSwap's
 ``GlobalConfig`` decode with the bindings generated from the public IDLs, and a live
-USDC-paired curve (``BOURSE_PUMP_MAINNET_MINT``) decodes and quotes a buy. Skipped, with the reason, when no mainnet RPC is reachable
-(``BOURSE_MAINNET_RPC_URL``, default ``https://api.mainnet-beta.solana.com``)."""
+USDC-paired curve (``BOURSE_PUMP_MAINNET_MINT``) decodes and quotes a buy. Skipped, with the
+reason, when no mainnet RPC is reachable (``BOURSE_MAINNET_RPC_URL``, default ``https://api.mainnet-beta.solana.com``)."""
 
 from __future__ import annotations
 
