@@ -615,7 +615,8 @@ def test_events_from_logs_handles_reentry_and_failure() -> None:
     from bourse_chain.generated.cp_pool import PROGRAM_ID as POOL
     from bourse_chain.generated.cp_pool.events import Swapped, events_from_logs
 
-    ev = Swapped(*(Pubkey.new_unique() for _ in range(4)), 1, 2, 3, 4, 5, 6, 7)
+    keys = [Pubkey.new_unique() for _ in range(4)]
+    ev = Swapped(keys[0], keys[1], keys[2], keys[3], 1, 2, 3, 4, 5, 6, 7)
     data = "Program data: " + base64.b64encode(ev.encode()).decode()
     outer = Pubkey.new_unique()
     logs = [
@@ -732,6 +733,7 @@ def test_instruction_builder(bindings: dict[str, Binding], prog: str, name: str,
     if prog != "synthetic":
         assert built.data[:8] == bytes(disc("global", name))
     if args is not None:
+        assert args_cls is not None
         assert built.data[n:] == b.encode_fields(ix["args"], args)
         assert args_cls.decode(built.data[n:]) == args
     else:
