@@ -110,6 +110,8 @@ class MintInfo:
     freeze_authority: Pubkey | None = None
     is_initialized: bool = True
     transfer_fee: TransferFeeConfig | None = None
+    #: Token-2022 extension types present, in TLV order (empty for a base-size mint).
+    extension_types: tuple[int, ...] = ()
 
     @property
     def withheld(self) -> int:
@@ -248,10 +250,12 @@ def decode_mint(data: bytes) -> MintInfo:
     if data[IS_INITIALIZED_OFFSET] != 1:
         raise TokenDecodeError("mint is not initialized")
     fee: TransferFeeConfig | None = None
+    found: list[int] = []
     if len(data) > MINT_LEN:
         if len(data) <= ACCOUNT_TYPE_OFFSET or data[ACCOUNT_TYPE_OFFSET] != ACCOUNT_TYPE_MINT:
             raise TokenDecodeError("data past the base mint is not a Token-2022 extension area")
         for ext_type, value in extensions(data, ACCOUNT_TYPE_MINT):
+            found.append(ext_type)
             if ext_type == EXT_TRANSFER_FEE_CONFIG:
                 fee = decode_transfer_fee_config(value)
     return MintInfo(
@@ -261,6 +265,7 @@ def decode_mint(data: bytes) -> MintInfo:
         freeze_authority=_coption_pubkey(data, 46),
         is_initialized=True,
         transfer_fee=fee,
+        extension_types=tuple(found),
     )
 
 

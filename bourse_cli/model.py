@@ -3,9 +3,11 @@ check its status."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import RenderableType
 
@@ -14,7 +16,7 @@ from bourse_cli.context import state_of
 from bourse_cli.errors import guard
 from bourse_cli.options import bps, in_range
 from bourse_cli.output import key_values, tokens, usdc
-from bourse_ops import list_model
+from bourse_ops import clawpump, list_model, track_b
 from bourse_ops.common import Session, parse_amount, pubkey
 from bourse_ops.market_view import model_status
 
@@ -168,3 +170,85 @@ def status(ctx: typer.Context, slug: Annotated[str, typer.Argument(help="Model s
         return (await model_status(s, slug)).to_json()
 
     state.out.emit(state.run(work), render_model)
+
+
+@app.command("check-coin")
+def check_coin(
+    ctx: typer.Context,
+    mint: Annotated[str, typer.Argument(help="A pump.fun / ClawPump coin's mint")],
+) -> None:
+    """Track B: verify a pump.fun coin for listing and show where buybacks would trade."""
+    state = state_of(ctx)
+    with guard():
+        mint_key = pubkey(mint, "mint")
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await track_b.check_coin(s, mint_key)).to_json()
+
+    def render(d: dict[str, Any]) -> RenderableType:
+        m = d["market"]
+        return key_values(
+            "coin",
+            [
+                ("mint", d["mint"]),
+                ("token", f"{d['kind']} ({d['token_program']})"),
+                ("extensions", ", ".join(str(e) for e in d["extensions"]) or "-"),
+                ("supply", tokens(d["supply"], d["decimals"])),
+                ("bonding curve", m["curve"] or "-"),
+                ("quote mint", m["quote_mint"] or "-"),
+                ("complete", str(m["complete"])),
+                ("buyback venue", f"{m['venue']} ({m['reason']})"),
+            ],
+        )
+
+    state.out.emit(state.run(work), render)
+
+
+@app.command()
+def attach(
+    ctx: typer.Context,
+    slug: Annotated[str, typer.Argument(help="Model slug (approved with this mint)")],
+    mint: Annotated[str, typer.Option(help="The pump.fun coin's mint")],
+) -> None:
+    """Track B: verify a pump.fun coin and tokenize the model with it (the admin must have
+    approved the model with this mint)."""
+    state = state_of(ctx)
+    creator = state.signer()
+    with guard():
+        mint_key = pubkey(mint, "mint")
+
+    async def work(s: Session) -> dict[str, Any]:
+        return (await track_b.attach(s, creator, slug, mint_key)).to_json()
+
+    state.out.emit(state.run(work), render_model)
+
+
+@app.command("clawpump-launch")
+def clawpump_launch(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Coin name")],
+    symbol: Annotated[str, typer.Option(help="Coin symbol")],
+    description: Annotated[str, typer.Option(help="Coin description")],
+    image_url: Annotated[str, typer.Option(help="Image URL (ClawPump's /api/upload)")],
+    agent_id: Annotated[str, typer.Option(help="Your ClawPump agent id")],
+    agent_name: Annotated[str, typer.Option(help="Your agent's display name")],
+    api_key: Annotated[
+        str, typer.Option(envvar="BOURSE_CLAWPUMP_API_KEY", help="ClawPump agent API key")
+    ],
+    url: Annotated[str, typer.Option(help="ClawPump base URL")] = clawpump.DEFAULT_BASE_URL,
+) -> None:
+    """Launch a pump.fun coin through ClawPump (SOL-paired: listable, not yet bought back)."""
+    state = state_of(ctx)
+    creator = state.signer()
+    req = clawpump.LaunchRequest(
+        name, symbol, description, image_url, agent_id, agent_name, creator.pubkey()
+    )
+
+    async def work() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=60) as http:
+            launch = await clawpump.ClawPumpClient(http, api_key, url).launch(req)
+        return {"mint": str(launch.mint), "tx": launch.tx_hash, "pump_url": launch.pump_url}
+
+    with guard(url):
+        out = asyncio.run(work())
+    state.out.emit(out, lambda d: key_values("ClawPump launch", list(d.items())))

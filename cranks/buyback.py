@@ -336,6 +336,8 @@ async def _process(
             f"(min_out {min_out})"
         )
         return
+    if route.prepare_instructions:
+        await ctx.sender.send(list(route.prepare_instructions), job=JOB, kind="prepare")
     sent = await ctx.sender.send([ix], job=JOB, kind="buyback", lookup_tables=tables)
     ev = _event(sent.events, BuybackExecuted)
     result.usdc_spent += ev.usdc_spent

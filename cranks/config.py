@@ -57,7 +57,7 @@ ENV_PREFIX = "BOURSE_CRANK_"
 CONFIG_ENV = "BOURSE_CRANK_CONFIG"
 MICRO_USDC = 1_000_000
 LAMPORTS_PER_SOL = 1_000_000_000
-VENUES = ("local_pool", "jupiter", "raydium")
+VENUES = ("local_pool", "jupiter", "raydium", "pump")
 JOBS = ("buyback", "harvest")
 
 

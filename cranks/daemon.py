@@ -51,6 +51,7 @@ from cranks.venues.base import Route, Venue
 from cranks.venues.errors import NoRoute
 from cranks.venues.jupiter import JupiterApi, JupiterConfig, JupiterVenue
 from cranks.venues.local_pool import LocalPoolConfig, LocalPoolVenue
+from cranks.venues.pump import PumpConfig, PumpVenue
 from cranks.venues.raydium import RAYDIUM_CPMM_DEVNET_PROGRAM_ID, RaydiumConfig, RaydiumVenue
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ def build_venue(config: CrankConfig, sender: Sender, http: httpx.AsyncClient | N
         if config.local_pool.program_id is not None:
             lp = LocalPoolConfig(config.local_pool.program_id, b.max_quote_age_secs)
         return LocalPoolVenue(sender.account_data, lp)
+    if b.venue == "pump":
+        pc = PumpConfig(payer=sender.payer.pubkey(), max_quote_age_s=b.max_quote_age_secs)
+        return PumpVenue(sender.account_data, pc)
     if http is None:
         raise ConfigError(f"venue {b.venue} needs an HTTP client")
     if b.venue == "jupiter":

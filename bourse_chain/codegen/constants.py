@@ -66,8 +66,10 @@ class Constants:
                 one = f"{name}: Final = {_bytes_literal(value)}"
                 if len(one) <= 100:
                     out.append(one)
+                elif (lit := _bytes_literal(value)).startswith("bytes(Pubkey"):
+                    out += [f"{name}: Final = bytes(", f"    {lit[len('bytes(') : -1]}", ")"]
                 else:
-                    out += [f"{name}: Final = (", f"    {_bytes_literal(value)}", ")"]
+                    out += [f"{name}: Final = (", f"    {lit}", ")"]
             out.append("")
         if self.addresses:
             out += ["# Fixed addresses of instruction accounts and PDA owner programs.", ""]

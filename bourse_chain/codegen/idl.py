@@ -249,6 +249,18 @@ def _field(f: Any, where: str) -> Field:
     return Field(str(f["name"]), parse_type(f["type"], w), _docs(f))
 
 
+def _struct_fields(fields: list[Any], where: str) -> tuple[Field, ...]:
+    """Named fields, or a tuple struct's fields (Borsh encodes both in order): a single
+    unnamed field is called ``value``, several ``item_0``, ``item_1``, ..."""
+    if not any(isinstance(f, dict) for f in fields):
+        if len(fields) == 1:
+            return (Field("value", parse_type(fields[0], f"{where}.0")),)
+        return tuple(
+            Field(f"item_{i}", parse_type(t, f"{where}.{i}")) for i, t in enumerate(fields)
+        )
+    return tuple(_field(f, where) for f in fields)
+
+
 def _typedef(t: dict[str, Any], idl_name: str) -> TypeDef:
     where = f"{idl_name}: type {t['name']}"
     if t.get("generics"):
@@ -261,7 +273,7 @@ def _typedef(t: dict[str, Any], idl_name: str) -> TypeDef:
     if kind == "struct":
         return StructDef(
             str(t["name"]),
-            tuple(_field(f, where) for f in body.get("fields", ())),
+            _struct_fields(list(body.get("fields", ())), where),
             _docs(t),
         )
     if kind == "enum":
@@ -405,5 +417,6 @@ def _check_acyclic(idl: Idl) -> None:
         visit(t.name)
 
 
-def load(path: Path) -> Idl:
-    return parse(json.loads(path.read_text()), source=path.name)
+def load(path: Path, source: str = "") -> Idl:
+    """Read one IDL file; ``source`` names it in the generated headers (default ``idl/<file>``)."""
+    return parse(json.loads(path.read_text()), source=source or f"idl/{path.name}")

@@ -100,6 +100,10 @@ class Route:
     compute_budget_instructions: tuple[Instruction, ...] = ()
     setup_instructions: tuple[Instruction, ...] = ()
     cleanup_instructions: tuple[Instruction, ...] = ()
+    #: Idempotent instructions the crank sends first, in a transaction of its own that it
+    #: pays for (accounts a venue charges to the swapping user, which a PDA cannot pay:
+    #: pump.fun's per-user volume accumulators, the staging USDC account).
+    prepare_instructions: tuple[Instruction, ...] = ()
     raw_quote: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def remaining_accounts(self) -> list[AccountMeta]:

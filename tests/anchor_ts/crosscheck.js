@@ -11,6 +11,11 @@ function typeDef(idl, name) {
   return t.type;
 }
 
+function isTuple(def) {
+  const f = def.fields && def.fields[0];
+  return f !== undefined && (typeof f !== "object" || f.name === undefined);
+}
+
 function toAnchor(idl, ty, v) {
   if (typeof ty === "string") {
     if (ty === "pubkey") return new PublicKey(v);
@@ -31,6 +36,11 @@ function toAnchor(idl, ty, v) {
     const def = typeDef(idl, ty.defined.name);
     if (def.kind === "enum") return { [v]: {} };
     const out = {};
+    if (isTuple(def)) {
+      // tuple struct (pump's OptionBool): Anchor names the fields "0", "1", ...
+      def.fields.forEach((t, i) => (out[i] = toAnchor(idl, t, v[i])));
+      return out;
+    }
     for (const f of def.fields) out[f.name] = toAnchor(idl, f.type, v[f.name]);
     return out;
   }
@@ -54,6 +64,7 @@ function fromAnchor(idl, ty, v) {
   if (ty.defined) {
     const def = typeDef(idl, ty.defined.name);
     if (def.kind === "enum") return Object.keys(v)[0];
+    if (isTuple(def)) return def.fields.map((t, i) => fromAnchor(idl, t, v[i]));
     const out = {};
     for (const f of def.fields) out[f.name] = fromAnchor(idl, f.type, v[f.name]);
     return out;

@@ -1,8 +1,9 @@
 """Exact compatibility with the Anchor TypeScript client (npm @coral-xyz/anchor).
 
-Anchor's BorshCoder, loading our IDL files, must build the same instruction
-data as our generated builders for every instruction of both programs, and
-decode every account and event type our bindings encode to the same values.
+Anchor's BorshCoder, loading our IDL files and the public pump.fun / PumpSwap IDLs
+(npm @pump-fun/pump-sdk, tests/pump_node), must build the same instruction data as our
+generated builders for every instruction of each program, and decode every account and
+event type our bindings encode to the same values.
 Values cross the process boundary in a canonical JSON form (integers as
 decimal strings, pubkeys as base58, bytes as hex, enums by variant name).
 """
@@ -15,6 +16,7 @@ import json
 import random
 import shutil
 import subprocess
+from dataclasses import fields as dataclass_fields
 from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +24,27 @@ from typing import Any
 import pytest
 from solders.pubkey import Pubkey
 
+from bourse_chain.codegen.layout import field_name
+
 REPO = Path(__file__).resolve().parents[2]
 TS = REPO / "tests" / "anchor_ts"
-PROGRAMS = ("compute_market", "cp_pool")
+PUMP_IDLS = REPO / "tests" / "pump_node" / "node_modules" / "@pump-fun" / "pump-sdk" / "src" / "idl"
+PROGRAMS = (
+    "compute_market",
+    "cp_pool",
+    pytest.param(
+        "pump",
+        marks=pytest.mark.skipif(
+            not (PUMP_IDLS / "pump.json").exists(), reason="cd tests/pump_node && npm ci"
+        ),
+    ),
+    pytest.param(
+        "pump_amm",
+        marks=pytest.mark.skipif(
+            not (PUMP_IDLS / "pump_amm.json").exists(), reason="cd tests/pump_node && npm ci"
+        ),
+    ),
+)
 CASES_PER_ITEM = 8
 
 pytestmark = pytest.mark.skipif(
@@ -53,7 +73,9 @@ def camel(name: str) -> str:
 class Program:
     def __init__(self, name: str) -> None:
         self.name = name
-        self.idl: dict[str, Any] = json.loads((REPO / "idl" / f"{name}.json").read_text())
+        own = REPO / "idl" / f"{name}.json"
+        path = own if own.exists() else PUMP_IDLS / f"{name}.json"
+        self.idl: dict[str, Any] = json.loads(path.read_text())
         self.pkg = f"bourse_chain.generated.{name}"
         self.types = {t["name"]: t["type"] for t in self.idl["types"]}
 
@@ -106,7 +128,9 @@ class Program:
             cls = self.cls(name)
             if d["kind"] == "enum":
                 return cls(rnd.randrange(len(d["variants"])))
-            return cls(**{f["name"]: self.value(f["type"], rnd) for f in d["fields"]})
+            if d["fields"] and not isinstance(d["fields"][0], dict):  # tuple struct
+                return cls(*[self.value(t, rnd) for t in d["fields"]])
+            return cls(**{field_name(f["name"]): self.value(f["type"], rnd) for f in d["fields"]})
         raise AssertionError(f"unsupported IDL type {ty!r}")
 
     # -- canonical JSON -------------------------------------------------------------------
@@ -135,7 +159,12 @@ class Program:
             assert isinstance(v, enum.Enum)
             return d["variants"][int(v.value)]["name"]
         assert is_dataclass(v)
-        return {f["name"]: self.canon(f["type"], getattr(v, f["name"])) for f in d["fields"]}
+        if d["fields"] and not isinstance(d["fields"][0], dict):  # tuple struct: by position
+            values = [getattr(v, f.name) for f in dataclass_fields(v)]
+            return [self.canon(t, x) for t, x in zip(d["fields"], values, strict=True)]
+        return {
+            f["name"]: self.canon(f["type"], getattr(v, field_name(f["name"]))) for f in d["fields"]
+        }
 
 
 def run_anchor(idl: dict[str, Any], cases: list[dict[str, Any]]) -> list[Any]:
@@ -161,8 +190,9 @@ def test_instruction_bytes_match_anchor(program: str) -> None:
         mod = importlib.import_module(f"{p.pkg}.instructions.{ix['name']}")
         for _ in range(CASES_PER_ITEM if ix["args"] else 1):
             values = {a["name"]: p.value(a["type"], rnd) for a in ix["args"]}
+            kwargs = {field_name(k): v for k, v in values.items()}
             data = mod.DISCRIMINATOR + (
-                getattr(mod, camel(ix["name"]) + "Args")(**values).encode() if ix["args"] else b""
+                getattr(mod, camel(ix["name"]) + "Args")(**kwargs).encode() if ix["args"] else b""
             )
             ours.append(data.hex())
             cases.append(

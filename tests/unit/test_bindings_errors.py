@@ -27,7 +27,7 @@ from bourse_chain.errors import (
     from_logs,
     from_tx_error,
 )
-from bourse_chain.generated import ERROR_MAPS, compute_market, cp_pool
+from bourse_chain.generated import ERROR_MAPS, compute_market, cp_pool, pump, pump_amm
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMS = {"compute_market": compute_market, "cp_pool": cp_pool}
@@ -173,7 +173,12 @@ def test_error_maps_can_name_another_deployment() -> None:
 
 
 def test_registry_and_pickling() -> None:
-    assert set(ERROR_MAPS) == {compute_market.PROGRAM_ID, cp_pool.PROGRAM_ID}
+    assert set(ERROR_MAPS) == {
+        compute_market.PROGRAM_ID,
+        cp_pool.PROGRAM_ID,
+        pump.PROGRAM_ID,
+        pump_amm.PROGRAM_ID,
+    }
     err = from_tx_error({"InstructionError": [0, {"Custom": 6018}]}, [cp_pool.PROGRAM_ID])
     assert isinstance(err, cp_pool.errors.SlippageExceeded)
     back = pickle.loads(pickle.dumps(err))

@@ -38,7 +38,7 @@ from solders.pubkey import Pubkey
 import bourse_chain
 from bourse_chain import pda
 from bourse_chain.codegen.generate import render, write
-from bourse_chain.codegen.idl import UnsupportedIdl, parse
+from bourse_chain.codegen.idl import StructDef, UnsupportedIdl, parse
 from bourse_chain.codegen.layout import field_name
 from bourse_chain.codegen.names import pascal, snake
 from bourse_chain.errors import AccountDecodeError, DecodeError, EventDecodeError
@@ -979,7 +979,10 @@ UNSUPPORTED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         lambda d: d["types"][0]["type"]["variants"].append({"name": "V", "fields": ["u8"]}),
     ),
     ("generics", lambda d: d["types"][1].update(generics=[{"kind": "type", "name": "T"}])),
-    ("tuple fields", lambda d: d["types"][1]["type"].update(fields=["u8"])),
+    (
+        "mixed tuple and named fields",
+        lambda d: d["types"][1]["type"].update(fields=["u8", {"name": "x", "type": "u8"}]),
+    ),
     ("bytemuck", lambda d: d["types"][1].update(serialization="bytemuck")),
     (
         "composite accounts",
@@ -1009,6 +1012,17 @@ UNSUPPORTED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ),
     ("empty discriminator", lambda d: d["accounts"][1].update(discriminator=[])),
 ]
+
+
+def test_tuple_structs_get_positional_field_names() -> None:
+    # pump's OptionBool(bool) / OptionU64(u64): Borsh encodes a tuple struct like a struct
+    doc = json.loads(json.dumps(SYNTHETIC))
+    doc["types"][1]["type"]["fields"] = ["bool"]
+    one = parse(doc).types[1]
+    assert isinstance(one, StructDef) and [f.name for f in one.fields] == ["value"]
+    doc["types"][1]["type"]["fields"] = ["u8", "u64"]
+    two = parse(doc).types[1]
+    assert isinstance(two, StructDef) and [f.name for f in two.fields] == ["item_0", "item_1"]
 
 
 @pytest.mark.parametrize(("what", "mutate"), UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])

@@ -7,6 +7,13 @@
 //! fee) >= min_out > 0, and both vaults still belong to the model PDA alone
 //! (no new owner, delegate, close authority or extension). Per-call cap and per-model
 //! cooldown hold even against a malicious crank key.
+//!
+//! Staging: a venue that spends only from the user's *associated* token
+//! account (pump.fun's bonding curve) gets the model PDA's associated USDC
+//! account among the route's accounts. The program then moves amount_in
+//! there from the revenue vault before the swap and sweeps the whole
+//! staging balance back after it; the USDC check counts vault and staging
+//! account together, and the staging account must come out intact too.
 
 use crate::checks;
 use crate::events;
@@ -14,8 +21,9 @@ use crate::generated::{config, err, event, model, model_status, token_kind};
 use crate::sdk::account::Account;
 use crate::sdk::bytes::{key_eq, rd_i64, rd_key, rd_u64, rd_u8, wr_i64, wr_u64, Reader};
 use crate::sdk::cpi::{invoke, Meta, Signer, MAX_CPI_ACCOUNTS};
+use crate::sdk::ids::ASSOCIATED_TOKEN_PROGRAM;
 use crate::sdk::sysvars::clock;
-use crate::sdk::{token, ProgramResult, Pubkey};
+use crate::sdk::{pda, token, ProgramResult, Pubkey};
 use crate::seeds;
 
 #[inline(never)]
@@ -82,10 +90,24 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         return Err(err::NOT_ENOUGH_ACCOUNTS);
     }
 
-    let usdc_before = token::account_amount(revenue_vault.data());
+    let usdc_mint = rd_key(cfg, config::USDC_MINT);
+    let stage = staging(remaining, model_acc, revenue_vault, &usdc_tp, &usdc_mint)?;
     let tokens_before = token::account_amount(buyback_vault.data());
     let revenue_len = revenue_vault.data_len();
     let buyback_len = buyback_vault.data_len();
+
+    let mut slug = [0u8; 32];
+    let slug_len = rd_u8(m, model::SLUG_LEN) as usize;
+    checks::put_bytes(&mut slug, 0, &m[model::SLUG..model::SLUG + slug_len]);
+    let bump = [rd_u8(m, model::BUMP)];
+    let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
+
+    let mut usdc_before = token::account_amount(revenue_vault.data());
+    if let Some((acc, mint)) = stage {
+        usdc_before = usdc_before.checked_add(token::account_amount(acc.data())).ok_or(err::ARITHMETIC_OVERFLOW)?;
+        let decimals = token::mint_decimals(mint.data());
+        token::transfer_checked(&usdc_tp, revenue_vault, &mint, &acc, model_acc, amount_in, decimals, Some(&signer))?;
+    }
 
     // Forward the route's accounts as given; the model PDA signs.
     let mut metas = [Meta::r(crank); MAX_CPI_ACCOUNTS];
@@ -96,12 +118,16 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         metas[j] = Meta { account: *a, writable: a.is_writable(), signer: a.is_signer() || is_model };
         j += 1;
     }
-    let mut slug = [0u8; 32];
-    let slug_len = rd_u8(m, model::SLUG_LEN) as usize;
-    checks::put_bytes(&mut slug, 0, &m[model::SLUG..model::SLUG + slug_len]);
-    let bump = [rd_u8(m, model::BUMP)];
-    let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
     invoke(swap_program.key(), &metas[..remaining.len()], swap_data, Some(&signer))?;
+
+    // Sweep the staging account back into the vault (it must still be ours).
+    if let Some((acc, mint)) = stage {
+        checks::token_account_of(&acc, &usdc_tp, &usdc_mint)?;
+        checks::vault_intact(&acc, model_acc.key(), acc.data_len())?;
+        let left = token::account_amount(acc.data());
+        let decimals = token::mint_decimals(mint.data());
+        token::transfer_checked(&usdc_tp, &acc, &mint, revenue_vault, model_acc, left, decimals, Some(&signer))?;
+    }
 
     // Re-validate: the route may have closed or replaced accounts, or used
     // the model PDA's signature to hand a vault to someone (owner, delegate,
@@ -136,4 +162,44 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     e.key(model_acc.key()).key(swap_program.key()).u64(spent).u64(bought).u64(min_out);
     events::send(&e);
     Ok(())
+}
+
+/// The model PDA's associated USDC account, when the route names it, and the
+/// USDC mint account (which the route must then name too). Any other USDC
+/// account of the model PDA in the route is not staged (nor counted).
+#[inline(never)]
+fn staging(
+    remaining: &[Account],
+    model_acc: &Account,
+    revenue_vault: &Account,
+    usdc_tp: &Pubkey,
+    usdc_mint: &Pubkey,
+) -> Result<Option<(Account, Account)>, u32> {
+    let mut candidate: Option<Account> = None;
+    let mut mint: Option<Account> = None;
+    let mut j = 0;
+    while j < remaining.len() {
+        let a = &remaining[j];
+        if key_eq(a.key(), usdc_mint) {
+            mint = Some(*a);
+        } else if candidate.is_none()
+            && !key_eq(a.key(), revenue_vault.key())
+            && a.is_writable()
+            && token::is_token_account(a, usdc_tp)
+            && key_eq(&token::account_mint(a.data()), usdc_mint)
+            && key_eq(&token::account_owner(a.data()), model_acc.key())
+        {
+            candidate = Some(*a);
+        }
+        j += 1;
+    }
+    let Some(acc) = candidate else { return Ok(None) };
+    let ata = pda::find(&[model_acc.key(), usdc_tp, usdc_mint], &ASSOCIATED_TOKEN_PROGRAM);
+    match ata {
+        Some((key, _)) if key_eq(&key, acc.key()) => {}
+        _ => return Ok(None),
+    }
+    let Some(mint) = mint else { return Err(err::NOT_ENOUGH_ACCOUNTS) };
+    checks::vault_intact(&acc, model_acc.key(), acc.data_len())?;
+    Ok(Some((acc, mint)))
 }

@@ -1,0 +1,273 @@
+"""pump.fun coins: the bonding curve while it runs, PumpSwap once it has graduated.
+
+The venue reads the coin's ``BondingCurve`` (PDA ``["bonding-curve", mint]`` of pump.fun) on
+every quote and picks the market itself, so no operator switches anything when a curve
+completes:
+
+* curve present, USDC-paired (``quote_mint`` = the input mint) and not ``complete`` → pump.fun
+  ``buy_exact_quote_in_v2``. It spends only from the user's *associated* USDC account, so the
+  route names the model PDA's associated USDC account: ``buyback`` stages ``amount_in`` there
+  from the revenue vault and sweeps the rest back. The route's request names that account as
+  its source.
+* curve ``complete`` (or no curve) → PumpSwap ``buy_exact_quote_in`` on the canonical pool
+  (index 0, creator = pump.fun's ``pool-authority`` PDA), spending straight from the revenue
+  vault (PumpSwap leaves the user's token accounts free).
+* a SOL-paired curve (``quote_mint`` is not the input) → :class:`~cranks.venues.errors.NoRoute`
+  (those coins go through Jupiter).
+
+Both programs charge a per-user account's rent to the swapping ``user`` (the model PDA,
+which cannot pay it): when it or the staging account is missing, the route carries
+``prepare_instructions`` (idempotent, paid by the crank) that the crank sends first.
+Quotes mirror the programs (``bourse_chain.pump_curve`` / ``bourse_chain.pump_swap``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol, Self, TypeVar
+
+from solders.instruction import AccountMeta, Instruction
+from solders.pubkey import Pubkey
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from spl.token.instructions import (
+    create_idempotent_associated_token_account,
+    get_associated_token_address,
+)
+
+from bourse_chain import pump_curve, pump_swap
+from bourse_chain.errors import AccountDecodeError
+from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
+from bourse_chain.generated.pump.accounts import BondingCurve, Global
+from bourse_chain.generated.pump_amm import PROGRAM_ID as AMM_ID
+from bourse_chain.generated.pump_amm.accounts import GlobalConfig, Pool
+from cranks.http import ClockFn
+from cranks.venues.base import (
+    AccountFetcher,
+    QuoteRequest,
+    Route,
+    check_cpi_route,
+    min_out_after_slippage,
+)
+from cranks.venues.chain import ChainReader
+from cranks.venues.errors import MalformedResponse, NoRoute
+
+log = logging.getLogger(__name__)
+
+CURVE = "pump_curve"
+SWAP = "pump_swap"
+
+
+@dataclass(frozen=True, slots=True)
+class PumpConfig:
+    payer: Pubkey  # pays the one-time per-user accounts (the crank's key)
+    pump_program: Pubkey = PUMP_ID
+    amm_program: Pubkey = AMM_ID
+    max_quote_age_s: float = 20.0
+
+
+class PumpVenue:
+    """:class:`~cranks.venues.base.Venue` over pump.fun's curve and PumpSwap."""
+
+    def __init__(
+        self, account_fetcher: AccountFetcher, config: PumpConfig, *, clock: ClockFn = time.time
+    ) -> None:
+        self.config = config
+        self._fetch = account_fetcher
+        self._chain = ChainReader(account_fetcher, venue=CURVE)
+        self._clock = clock
+
+    @property
+    def name(self) -> str:
+        return "pump"
+
+    async def quote(
+        self,
+        input_mint: Pubkey,
+        output_mint: Pubkey,
+        amount_in: int,
+        slippage_bps: int,
+        *,
+        authority: Pubkey,
+        source: Pubkey,
+        destination: Pubkey,
+    ) -> Route:
+        req = QuoteRequest(
+            input_mint, output_mint, amount_in, slippage_bps, authority, source, destination
+        )
+        cfg = self.config
+        curve_data = await self._fetch(pump_curve.curve_address(output_mint, cfg.pump_program))
+        curve = _decode(BondingCurve, curve_data, "bonding curve") if curve_data else None
+        if curve is not None and not curve.complete:
+            if curve.quote_mint != input_mint:
+                raise NoRoute(
+                    f"{output_mint} is paired with {curve.quote_mint} on its curve, not "
+                    f"{input_mint}: route it through Jupiter",
+                    venue=CURVE,
+                )
+            return await self._curve_route(req, curve)
+        return await self._swap_route(req)
+
+    async def _curve_route(self, req: QuoteRequest, curve: BondingCurve) -> Route:
+        cfg = self.config
+        glob = _decode(
+            Global,
+            await self._chain.required(pump_curve.global_address(cfg.pump_program), "global"),
+            "global",
+        )
+        curve_key = pump_curve.curve_address(req.output_mint, cfg.pump_program)
+        mint_data, quote_data = await asyncio.gather(
+            self._token_program(curve_key, req.output_mint),
+            self._token_program(curve_key, req.input_mint),
+        )
+        market = pump_curve.CurveMarket(
+            mint=req.output_mint,
+            token_program=mint_data,
+            quote_mint=req.input_mint,
+            quote_token_program=quote_data,
+            curve=curve,
+            glob=glob,
+        )
+        try:
+            q = pump_curve.quote_buy(market, req.amount_in)
+        except ValueError as exc:
+            raise NoRoute(str(exc), venue=CURVE) from exc
+        min_out = min_out_after_slippage(q.tokens, req.slippage_bps)
+        ix = pump_curve.buy_instruction(
+            market, req.authority, req.destination, req.amount_in, min_out, cfg.pump_program
+        )
+        stage = get_associated_token_address(req.authority, req.input_mint, quote_data)
+        prepare: list[Instruction] = []
+        if await self._fetch(stage) is None:
+            prepare.append(
+                create_idempotent_associated_token_account(
+                    cfg.payer, req.authority, req.input_mint, quote_data
+                )
+            )
+        uva = pump_curve.user_volume_accumulator(req.authority, cfg.pump_program)
+        if await self._fetch(uva) is None:
+            prepare.append(
+                pump_curve.init_accumulator_instruction(cfg.payer, req.authority, cfg.pump_program)
+            )
+        staged = dataclasses.replace(req, source=stage)
+        impact = 1.0 - (q.tokens * curve.virtual_quote_reserves) / (
+            q.net * curve.virtual_token_reserves
+        )
+        return self._route(CURVE, ix, staged, q.tokens, min_out, impact, prepare, q.completes)
+
+    async def _swap_route(self, req: QuoteRequest) -> Route:
+        cfg = self.config
+        address = pump_swap.canonical_pool(req.output_mint, req.input_mint, cfg.amm_program)[0]
+        reader = ChainReader(self._fetch, venue=SWAP)
+        pool = _decode(Pool, await reader.required(address, "PumpSwap pool"), "pool", SWAP)
+        config = _decode(
+            GlobalConfig,
+            await reader.required(pump_swap.global_config_address(cfg.amm_program), "config"),
+            "global config",
+            SWAP,
+        )
+        base, quote = await asyncio.gather(
+            reader.token_account(pool.pool_base_token_account, mint=req.output_mint),
+            reader.token_account(pool.pool_quote_token_account, mint=req.input_mint),
+        )
+        base_tp = _program_of(address, req.output_mint, pool.pool_base_token_account, SWAP)
+        quote_tp = _program_of(address, req.input_mint, pool.pool_quote_token_account, SWAP)
+        market = pump_swap.SwapMarket(
+            address, pool, config, base_tp, quote_tp, base.amount, quote.amount
+        )
+        try:
+            q = pump_swap.quote_buy(market, req.amount_in)
+        except ValueError as exc:
+            raise NoRoute(str(exc), venue=SWAP) from exc
+        min_out = min_out_after_slippage(q.base_out, req.slippage_bps)
+        ix = pump_swap.buy_instruction(
+            market,
+            req.authority,
+            req.destination,
+            req.source,
+            req.amount_in,
+            min_out,
+            cfg.amm_program,
+        )
+        prepare: list[Instruction] = []
+        if (
+            await self._fetch(pump_swap.user_volume_accumulator(req.authority, cfg.amm_program))
+            is None
+        ):
+            prepare.append(
+                pump_swap.init_accumulator_instruction(cfg.payer, req.authority, cfg.amm_program)
+            )
+        impact = 1.0 - (q.base_out * quote.amount) / (q.net * base.amount)
+        return self._route(SWAP, ix, req, q.base_out, min_out, impact, prepare, False)
+
+    def _route(
+        self,
+        venue: str,
+        ix: Instruction,
+        req: QuoteRequest,
+        expected_out: int,
+        min_out: int,
+        impact: float,
+        prepare: list[Instruction],
+        completes: bool,
+    ) -> Route:
+        now = self._clock()
+        route = Route(
+            venue=venue,
+            swap_program=ix.program_id,
+            data=bytes(ix.data),
+            accounts=tuple(
+                AccountMeta(m.pubkey, is_signer=False, is_writable=m.is_writable)
+                for m in ix.accounts
+            ),
+            in_amount=req.amount_in,
+            expected_out=expected_out,
+            min_out=min_out,
+            price_impact=impact,
+            quoted_at=now,
+            expires_at=now + self.config.max_quote_age_s,
+            request=req,
+            prepare_instructions=tuple(prepare),
+            raw_quote={"completes_curve": completes},
+        )
+        log.debug("%s: %d -> %d (min %d)", venue, req.amount_in, expected_out, min_out)
+        return check_cpi_route(route)
+
+    async def _token_program(self, owner: Pubkey, mint: Pubkey) -> Pubkey:
+        """The token program of ``mint``: the one under which ``owner``'s (the curve's)
+        associated account exists (the fetcher returns data, not the mint's owner)."""
+        for tp in TOKEN_PROGRAMS:
+            if await self._fetch(get_associated_token_address(owner, mint, tp)) is not None:
+                return tp
+        raise NoRoute(f"the curve {owner} holds no {mint} account", venue=CURVE)
+
+
+TOKEN_PROGRAMS = (TOKEN_PROGRAM_ID, TOKEN_2022_PROGRAM_ID)
+
+
+class _Decodable(Protocol):
+    @classmethod
+    def decode(cls, data: bytes) -> Self: ...
+
+
+D = TypeVar("D", bound=_Decodable)
+
+
+def _decode(cls: type[D], data: bytes | None, what: str, venue: str = CURVE) -> D:
+    if data is None:
+        raise NoRoute(f"{what} does not exist", venue=venue)
+    try:
+        return cls.decode(data)
+    except AccountDecodeError as exc:
+        raise MalformedResponse(f"{what}: {exc}", venue=venue) from exc
+
+
+def _program_of(owner: Pubkey, mint: Pubkey, account: Pubkey, venue: str) -> Pubkey:
+    """The token program under which ``account`` is ``owner``'s associated account."""
+    for tp in TOKEN_PROGRAMS:
+        if get_associated_token_address(owner, mint, tp) == account:
+            return tp
+    raise MalformedResponse(f"{account} is not {owner}'s associated {mint} account", venue=venue)
