@@ -231,6 +231,8 @@ async def test_anchor_ts_full_market_flow_from_the_idl(net: Localnet) -> None:
                 "max_input_tokens": max_in,
                 "max_output_tokens": max_out,
                 "ttl_secs": 600,
+                # the payer bounds what it signs: exactly the hold at the quoted prices
+                "max_hold": usage_charge(price_in, price_out, max_in, max_out),
             },
         },
         {"ix": "settle_order", "args": {"input_tokens": used_in, "output_tokens": used_out}},

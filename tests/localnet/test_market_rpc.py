@@ -35,6 +35,7 @@ from bourse_chain.generated.compute_market.accounts import (
     Provider,
     SettlementStream,
 )
+from bourse_chain.generated.compute_market.errors import WrongSequence
 from bourse_chain.generated.compute_market.events import events_from_logs
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
@@ -368,7 +369,7 @@ async def test_orders_payments_buyback_burn_spl(env: Env) -> None:
     assert stream.last_protocol_fee == pr2 and stream.next_sequence == 1
     assert await env.balance(m.revenue_vault(slug)) == before_vault + c2
     await env.net.mint_usdc(source.pubkey(), 10 * USDC + 1)
-    assert await env.fails([pay], settler) == 6046  # WrongSequence: sequence 0 is spent
+    assert await env.fails([pay], settler) == WrongSequence.code  # sequence 0 is spent
 
     # 5. buyback through the pool, then burn
     pool, vault = await add_pool(env, mint, TOKEN_PROGRAM_ID, 1_000_000 * USDC, 10_000 * USDC)

@@ -42,7 +42,10 @@ def _reachable() -> str | None:
 
 
 REASON = _reachable()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+pytestmark = [
+    pytest.mark.optional_backend,
+    pytest.mark.skipif(REASON is not None, reason=REASON or ""),
+]
 
 
 def _prefix(data: bytes | None, length: int) -> bytes:

@@ -19,7 +19,6 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -944,17 +943,22 @@ def test_synthetic_builder_resolution(bindings: dict[str, Binding]) -> None:
     assert errors.LowerName.name == "lowerName"
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff not installed")
 def test_synthetic_output_is_ruff_clean(bindings: dict[str, Binding]) -> None:
     root = bindings["synthetic"].root  # type: ignore[attr-defined]
     cfg = ["--config", str(ROOT / "pyproject.toml")]
     first = ["--config", "lint.isort.known-first-party = ['bourse_chain', 'synth_gen']"]
     fmt = subprocess.run(
-        ["ruff", "format", "--check", *cfg, "synth_gen"], cwd=root, capture_output=True, text=True
+        [sys.executable, "-m", "ruff", "format", "--check", *cfg, "synth_gen"],
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     lint = subprocess.run(
-        ["ruff", "check", *cfg, *first, "synth_gen"], cwd=root, capture_output=True, text=True
+        [sys.executable, "-m", "ruff", "check", *cfg, *first, "synth_gen"],
+        cwd=root,
+        capture_output=True,
+        text=True,
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
