@@ -1,0 +1,325 @@
+"""The credit ledger: per-user balances in integer micro-USDC with two-phase holds.
+
+A hold moves an amount from ``available`` to ``held`` (one conditional UPDATE, so concurrent
+holds can never overdraw); it is then *posted* with the actual charge (the rest returns to
+``available``), *voided* (everything returns) or *expired* by the sweeper when its deadline
+passes — each exactly once, whichever comes first (the hold's state changes only from
+``pending``). Every balance change appends a journal row with the same deltas.
+
+Conservation: for every user, credits granted == available + held + sum of posted charges.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.db.engine import now_ms
+from gateway.db.schema import calls, credits, holds, journal, users
+
+
+class LedgerError(Exception):
+    """Base of the ledger's errors."""
+
+
+class InsufficientFunds(LedgerError):
+    def __init__(self, available: int, needed: int) -> None:
+        self.available = available
+        self.needed = needed
+        super().__init__(f"available {available} < needed {needed} micro-USDC")
+
+
+class HoldNotPending(LedgerError):
+    """The hold was already posted, voided or expired."""
+
+
+class UnknownUser(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    held: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: str
+    user_id: int
+    amount: int
+    expires_at: int
+
+
+class Ledger:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    # ----------------------------------------------------------------- users
+
+    async def ensure_user(self, name: str) -> int:
+        """The id of user ``name``, created (with a zero balance) when missing."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(users.c.id).where(users.c.name == name))).first()
+            if row is not None:
+                return int(row[0])
+            result = await conn.execute(
+                insert(users)
+                .values(name=name, available=0, held=0, created_at=now_ms())
+                .returning(users.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def user_id(self, name: str) -> int:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(users.c.id).where(users.c.name == name))).first()
+        if row is None:
+            raise UnknownUser(name)
+        return int(row[0])
+
+    async def balance(self, user_id: int) -> Balance:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(users.c.available, users.c.held).where(users.c.id == user_id)
+                )
+            ).first()
+        if row is None:
+            raise UnknownUser(str(user_id))
+        return Balance(int(row[0]), int(row[1]))
+
+    # --------------------------------------------------------------- credits
+
+    async def credit(self, user_id: int, amount: int, source: str, external_id: str) -> bool:
+        """Add ``amount`` once per ``external_id`` (a grant reference, a transaction
+        signature); False when that id was already credited."""
+        if amount <= 0:
+            raise LedgerError("a credit must be positive")
+        try:
+            async with self.engine.begin() as conn:
+                at = now_ms()
+                await conn.execute(
+                    insert(credits).values(
+                        external_id=external_id,
+                        user_id=user_id,
+                        source=source,
+                        amount=amount,
+                        at=at,
+                    )
+                )
+                done = await conn.execute(
+                    update(users)
+                    .where(users.c.id == user_id)
+                    .values(available=users.c.available + amount)
+                )
+                if done.rowcount != 1:
+                    raise UnknownUser(str(user_id))
+                await _journal(conn, user_id, "credit", amount, 0, None, external_id, at)
+        except IntegrityError:
+            return False
+        return True
+
+    # ----------------------------------------------------------------- holds
+
+    async def hold(self, user_id: int, amount: int, ttl_ms: int) -> Hold:
+        """Move ``amount`` from available to held, or raise ``InsufficientFunds``."""
+        if amount < 0:
+            raise LedgerError("a hold cannot be negative")
+        hold_id = uuid.uuid4().hex
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                update(users)
+                .where(users.c.id == user_id, users.c.available >= amount)
+                .values(available=users.c.available - amount, held=users.c.held + amount)
+                .returning(users.c.available)
+            )
+            if done.first() is None:
+                available = await _available(conn, user_id)
+                raise InsufficientFunds(available, amount)
+            await conn.execute(
+                insert(holds).values(
+                    id=hold_id,
+                    user_id=user_id,
+                    amount=amount,
+                    state="pending",
+                    posted_amount=0,
+                    created_at=at,
+                    expires_at=at + ttl_ms,
+                )
+            )
+            await _journal(conn, user_id, "hold", -amount, amount, hold_id, None, at)
+        return Hold(hold_id, user_id, amount, at + ttl_ms)
+
+    async def top_up(self, hold: Hold, extra: int) -> Hold:
+        """Grow a pending hold by ``extra`` (failover to a dearer offer)."""
+        if extra <= 0:
+            return hold
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            grown = await conn.execute(
+                update(holds)
+                .where(holds.c.id == hold.id, holds.c.state == "pending")
+                .values(amount=holds.c.amount + extra)
+                .returning(holds.c.amount)
+            )
+            row = grown.first()
+            if row is None:
+                raise HoldNotPending(hold.id)
+            done = await conn.execute(
+                update(users)
+                .where(users.c.id == hold.user_id, users.c.available >= extra)
+                .values(available=users.c.available - extra, held=users.c.held + extra)
+                .returning(users.c.available)
+            )
+            if done.first() is None:
+                available = await _available(conn, hold.user_id)
+                raise InsufficientFunds(available, extra)
+            await _journal(conn, hold.user_id, "hold_topup", -extra, extra, hold.id, None, at)
+        return Hold(hold.id, hold.user_id, int(row[0]), hold.expires_at)
+
+    async def post(self, hold: Hold, charge: int, call: Mapping[str, Any] | None = None) -> int:
+        """Close the hold charging ``charge`` (at most the hold; the rest returns to the
+        user) and, in the same transaction, record ``call`` in the settlement outbox."""
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(holds)
+                    .where(holds.c.id == hold.id, holds.c.state == "pending")
+                    .values(state="posted", resolved_at=at)
+                    .returning(holds.c.amount, holds.c.user_id)
+                )
+            ).first()
+            if row is None:
+                raise HoldNotPending(hold.id)
+            amount, user_id = int(row[0]), int(row[1])
+            if not 0 <= charge <= amount:
+                raise LedgerError(f"charge {charge} outside the hold 0..{amount}")
+            await conn.execute(
+                update(holds).where(holds.c.id == hold.id).values(posted_amount=charge)
+            )
+            await conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(
+                    available=users.c.available + (amount - charge),
+                    held=users.c.held - amount,
+                )
+            )
+            await _journal(conn, user_id, "post", amount - charge, -amount, hold.id, None, at)
+            if call is not None:
+                await conn.execute(
+                    insert(calls).values(
+                        **call, hold_id=hold.id, user_id=user_id, state="pending", created_at=at
+                    )
+                )
+        return charge
+
+    async def void(self, hold: Hold | str) -> bool:
+        """Release a pending hold in full; False if it was no longer pending."""
+        hold_id = hold if isinstance(hold, str) else hold.id
+        return await self._release(hold_id, "voided", "void")
+
+    async def expire(self, limit: int = 500) -> int:
+        """Expire pending holds past their deadline; returns how many."""
+        async with self.engine.connect() as conn:
+            ids = (
+                await conn.execute(
+                    select(holds.c.id)
+                    .where(holds.c.state == "pending", holds.c.expires_at < now_ms())
+                    .limit(limit)
+                )
+            ).all()
+        n = 0
+        for (hold_id,) in ids:
+            n += await self._release(str(hold_id), "expired", "expire")
+        return n
+
+    async def _release(self, hold_id: str, state: str, kind: str) -> bool:
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(holds)
+                    .where(holds.c.id == hold_id, holds.c.state == "pending")
+                    .values(state=state, resolved_at=at)
+                    .returning(holds.c.amount, holds.c.user_id)
+                )
+            ).first()
+            if row is None:
+                return False
+            amount, user_id = int(row[0]), int(row[1])
+            await conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(available=users.c.available + amount, held=users.c.held - amount)
+            )
+            await _journal(conn, user_id, kind, amount, -amount, hold_id, None, at)
+        return True
+
+    # ---------------------------------------------------------------- totals
+
+    async def totals(self) -> dict[str, int]:
+        """Sums over all users (for metrics and conservation checks)."""
+        async with self.engine.connect() as conn:
+            bal = (
+                await conn.execute(
+                    select(
+                        func.coalesce(func.sum(users.c.available), 0),
+                        func.coalesce(func.sum(users.c.held), 0),
+                    )
+                )
+            ).one()
+            credited = (
+                await conn.execute(select(func.coalesce(func.sum(credits.c.amount), 0)))
+            ).scalar_one()
+            posted = (
+                await conn.execute(
+                    select(func.coalesce(func.sum(holds.c.posted_amount), 0)).where(
+                        holds.c.state == "posted"
+                    )
+                )
+            ).scalar_one()
+        return {
+            "available": int(bal[0]),
+            "held": int(bal[1]),
+            "credited": int(credited),
+            "posted": int(posted),
+        }
+
+
+async def _available(conn: AsyncConnection, user_id: int) -> int:
+    row = (await conn.execute(select(users.c.available).where(users.c.id == user_id))).first()
+    if row is None:
+        raise UnknownUser(str(user_id))
+    return int(row[0])
+
+
+async def _journal(
+    conn: AsyncConnection,
+    user_id: int,
+    kind: str,
+    available_delta: int,
+    held_delta: int,
+    hold_id: str | None,
+    ref: str | None,
+    at: int,
+) -> None:
+    await conn.execute(
+        insert(journal).values(
+            user_id=user_id,
+            kind=kind,
+            available_delta=available_delta,
+            held_delta=held_delta,
+            hold_id=hold_id,
+            ref=ref,
+            at=at,
+        )
+    )
