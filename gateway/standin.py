@@ -5,7 +5,8 @@ error bodies). It runs no model: it answers with a fixed, clearly labelled text.
 
 Behaviours (one per server): ``good``; ``fail`` (HTTP 500 with an error body); ``slow``
 (waits ``delay`` seconds before answering); ``drop`` (streams two chunks, then the
-connection dies); ``no_usage`` (never reports usage); ``garbage`` (200 with an HTML page).
+connection dies); ``no_usage`` (never reports usage); ``garbage`` (200 with an HTML page);
+``overuse`` (reports a million tokens each way: more than any hold covers).
 
 Usage reported: prompt tokens = ceil(UTF-8 bytes of the messages' contents / 4) + 4 per
 message; completion tokens = the words sent (at most ``max_tokens``).
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-BEHAVIOURS = ("good", "fail", "slow", "drop", "no_usage", "garbage")
+BEHAVIOURS = ("good", "fail", "slow", "drop", "no_usage", "garbage", "overuse")
 LABEL = "[local stand-in, no model]"
 
 
@@ -90,10 +91,13 @@ class StandIn:
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
         if isinstance(limit, int):
             words = words[:limit]
+        used = (prompt_tokens(messages), len(words))
+        if self.behaviour == "overuse":
+            used = (1_000_000, 1_000_000)
         usage = {
-            "prompt_tokens": prompt_tokens(messages),
-            "completion_tokens": len(words),
-            "total_tokens": prompt_tokens(messages) + len(words),
+            "prompt_tokens": used[0],
+            "completion_tokens": used[1],
+            "total_tokens": used[0] + used[1],
         }
         cid = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())

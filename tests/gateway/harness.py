@@ -335,3 +335,61 @@ def call_rows(url: str, user_id: int | None = None) -> list[Any]:
 
 def hold_rows(url: str, user_id: int) -> list[Any]:
     return read_db(url, select(holds).where(holds.c.user_id == user_id))
+
+
+# ---------------------------------------------------------------- chain reads
+
+
+@dataclass(frozen=True)
+class Watched:
+    wallet: Pubkey
+    payouts: list[Pubkey]
+    vaults: dict[str, Pubkey]
+    treasury: Pubkey
+
+
+def watched_accounts(chain: Chain) -> Watched:
+    from bourse_chain.client import BourseClient
+    from bourse_chain.generated.compute_market.accounts import Config
+    from bourse_chain.market import Market
+    from bourse_chain.pda import config_pda
+
+    async def read() -> Config:
+        async with BourseClient.connect(chain.net.rpc_url) as client:
+            config = await client.fetch(config_pda(client.program_id)[0], Config)
+        assert config is not None
+        return config
+
+    config = chain.net.run(read())
+    market = Market(
+        usdc_mint=config.usdc_mint,
+        usdc_token_program=config.usdc_token_program,
+        treasury_authority=config.treasury_authority,
+    )
+    return Watched(
+        wallet=market.usdc_account(chain.keypairs["settler"].pubkey()),
+        payouts=[market.usdc_account(kp.pubkey()) for kp in chain.providers],
+        vaults={slug: market.revenue_vault(slug) for slug in ("deepseek-chat", "kimi-k2.6")},
+        treasury=market.treasury,
+    )
+
+
+def balances(chain: Chain, w: Watched) -> dict[str, int]:
+    out = {"wallet": chain.token_balance(w.wallet), "treasury": chain.token_balance(w.treasury)}
+    for i, p in enumerate(w.payouts):
+        out[f"payout{i}"] = chain.token_balance(p)
+    for slug, v in w.vaults.items():
+        out[f"vault:{slug}"] = chain.token_balance(v)
+    return out
+
+
+def wait_settled(url: str, n: int, timeout: float = 90.0) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = call_rows(url)
+        if len(rows) >= n and all(r.state == "settled" for r in rows):
+            return rows
+        if time.monotonic() > deadline:
+            states = [r.state for r in rows]
+            raise AssertionError(f"not settled in {timeout}s: {len(rows)} rows, {states}")
+        time.sleep(0.2)
