@@ -80,12 +80,21 @@ def test_killed_during_a_call_the_hold_expires_and_nothing_is_charged(
     config = write_config(settings, tmp_path / "gw.toml")
     p = gateway_process(config, tmp_path / "gw.log")
     key = _key(p, "victim")
-    t = threading.Thread(target=lambda: pytest.raises(httpx.HTTPError, _call, p, key))
+    failed: list[BaseException] = []
+
+    def doomed_call() -> None:
+        try:
+            _call(p, key)
+        except httpx.HTTPError as e:
+            failed.append(e)
+
+    t = threading.Thread(target=doomed_call)
     t.start()
     user_id, _, _ = user_row(db_url, "victim")
     _wait(lambda: user_row(db_url, "victim")[2] > 0)  # the hold is taken, upstream is slow
     p.kill()
     t.join()
+    assert failed  # the client saw the connection die
     _, available, held = user_row(db_url, "victim")
     assert held > 0 and available == FUNDS - held
     p = gateway_process(config, tmp_path / "gw.log")
