@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db.engine import now_ms
+from gateway.db.engine import now_ms, reading
 from gateway.db.schema import api_keys, users
 from gateway.ledger import Ledger
 
@@ -108,7 +108,7 @@ class KeyStore:
         ).join(users, users.c.id == api_keys.c.user_id)
         if where is not None:
             query = query.where(where)
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (await conn.execute(query.order_by(api_keys.c.id))).all()
         return [KeyInfo(*(r[i] for i in range(7))) for r in rows]
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.db.engine import now_ms
+from gateway.db.engine import now_ms, reading
 from gateway.db.schema import calls, credits, holds, journal, users
 
 
@@ -77,14 +77,14 @@ class Ledger:
             return int(result.scalar_one())
 
     async def user_id(self, name: str) -> int:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(users.c.id).where(users.c.name == name))).first()
         if row is None:
             raise UnknownUser(name)
         return int(row[0])
 
     async def balance(self, user_id: int) -> Balance:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(users.c.available, users.c.held).where(users.c.id == user_id)
@@ -229,7 +229,7 @@ class Ledger:
 
     async def expire(self, limit: int = 500) -> int:
         """Expire pending holds past their deadline; returns how many."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             ids = (
                 await conn.execute(
                     select(holds.c.id)
@@ -268,7 +268,7 @@ class Ledger:
 
     async def totals(self) -> dict[str, int]:
         """Sums over all users (for metrics and conservation checks)."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             bal = (
                 await conn.execute(
                     select(

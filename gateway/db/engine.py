@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gateway.db.schema import metadata
 
 DEFAULT_SQLITE = "sqlite+aiosqlite:///bourse-gateway.sqlite3"
+READ_OPTION = "bourse_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -56,7 +57,9 @@ def _sqlite_events(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads (see :func:`reading`) run in autocommit mode and never block writers.
+        if not conn.get_execution_options().get(READ_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 async def create_schema(engine: AsyncEngine) -> None:
@@ -66,6 +69,12 @@ async def create_schema(engine: AsyncEngine) -> None:
             # Serialize concurrent CREATE TABLEs of processes starting together.
             await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72120001)")
         await conn.run_sync(metadata.create_all)
+
+
+def reading(engine: AsyncEngine) -> AsyncConnection:
+    """A connection for reads only: on SQLite it takes no write lock (``engine.begin()`` is
+    for writes: ``BEGIN IMMEDIATE``)."""
+    return engine.execution_options(**{READ_OPTION: True}).connect()
 
 
 def now_ms() -> int:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.db.engine import now_ms
+from gateway.db.engine import now_ms, reading
 from gateway.db.schema import calls
 from gateway.settlement.chain_port import RowReceipt
 
@@ -44,7 +44,7 @@ class Outbox:
 
     async def stranded(self) -> dict[str, list[OutboxRow]]:
         """Rows claimed by a worker that never recorded the outcome, by batch id."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (
                 await conn.execute(
                     select(*_COLS).where(calls.c.state == "sending").order_by(calls.c.id)
@@ -57,7 +57,7 @@ class Outbox:
         return out
 
     async def groups(self) -> list[tuple[str, str]]:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (
                 await conn.execute(
                     select(calls.c.model, calls.c.provider)
@@ -126,7 +126,7 @@ class Outbox:
 
     async def backlog(self) -> tuple[int, int | None]:
         """(calls not yet settled, creation time of the oldest in ms)."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(func.count(), func.min(calls.c.created_at)).where(

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bourse_chain.client import BourseClient
 from bourse_chain.generated.compute_market.accounts import Config
 from bourse_chain.pda import config_pda
-from gateway.db.engine import now_ms
+from gateway.db.engine import now_ms, reading
 from gateway.db.schema import credits, topups
 from gateway.ledger import Ledger
 from gateway.metrics import Metrics
@@ -135,7 +135,7 @@ class TopUps:
         return await self.get(reference)
 
     async def get(self, reference: str, user_id: int | None = None) -> TopUp:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(
@@ -180,7 +180,7 @@ class TopUps:
         return await self.get(reference)
 
     async def _signature_used(self, signature: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(credits.c.external_id).where(
@@ -223,7 +223,7 @@ class TopUps:
             await asyncio.sleep(self.poll_seconds)
             try:
                 await self.repair()
-                async with self.engine.connect() as conn:
+                async with reading(self.engine) as conn:
                     refs = [
                         r[0]
                         for r in (
@@ -242,7 +242,7 @@ class TopUps:
 
     async def repair(self) -> None:
         """Credit top-ups marked credited whose ledger credit a crash interrupted."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = (
                 await conn.execute(
                     select(topups.c.reference, topups.c.user_id, topups.c.signature)

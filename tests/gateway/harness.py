@@ -28,7 +28,7 @@ from bourse_chain.pda import provider_pda
 from bourse_ops.common import Session, read_manifest
 from gateway import localnet_demo
 from gateway.app import build_app
-from gateway.db.engine import make_engine
+from gateway.db.engine import make_engine, reading
 from gateway.db.schema import calls, holds, journal, users
 from gateway.server import ServerThread, free_port
 from gateway.service import Gateway
@@ -110,7 +110,7 @@ def fresh_postgres(dsn: str) -> str:
     async def create() -> None:
         engine = create_async_engine(dsn, isolation_level="AUTOCOMMIT")
         try:
-            async with engine.connect() as conn:
+            async with reading(engine) as conn:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
         finally:
             await engine.dispose()
@@ -297,7 +297,7 @@ def read_db(url: str, query: Any) -> list[Any]:
     async def run() -> list[Any]:
         engine = make_engine(url)
         try:
-            async with engine.connect() as conn:
+            async with reading(engine) as conn:
                 return list((await conn.execute(query)).all())
         finally:
             await engine.dispose()
