@@ -148,5 +148,21 @@ def serve(
     uvicorn.Server(server_config(build_app(Gateway(settings)), host, port)).run()
 
 
+@app.command("standin")
+def standin(
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    behaviour: Annotated[
+        str, typer.Option(help="good, fail, slow, drop, no_usage, garbage, overuse")
+    ] = "good",
+    delay: Annotated[float, typer.Option(help="slow: seconds before answering")] = 2.0,
+) -> None:
+    """Serve a LOCAL STAND-IN upstream (OpenAI wire, no model) at http://HOST:PORT/v1."""
+    from gateway.server import config as server_config
+    from gateway.standin import StandIn
+
+    uvicorn.Server(server_config(StandIn(behaviour, delay).app, host, port)).run()
+
+
 def main() -> None:
     app()

@@ -187,24 +187,32 @@ class Ledger:
     async def post(self, hold: Hold, charge: int, call: Mapping[str, Any] | None = None) -> int:
         """Close the hold charging ``charge`` (at most the hold; the rest returns to the
         user) and, in the same transaction, record ``call`` in the settlement outbox."""
+        if charge < 0:
+            raise LedgerError(f"negative charge {charge}")
         at = now_ms()
         async with self.engine.begin() as conn:
             row = (
                 await conn.execute(
                     update(holds)
-                    .where(holds.c.id == hold.id, holds.c.state == "pending")
-                    .values(state="posted", resolved_at=at)
+                    .where(
+                        holds.c.id == hold.id,
+                        holds.c.state == "pending",
+                        holds.c.amount >= charge,
+                    )
+                    .values(state="posted", resolved_at=at, posted_amount=charge)
                     .returning(holds.c.amount, holds.c.user_id)
                 )
             ).first()
             if row is None:
+                state = (
+                    await conn.execute(
+                        select(holds.c.state, holds.c.amount).where(holds.c.id == hold.id)
+                    )
+                ).first()
+                if state is not None and state[0] == "pending":
+                    raise LedgerError(f"charge {charge} above the hold {state[1]}")
                 raise HoldNotPending(hold.id)
             amount, user_id = int(row[0]), int(row[1])
-            if not 0 <= charge <= amount:
-                raise LedgerError(f"charge {charge} outside the hold 0..{amount}")
-            await conn.execute(
-                update(holds).where(holds.c.id == hold.id).values(posted_amount=charge)
-            )
             await conn.execute(
                 update(users)
                 .where(users.c.id == user_id)

@@ -25,9 +25,10 @@ max_output = 16384
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,30 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def to_toml(settings: Settings) -> str:
+    """The TOML text :func:`load_settings` reads back as ``settings``."""
+    lines = []
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        if f.name not in ("providers", "models"):
+            lines.append(f"{f.name} = {json.dumps(value)}")
+    for p in settings.providers:
+        lines += ["", "[[providers]]"]
+        lines += [
+            f"{k} = {json.dumps(getattr(p, k))}"
+            for k in ("key", "name", "authority", "base_url", "api_key_env")
+        ]
+        lines.append("[providers.models]")
+        lines += [f"{json.dumps(a)} = {json.dumps(b)}" for a, b in p.models.items()]
+    for m in settings.models:
+        lines += ["", "[[models]]"]
+        lines += [
+            f"{k} = {json.dumps(getattr(m, k))}"
+            for k in ("slug", "name", "context_window", "max_output")
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def load_settings(path: str | Path | None, **overrides: Any) -> Settings:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from gateway.db.engine import make_engine, reading
 from gateway.db.schema import calls, holds, journal, users
 from gateway.server import ServerThread, free_port
 from gateway.service import Gateway
-from gateway.settings import Settings
+from gateway.settings import Settings, to_toml
 from gateway.standin import BEHAVIOURS, StandIn
 from localnet import Localnet
 from localnet.net import ThreadedLocalnet
@@ -208,41 +207,7 @@ def gateway_thread(settings: Settings) -> Iterator[Running]:
 
 def write_config(settings: Settings, path: Path) -> Path:
     """A TOML config file for a gateway process."""
-    lines = []
-    for k in (
-        "db",
-        "rpc_url",
-        "settler_keypair",
-        "admin_token",
-        "settle_interval",
-        "settle_batch_size",
-        "catalog_refresh_seconds",
-        "topup_poll_seconds",
-        "rate_limit_per_minute",
-        "upstream_first_byte_timeout",
-        "hold_ttl_seconds",
-        "worker",
-    ):
-        lines.append(f"{k} = {json.dumps(getattr(settings, k))}")
-    for p in settings.providers:
-        lines += [
-            "[[providers]]",
-            f"key = {json.dumps(p.key)}",
-            f"name = {json.dumps(p.name)}",
-            f"authority = {json.dumps(p.authority)}",
-            f"base_url = {json.dumps(p.base_url)}",
-            "[providers.models]",
-            *(f"{json.dumps(a)} = {json.dumps(b)}" for a, b in p.models.items()),
-        ]
-    for m in settings.models:
-        lines += [
-            "[[models]]",
-            f"slug = {json.dumps(m.slug)}",
-            f"name = {json.dumps(m.name)}",
-            f"context_window = {m.context_window}",
-            f"max_output = {m.max_output}",
-        ]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(to_toml(settings))
     return path
 
 
