@@ -94,7 +94,8 @@ async def chat_completions(request: Request) -> Response:
     try:
         attempt, hold = await _route(gw, req, routes, hold)
     except BaseException:
-        await gw.ledger.void(hold)
+        # Also when the client left mid-routing: the void runs to its end regardless.
+        await gw.run_to_end(gw.ledger.void(hold))
         gw.metrics.holds.labels("voided").inc()
         raise
     headers = _headers(attempt.route, request_id, hold)
