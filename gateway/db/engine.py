@@ -36,12 +36,17 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """Every connection is used inside ``engine.begin()`` (commits or rolls back) or
+    :func:`reading` (closing rolls back), so the pool's reset-on-return would only add a
+    second rollback round trip per transaction: it is off."""
     url = normalize_url(url)
     if make_url(url).get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         _sqlite_events(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=None
+    )
 
 
 def _sqlite_events(engine: AsyncEngine) -> None:
