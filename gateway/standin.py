@@ -145,6 +145,7 @@ class StandIn:
         yield chunk({"role": "assistant", "content": "", "refusal": None}, None)
         for i, w in enumerate(words):
             if self.behaviour == "drop" and i == 2:
+                await asyncio.sleep(0.2)  # what was sent reaches the client, then the drop
                 raise ConnectionResetError("stand-in drops the connection mid-stream")
             yield chunk({"content": w}, None)
         yield chunk({}, "stop")

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from gateway.catalog import Route
 
@@ -32,10 +32,18 @@ class StreamBroken(Exception):
 class UpstreamStream:
     first: dict[str, Any]
     rest: AsyncIterator[dict[str, Any]]
-    response: httpx.Response
+    response: aiohttp.ClientResponse
 
     async def aclose(self) -> None:
-        await self.response.aclose()
+        _close(self.response)
+
+
+def _close(response: aiohttp.ClientResponse) -> None:
+    """Back to the pool when read to the end, else drop the connection."""
+    if response.content.at_eof():
+        response.release()
+    else:
+        response.close()
 
 
 def upstream_body(request: dict[str, Any], route: Route) -> dict[str, Any]:
@@ -46,9 +54,10 @@ def upstream_body(request: dict[str, Any], route: Route) -> dict[str, Any]:
     return body
 
 
-async def _events(response: httpx.Response) -> AsyncIterator[str]:
+async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
     data: list[str] = []
-    async for line in response.aiter_lines():
+    async for raw in response.content:
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
         if line.startswith("data:"):
             data.append(line[5:].lstrip(" "))
         elif line == "" and data:
@@ -58,7 +67,7 @@ async def _events(response: httpx.Response) -> AsyncIterator[str]:
         yield "\n".join(data)
 
 
-async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
     async for event in _events(response):
         if event.strip() == "[DONE]":
             return
@@ -74,7 +83,7 @@ async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
 
 
 async def open_stream(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     route: Route,
     request: dict[str, Any],
     first_byte_timeout: float,
@@ -82,32 +91,30 @@ async def open_stream(
     headers = {"Accept": "text/event-stream"}
     if route.api_key:
         headers["Authorization"] = f"Bearer {route.api_key}"
-    req = http.build_request(
-        "POST",
-        f"{route.base_url}/chat/completions",
-        json=upstream_body(request, route),
-        headers=headers,
-    )
+    url = f"{route.base_url}/chat/completions"
     try:
-        response = await asyncio.wait_for(http.send(req, stream=True), first_byte_timeout)
-    except (httpx.HTTPError, TimeoutError) as e:
+        response = await asyncio.wait_for(
+            http.post(url, json=upstream_body(request, route), headers=headers),
+            first_byte_timeout,
+        )
+    except (aiohttp.ClientError, TimeoutError) as e:
         raise UpstreamFailed(f"{type(e).__name__}: {e}") from e
     try:
-        if response.status_code != 200:
-            text = (await response.aread())[:300].decode("utf-8", "replace")
-            raise UpstreamFailed(f"HTTP {response.status_code}: {text}")
-        ctype = response.headers.get("content-type", "")
+        if response.status != 200:
+            text = (await response.read())[:300].decode("utf-8", "replace")
+            raise UpstreamFailed(f"HTTP {response.status}: {text}")
+        ctype = response.headers.get("Content-Type", "")
         if not ctype.startswith("text/event-stream"):
             raise UpstreamFailed(f"not an event stream (content-type {ctype!r})")
         chunks = _chunks(response)
         first = await asyncio.wait_for(anext(chunks), first_byte_timeout)
         if not isinstance(first.get("choices"), list):
             raise UpstreamFailed("first event is not a chat.completion.chunk")
-    except (httpx.HTTPError, TimeoutError, StreamBroken, StopAsyncIteration) as e:
-        await response.aclose()
+    except (aiohttp.ClientError, TimeoutError, StreamBroken, StopAsyncIteration) as e:
+        response.close()
         raise UpstreamFailed(f"{type(e).__name__}: {e}") from e
     except UpstreamFailed:
-        await response.aclose()
+        response.close()
         raise
     return UpstreamStream(first, _guarded(chunks), response)
 
@@ -116,5 +123,5 @@ async def _guarded(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[
     try:
         async for chunk in chunks:
             yield chunk
-    except httpx.HTTPError as e:
+    except (aiohttp.ClientError, TimeoutError) as e:
         raise StreamBroken(f"{type(e).__name__}: {e}") from e
