@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from solders.keypair import Keypair
 from sqlalchemy import text
@@ -99,16 +100,19 @@ def _latencies(url: str, headers: dict[str, str], n: int) -> list[float]:
 
 
 async def _throughput(url: str, headers: dict[str, str]) -> tuple[float, int]:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    """aiohttp as the load generator (httpx's async client tops out near 200 calls/s here,
+    measured against the stand-in alone)."""
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
         todo = iter(range(THROUGHPUT_CALLS))
         ok = 0
 
         async def lane() -> None:
             nonlocal ok
             for _ in todo:
-                r = await client.post(url, json=BODY, headers=headers)
-                ok += r.status_code == 200
+                async with session.post(url, json=BODY, headers=headers) as r:
+                    await r.read()
+                    ok += r.status == 200
 
         t = time.perf_counter()
         await asyncio.gather(*(lane() for _ in range(CONCURRENCY)))
@@ -194,6 +198,7 @@ def run() -> dict[str, Any]:
                             direct += _latencies(up + "/chat/completions", {}, LATENCY_CALLS // 4)
                             through += _latencies(gw_url, auth, LATENCY_CALLS // 4)
                         rate, ok = asyncio.run(_throughput(gw_url, auth))
+                        direct_rate, _ = asyncio.run(_throughput(up + "/chat/completions", {}))
                         results[label] = {
                             "direct_p50": _pct(direct, 0.5) * 1000,
                             "direct_p99": _pct(direct, 0.99) * 1000,
@@ -202,6 +207,7 @@ def run() -> dict[str, Any]:
                             "overhead_p50": (_pct(through, 0.5) - _pct(direct, 0.5)) * 1000,
                             "overhead_p99": (_pct(through, 0.99) - _pct(direct, 0.99)) * 1000,
                             "calls_per_s": rate,
+                            "direct_per_s": direct_rate,
                             "ok": ok,
                             "mean_ms": statistics.mean(through) * 1000,
                         }
@@ -239,11 +245,13 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"## Throughput ({THROUGHPUT_CALLS:,} paid calls, {CONCURRENCY} in flight)",
         "",
-        "| database | paid calls/s | answered 200 |",
-        "|---|---:|---:|",
+        "| database | paid calls/s through the gateway | answered 200 | stand-in alone, calls/s |",
+        "|---|---:|---:|---:|",
     ]
     for label, r in results.items():
-        lines.append(f"| {label} | **{r['calls_per_s']:.0f}** | {r['ok']:,} |")
+        lines.append(
+            f"| {label} | **{r['calls_per_s']:.0f}** | {r['ok']:,} | {r['direct_per_s']:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -55,7 +55,10 @@ def _with_store(
         try:
             await create_schema(engine)
             ledger = Ledger(engine)
-            return await fn(KeyStore(engine, ledger, 0), ledger)
+            try:
+                return await fn(KeyStore(engine, ledger, 0), ledger)
+            finally:
+                ledger.close()
         finally:
             await engine.dispose()
 

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db.engine import now_ms, reading
 from gateway.db.schema import calls, credits, holds, journal, users
+from gateway.db.writer import Writer
 
 
 class LedgerError(Exception):
@@ -60,6 +61,10 @@ class Hold:
 class Ledger:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.writer = Writer(engine)
+
+    def close(self) -> None:
+        self.writer.close()
 
     # ----------------------------------------------------------------- users
 
@@ -101,26 +106,29 @@ class Ledger:
         signature); False when that id was already credited."""
         if amount <= 0:
             raise LedgerError("a credit must be positive")
+        at = now_ms()
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
+                insert(credits).values(
+                    external_id=external_id,
+                    user_id=user_id,
+                    source=source,
+                    amount=amount,
+                    at=at,
+                )
+            )
+            done = conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(available=users.c.available + amount)
+            )
+            if done.rowcount != 1:
+                raise UnknownUser(str(user_id))
+            _journal(conn, user_id, "credit", amount, 0, None, external_id, at)
+
         try:
-            async with self.engine.begin() as conn:
-                at = now_ms()
-                await conn.execute(
-                    insert(credits).values(
-                        external_id=external_id,
-                        user_id=user_id,
-                        source=source,
-                        amount=amount,
-                        at=at,
-                    )
-                )
-                done = await conn.execute(
-                    update(users)
-                    .where(users.c.id == user_id)
-                    .values(available=users.c.available + amount)
-                )
-                if done.rowcount != 1:
-                    raise UnknownUser(str(user_id))
-                await _journal(conn, user_id, "credit", amount, 0, None, external_id, at)
+            await self.writer.run(tx)
         except IntegrityError:
             return False
         return True
@@ -133,17 +141,17 @@ class Ledger:
             raise LedgerError("a hold cannot be negative")
         hold_id = uuid.uuid4().hex
         at = now_ms()
-        async with self.engine.begin() as conn:
-            done = await conn.execute(
+
+        def tx(conn: Connection) -> None:
+            done = conn.execute(
                 update(users)
                 .where(users.c.id == user_id, users.c.available >= amount)
                 .values(available=users.c.available - amount, held=users.c.held + amount)
                 .returning(users.c.available)
             )
             if done.first() is None:
-                available = await _available(conn, user_id)
-                raise InsufficientFunds(available, amount)
-            await conn.execute(
+                raise InsufficientFunds(_available(conn, user_id), amount)
+            conn.execute(
                 insert(holds).values(
                     id=hold_id,
                     user_id=user_id,
@@ -154,7 +162,9 @@ class Ledger:
                     expires_at=at + ttl_ms,
                 )
             )
-            await _journal(conn, user_id, "hold", -amount, amount, hold_id, None, at)
+            _journal(conn, user_id, "hold", -amount, amount, hold_id, None, at)
+
+        await self.writer.run(tx)
         return Hold(hold_id, user_id, amount, at + ttl_ms)
 
     async def top_up(self, hold: Hold, extra: int) -> Hold:
@@ -162,27 +172,28 @@ class Ledger:
         if extra <= 0:
             return hold
         at = now_ms()
-        async with self.engine.begin() as conn:
-            grown = await conn.execute(
+
+        def tx(conn: Connection) -> int:
+            row = conn.execute(
                 update(holds)
                 .where(holds.c.id == hold.id, holds.c.state == "pending")
                 .values(amount=holds.c.amount + extra)
                 .returning(holds.c.amount)
-            )
-            row = grown.first()
+            ).first()
             if row is None:
                 raise HoldNotPending(hold.id)
-            done = await conn.execute(
+            done = conn.execute(
                 update(users)
                 .where(users.c.id == hold.user_id, users.c.available >= extra)
                 .values(available=users.c.available - extra, held=users.c.held + extra)
                 .returning(users.c.available)
             )
             if done.first() is None:
-                available = await _available(conn, hold.user_id)
-                raise InsufficientFunds(available, extra)
-            await _journal(conn, hold.user_id, "hold_topup", -extra, extra, hold.id, None, at)
-        return Hold(hold.id, hold.user_id, int(row[0]), hold.expires_at)
+                raise InsufficientFunds(_available(conn, hold.user_id), extra)
+            _journal(conn, hold.user_id, "hold_topup", -extra, extra, hold.id, None, at)
+            return int(row[0])
+
+        return Hold(hold.id, hold.user_id, await self.writer.run(tx), hold.expires_at)
 
     async def post(self, hold: Hold, charge: int, call: Mapping[str, Any] | None = None) -> int:
         """Close the hold charging ``charge`` (at most the hold; the rest returns to the
@@ -190,30 +201,27 @@ class Ledger:
         if charge < 0:
             raise LedgerError(f"negative charge {charge}")
         at = now_ms()
-        async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    update(holds)
-                    .where(
-                        holds.c.id == hold.id,
-                        holds.c.state == "pending",
-                        holds.c.amount >= charge,
-                    )
-                    .values(state="posted", resolved_at=at, posted_amount=charge)
-                    .returning(holds.c.amount, holds.c.user_id)
+
+        def tx(conn: Connection) -> None:
+            row = conn.execute(
+                update(holds)
+                .where(
+                    holds.c.id == hold.id,
+                    holds.c.state == "pending",
+                    holds.c.amount >= charge,
                 )
+                .values(state="posted", resolved_at=at, posted_amount=charge)
+                .returning(holds.c.amount, holds.c.user_id)
             ).first()
             if row is None:
-                state = (
-                    await conn.execute(
-                        select(holds.c.state, holds.c.amount).where(holds.c.id == hold.id)
-                    )
+                state = conn.execute(
+                    select(holds.c.state, holds.c.amount).where(holds.c.id == hold.id)
                 ).first()
                 if state is not None and state[0] == "pending":
                     raise LedgerError(f"charge {charge} above the hold {state[1]}")
                 raise HoldNotPending(hold.id)
             amount, user_id = int(row[0]), int(row[1])
-            await conn.execute(
+            conn.execute(
                 update(users)
                 .where(users.c.id == user_id)
                 .values(
@@ -221,13 +229,15 @@ class Ledger:
                     held=users.c.held - amount,
                 )
             )
-            await _journal(conn, user_id, "post", amount - charge, -amount, hold.id, None, at)
+            _journal(conn, user_id, "post", amount - charge, -amount, hold.id, None, at)
             if call is not None:
-                await conn.execute(
+                conn.execute(
                     insert(calls).values(
                         **call, hold_id=hold.id, user_id=user_id, state="pending", created_at=at
                     )
                 )
+
+        await self.writer.run(tx)
         return charge
 
     async def void(self, hold: Hold | str) -> bool:
@@ -252,25 +262,26 @@ class Ledger:
 
     async def _release(self, hold_id: str, state: str, kind: str) -> bool:
         at = now_ms()
-        async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    update(holds)
-                    .where(holds.c.id == hold_id, holds.c.state == "pending")
-                    .values(state=state, resolved_at=at)
-                    .returning(holds.c.amount, holds.c.user_id)
-                )
+
+        def tx(conn: Connection) -> bool:
+            row = conn.execute(
+                update(holds)
+                .where(holds.c.id == hold_id, holds.c.state == "pending")
+                .values(state=state, resolved_at=at)
+                .returning(holds.c.amount, holds.c.user_id)
             ).first()
             if row is None:
                 return False
             amount, user_id = int(row[0]), int(row[1])
-            await conn.execute(
+            conn.execute(
                 update(users)
                 .where(users.c.id == user_id)
                 .values(available=users.c.available + amount, held=users.c.held - amount)
             )
-            await _journal(conn, user_id, kind, amount, -amount, hold_id, None, at)
-        return True
+            _journal(conn, user_id, kind, amount, -amount, hold_id, None, at)
+            return True
+
+        return await self.writer.run(tx)
 
     # ---------------------------------------------------------------- totals
 
@@ -303,15 +314,15 @@ class Ledger:
         }
 
 
-async def _available(conn: AsyncConnection, user_id: int) -> int:
-    row = (await conn.execute(select(users.c.available).where(users.c.id == user_id))).first()
+def _available(conn: Connection, user_id: int) -> int:
+    row = conn.execute(select(users.c.available).where(users.c.id == user_id)).first()
     if row is None:
         raise UnknownUser(str(user_id))
     return int(row[0])
 
 
-async def _journal(
-    conn: AsyncConnection,
+def _journal(
+    conn: Connection,
     user_id: int,
     kind: str,
     available_delta: int,
@@ -320,7 +331,7 @@ async def _journal(
     ref: str | None,
     at: int,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         insert(journal).values(
             user_id=user_id,
             kind=kind,

@@ -151,4 +151,5 @@ class Gateway:
             await self._http.close()
         if self.chain is not None:
             await self.chain.close()
+        self.ledger.close()
         await self.engine.dispose()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -49,8 +49,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-def _sqlite_events(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_events(engine: AsyncEngine | Engine) -> None:
+    sync = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    @event.listens_for(sync, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver: we emit BEGIN IMMEDIATE ourselves.
         dbapi_connection.isolation_level = None
@@ -60,7 +62,7 @@ def _sqlite_events(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync, "begin")
     def _begin(conn: Any) -> None:
         # Reads (see :func:`reading`) run in autocommit mode and never block writers.
         if not conn.get_execution_options().get(READ_OPTION):

@@ -69,6 +69,7 @@ async def _run(steps: list[tuple[str, int, int, int]], db: str) -> None:
             ).one()
             assert (int(sums[0]), int(sums[1])) == (bal.available, bal.held)
         assert (await conn.execute(select(func.count()).select_from(users))).scalar_one() == 2
+    ledger.close()
     await engine.dispose()
 
 
