@@ -16,13 +16,49 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 from gateway.db.engine import now_ms, reading
 from gateway.db.schema import calls, credits, holds, journal, users
 from gateway.db.writer import Writer
+
+# The hot path's statements, built once (bind parameters per call): SQLAlchemy then skips
+# constructing and cache-keying them on every transaction.
+_P_USER: BindParameter[int] = bindparam("p_user")
+_P_AMOUNT: BindParameter[int] = bindparam("p_amount")
+_P_HOLD: BindParameter[str] = bindparam("p_hold")
+_DEBIT = (
+    update(users)
+    .where(users.c.id == _P_USER, users.c.available >= _P_AMOUNT)
+    .values(available=users.c.available - _P_AMOUNT, held=users.c.held + _P_AMOUNT)
+    .returning(users.c.available)
+)
+_INSERT_HOLD = insert(holds)
+_INSERT_JOURNAL = insert(journal)
+_INSERT_CALL = insert(calls)
+_POST_HOLD = (
+    update(holds)
+    .where(holds.c.id == _P_HOLD, holds.c.state == "pending", holds.c.amount >= _P_AMOUNT)
+    .values(state="posted", resolved_at=bindparam("p_at"), posted_amount=_P_AMOUNT)
+    .returning(holds.c.amount, holds.c.user_id)
+)
+_SETTLE_USER = (
+    update(users)
+    .where(users.c.id == _P_USER)
+    .values(
+        available=users.c.available + bindparam("p_back"),
+        held=users.c.held - bindparam("p_release"),
+    )
+)
+_CLOSE_HOLD = (
+    update(holds)
+    .where(holds.c.id == _P_HOLD, holds.c.state == "pending")
+    .values(state=bindparam("p_state"), resolved_at=bindparam("p_at"))
+    .returning(holds.c.amount, holds.c.user_id)
+)
 
 
 class LedgerError(Exception):
@@ -143,24 +179,20 @@ class Ledger:
         at = now_ms()
 
         def tx(conn: Connection) -> None:
-            done = conn.execute(
-                update(users)
-                .where(users.c.id == user_id, users.c.available >= amount)
-                .values(available=users.c.available - amount, held=users.c.held + amount)
-                .returning(users.c.available)
-            )
+            done = conn.execute(_DEBIT, {"p_user": user_id, "p_amount": amount})
             if done.first() is None:
                 raise InsufficientFunds(_available(conn, user_id), amount)
             conn.execute(
-                insert(holds).values(
-                    id=hold_id,
-                    user_id=user_id,
-                    amount=amount,
-                    state="pending",
-                    posted_amount=0,
-                    created_at=at,
-                    expires_at=at + ttl_ms,
-                )
+                _INSERT_HOLD,
+                {
+                    "id": hold_id,
+                    "user_id": user_id,
+                    "amount": amount,
+                    "state": "pending",
+                    "posted_amount": 0,
+                    "created_at": at,
+                    "expires_at": at + ttl_ms,
+                },
             )
             _journal(conn, user_id, "hold", -amount, amount, hold_id, None, at)
 
@@ -204,14 +236,7 @@ class Ledger:
 
         def tx(conn: Connection) -> None:
             row = conn.execute(
-                update(holds)
-                .where(
-                    holds.c.id == hold.id,
-                    holds.c.state == "pending",
-                    holds.c.amount >= charge,
-                )
-                .values(state="posted", resolved_at=at, posted_amount=charge)
-                .returning(holds.c.amount, holds.c.user_id)
+                _POST_HOLD, {"p_hold": hold.id, "p_amount": charge, "p_at": at}
             ).first()
             if row is None:
                 state = conn.execute(
@@ -222,19 +247,25 @@ class Ledger:
                 raise HoldNotPending(hold.id)
             amount, user_id = int(row[0]), int(row[1])
             conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(
-                    available=users.c.available + (amount - charge),
-                    held=users.c.held - amount,
-                )
+                _SETTLE_USER,
+                {"p_user": user_id, "p_back": amount - charge, "p_release": amount},
             )
             _journal(conn, user_id, "post", amount - charge, -amount, hold.id, None, at)
             if call is not None:
                 conn.execute(
-                    insert(calls).values(
-                        **call, hold_id=hold.id, user_id=user_id, state="pending", created_at=at
-                    )
+                    _INSERT_CALL,
+                    {
+                        **call,
+                        "hold_id": hold.id,
+                        "user_id": user_id,
+                        "state": "pending",
+                        "created_at": at,
+                        "batch_id": None,
+                        "tx_signature": None,
+                        "proof": None,
+                        "last_error": None,
+                        "settled_at": None,
+                    },
                 )
 
         await self.writer.run(tx)
@@ -265,19 +296,12 @@ class Ledger:
 
         def tx(conn: Connection) -> bool:
             row = conn.execute(
-                update(holds)
-                .where(holds.c.id == hold_id, holds.c.state == "pending")
-                .values(state=state, resolved_at=at)
-                .returning(holds.c.amount, holds.c.user_id)
+                _CLOSE_HOLD, {"p_hold": hold_id, "p_state": state, "p_at": at}
             ).first()
             if row is None:
                 return False
             amount, user_id = int(row[0]), int(row[1])
-            conn.execute(
-                update(users)
-                .where(users.c.id == user_id)
-                .values(available=users.c.available + amount, held=users.c.held - amount)
-            )
+            conn.execute(_SETTLE_USER, {"p_user": user_id, "p_back": amount, "p_release": amount})
             _journal(conn, user_id, kind, amount, -amount, hold_id, None, at)
             return True
 
@@ -332,13 +356,14 @@ def _journal(
     at: int,
 ) -> None:
     conn.execute(
-        insert(journal).values(
-            user_id=user_id,
-            kind=kind,
-            available_delta=available_delta,
-            held_delta=held_delta,
-            hold_id=hold_id,
-            ref=ref,
-            at=at,
-        )
+        _INSERT_JOURNAL,
+        {
+            "user_id": user_id,
+            "kind": kind,
+            "available_delta": available_delta,
+            "held_delta": held_delta,
+            "hold_id": hold_id,
+            "ref": ref,
+            "at": at,
+        },
     )
