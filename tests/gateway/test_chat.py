@@ -265,3 +265,37 @@ def test_json_call_fails_over_when_the_first_upstream_drops(
         assert raw.parse().choices[0].message.content == "".join(
             reply_words("deepseek-chat", MESSAGES)
         )
+
+
+def test_client_leaving_mid_stream_settles_what_was_delivered(
+    chain: Chain, upstreams: Upstreams, db_url: str
+) -> None:
+    import time
+
+    settings = settings_for(chain, upstreams, db_url, behaviours=("drop", "good"))
+    with gateway_thread(settings) as gw:
+        key = gw.new_key(credit=FUNDS)
+        body = {"model": "deepseek-chat", "messages": MESSAGES, "max_tokens": 64, "stream": True}
+        raw = json.dumps(body).encode()
+        with httpx.stream(
+            "POST",
+            gw.base_url + "/chat/completions",
+            content=raw,
+            headers={"Authorization": f"Bearer {key}"},
+        ) as r:
+            first = next(r.iter_lines())
+            assert first.startswith("data: ")
+        # the client is gone while the upstream still streams (it stalls before dropping)
+        deadline = time.monotonic() + 10
+        while _user(gw, key)[2] != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        user_id, available, _ = _user(gw, key)
+        (row,) = call_rows(gw.settings.db, user_id)
+        assert row.usage_source == "bound"
+        delivered = "".join(reply_words("deepseek-chat", MESSAGES)[:2])
+        assert row.gross == _expected(A_PRICES, len(raw) + 8 + 16, len(delivered.encode()))
+        assert available == FUNDS - row.gross
+        assert journal_sums(gw.settings.db, user_id) == (available, 0)
+        metrics = httpx.get(gw.url + "/metrics").text
+        assert 'outcome="client_gone"' in metrics
