@@ -1,0 +1,328 @@
+"""``POST /api/v1/chat/completions``: authenticate, validate, hold, route with failover,
+stream (or answer JSON), settle the hold on the reported usage."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from gateway import billing
+from gateway.api.auth import authenticate, read_body
+from gateway.billing import Usage
+from gateway.catalog import Route
+from gateway.chat_request import ChatRequest, parse
+from gateway.errors import (
+    AllProvidersFailed,
+    BadRequest,
+    InsufficientQuota,
+    ModelNotFound,
+    UpstreamStreamError,
+)
+from gateway.ledger import Hold, InsufficientFunds, LedgerError
+from gateway.quote import Bound, Charge, bound, charge, hold_amount
+from gateway.service import Gateway
+from gateway.upstream import StreamBroken, UpstreamFailed, UpstreamStream, open_stream
+
+router = APIRouter()
+
+
+@dataclass
+class Attempt:
+    route: Route
+    bound: Bound
+    stream: UpstreamStream | None = None
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _headers(route: Route, request_id: str, hold: Hold) -> dict[str, str]:
+    return {
+        "X-Bourse-Provider": route.provider_name,
+        "X-Bourse-Model": route.model_name,
+        "X-Bourse-Model-Id": route.qualified_id,
+        "X-Request-Id": request_id,
+        "X-Bourse-Hold": str(hold.amount),
+    }
+
+
+def quota_error(gw: Gateway, available: int, needed: int) -> InsufficientQuota:
+    return InsufficientQuota(
+        f"balance too low for the pre-flight hold: {needed} micro-USDC needed, "
+        f"{available} available. Top up with POST /api/v1/topups (USDC on Solana) and retry.",
+        metadata={
+            "balance": available,
+            "needed": needed,
+            "unit": "micro-USDC",
+            "topup_url": "/api/v1/topups",
+        },
+    )
+
+
+@router.post("/api/v1/chat/completions")
+async def chat_completions(request: Request) -> Response:
+    gw: Gateway = request.app.state.gateway
+    key = await authenticate(request)
+    raw = await read_body(request, gw.settings.max_body_bytes)
+    req = parse(raw, request.headers.get("accept"))
+    routes = gw.catalog.resolve(req.model)
+    if not routes:
+        raise ModelNotFound(
+            f"model {req.model!r} has no active provider offer (see /api/v1/models)",
+            param="model",
+        )
+    if req.max_output is not None and req.max_output > max(r.max_output for r in routes):
+        raise BadRequest(
+            f"max_tokens {req.max_output} exceeds the model's maximum output "
+            f"{max(r.max_output for r in routes)}",
+            param="max_tokens",
+        )
+    request_id: str = request.state.request_id
+    first = bound(req.size, req.messages, req.max_output, routes[0])
+    needed = hold_amount(routes[0], first)
+    try:
+        hold = await gw.ledger.hold(key.user_id, needed, int(gw.settings.hold_ttl_seconds * 1000))
+    except InsufficientFunds as e:
+        gw.metrics.holds.labels("refused").inc()
+        raise quota_error(gw, e.available, e.needed) from e
+    gw.metrics.holds.labels("taken").inc()
+    try:
+        attempt, hold = await _route(gw, req, routes, hold)
+    except BaseException:
+        # Also when the client left mid-routing: the void runs to its end regardless.
+        await gw.run_to_end(gw.ledger.void(hold))
+        gw.metrics.holds.labels("voided").inc()
+        raise
+    headers = _headers(attempt.route, request_id, hold)
+    if req.stream:
+        return StreamingResponse(
+            _sse(gw, req, attempt, hold, request_id),
+            media_type="text/event-stream",
+            headers={**headers, "Cache-Control": "no-cache"},
+        )
+    usage = _usage_of(attempt.chunks)
+    ch = await gw.run_to_end(
+        billing.finish(
+            gw.ledger,
+            gw.metrics,
+            call_id=request_id,
+            hold=hold,
+            route=attempt.route,
+            bound=attempt.bound,
+            usage=usage,
+            delivered_bytes=_delivered(attempt.chunks),
+            protocol_bps=gw.catalog.protocol_fee_bps,
+        )
+    )
+    gw.metrics.calls.labels(attempt.route.slug, attempt.route.provider_key, "ok").inc()
+    body = _assemble(attempt.chunks, req.model, usage, ch)
+    return JSONResponse(body, headers={**headers, "X-Bourse-Charge": str(ch.gross)})
+
+
+async def _route(
+    gw: Gateway, req: ChatRequest, routes: list[Route], hold: Hold
+) -> tuple[Attempt, Hold]:
+    """Try the routes cheapest first until one produces its first chunk (stream) or its
+    whole answer (JSON); tops the hold up for a dearer candidate."""
+    reasons: dict[str, str] = {}
+    for route in routes:
+        b = bound(req.size, req.messages, req.max_output, route)
+        needed = hold_amount(route, b)
+        if needed > hold.amount:
+            try:
+                hold = await gw.ledger.top_up(hold, needed - hold.amount)
+            except InsufficientFunds as e:
+                reasons[route.qualified_id] = (
+                    f"balance too low to top the hold up to {needed} ({e.available} available)"
+                )
+                continue
+            except LedgerError as e:
+                reasons[route.qualified_id] = str(e)
+                break
+        attempt = Attempt(route, b)
+        started = time.perf_counter()
+        try:
+            attempt.stream = await open_stream(
+                gw.http, route, req.body, gw.settings.upstream_first_byte_timeout
+            )
+            gw.metrics.upstream_latency.labels(route.provider_key).observe(
+                time.perf_counter() - started
+            )
+            if not req.stream:
+                attempt.chunks = [attempt.stream.first]
+                try:
+                    async for chunk in attempt.stream.rest:
+                        attempt.chunks.append(chunk)
+                finally:
+                    await attempt.stream.aclose()
+            return attempt, hold
+        except (UpstreamFailed, StreamBroken) as e:
+            reasons[route.qualified_id] = str(e)
+            gw.metrics.failovers.labels(route.provider_key).inc()
+            gw.log.warning(
+                "upstream failed", extra={"provider": route.qualified_id, "reason": str(e)}
+            )
+    gw.metrics.calls.labels(req.model, "-", "all_failed").inc()
+    raise AllProvidersFailed(
+        f"every provider of {req.model!r} failed; the hold was released",
+        metadata={"providers": reasons},
+    )
+
+
+def _content_bytes(chunk: dict[str, Any]) -> int:
+    n = 0
+    for choice in chunk.get("choices") or []:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict):
+            for k in ("content", "reasoning_content", "refusal"):
+                v = delta.get(k)
+                if isinstance(v, str):
+                    n += len(v.encode())
+            if delta.get("tool_calls"):
+                n += len(json.dumps(delta["tool_calls"]).encode())
+    return n
+
+
+def _delivered(chunks: list[dict[str, Any]]) -> int:
+    return sum(_content_bytes(c) for c in chunks)
+
+
+def _usage_of(chunks: list[dict[str, Any]]) -> Usage | None:
+    for c in reversed(chunks):
+        u = Usage.of(c.get("usage"))
+        if u is not None:
+            return u
+    return None
+
+
+def _usage_json(usage: Usage | None, ch: Charge) -> dict[str, Any]:
+    return {
+        "prompt_tokens": ch.prompt_tokens,
+        "completion_tokens": ch.completion_tokens,
+        "total_tokens": ch.prompt_tokens + ch.completion_tokens,
+        "cost": ch.gross / 1_000_000,
+        "cost_micro_usdc": ch.gross,
+        "usage_reported": usage is not None,
+    }
+
+
+def _assemble(
+    chunks: list[dict[str, Any]], model: str, usage: Usage | None, ch: Charge
+) -> dict[str, Any]:
+    """One ``chat.completion`` from the chunks of a stream."""
+    choices: dict[int, dict[str, Any]] = {}
+    for c in chunks:
+        for choice in c.get("choices") or []:
+            if not isinstance(choice, dict):
+                continue
+            i = int(choice.get("index", 0))
+            slot = choices.setdefault(
+                i,
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": ""},
+                    "finish_reason": None,
+                    "logprobs": None,
+                },
+            )
+            delta = choice.get("delta") or {}
+            if isinstance(delta.get("content"), str):
+                slot["message"]["content"] += delta["content"]
+            if isinstance(delta.get("role"), str):
+                slot["message"]["role"] = delta["role"]
+            if choice.get("finish_reason") is not None:
+                slot["finish_reason"] = choice["finish_reason"]
+    first = chunks[0]
+    return {
+        "id": first.get("id") or f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": first.get("created") or int(time.time()),
+        "model": model,
+        "choices": [choices[i] for i in sorted(choices)],
+        "usage": _usage_json(usage, ch),
+    }
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+
+
+async def _sse(
+    gw: Gateway, req: ChatRequest, attempt: Attempt, hold: Hold, request_id: str
+) -> AsyncIterator[bytes]:
+    stream = attempt.stream
+    assert stream is not None
+    route = attempt.route
+    delivered = 0
+    usage: Usage | None = None
+    outcome = "ok"
+    try:
+        chunk: dict[str, Any] | None = stream.first
+        rest = stream.rest
+        while chunk is not None:
+            delivered += _content_bytes(chunk)
+            u = Usage.of(chunk.get("usage"))
+            if u is not None:
+                usage = u
+            chunk["model"] = req.model
+            if not chunk.get("choices") and "usage" in chunk:
+                if req.include_usage and usage is not None:
+                    ch = billing_preview(gw, route, usage, hold)
+                    chunk["usage"] = _usage_json(usage, ch)
+                    yield _event(chunk)
+            else:
+                chunk.pop("usage", None)
+                yield _event(chunk)
+            chunk = await anext(rest, None)
+        yield b"data: [DONE]\n\n"
+    except StreamBroken as e:
+        outcome = "broken"
+        err = UpstreamStreamError(f"the upstream stream broke: {e}")
+        yield _event(err.body())
+    except BaseException:
+        outcome = "client_gone"
+        raise
+    finally:
+        await gw.run_to_end(
+            _finish_stream(gw, stream, request_id, hold, attempt, usage, delivered, outcome)
+        )
+
+
+async def _finish_stream(
+    gw: Gateway,
+    stream: UpstreamStream,
+    request_id: str,
+    hold: Hold,
+    attempt: Attempt,
+    usage: Usage | None,
+    delivered: int,
+    outcome: str,
+) -> None:
+    await stream.aclose()
+    await billing.finish(
+        gw.ledger,
+        gw.metrics,
+        call_id=request_id,
+        hold=hold,
+        route=attempt.route,
+        bound=attempt.bound,
+        usage=usage,
+        delivered_bytes=delivered,
+        protocol_bps=gw.catalog.protocol_fee_bps,
+    )
+    gw.metrics.calls.labels(attempt.route.slug, attempt.route.provider_key, outcome).inc()
+
+
+def billing_preview(gw: Gateway, route: Route, usage: Usage, hold: Hold) -> Charge:
+    return charge(
+        route,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        hold.amount,
+        gw.catalog.protocol_fee_bps,
+    )

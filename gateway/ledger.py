@@ -1,0 +1,369 @@
+"""The credit ledger: per-user balances in integer micro-USDC with two-phase holds.
+
+A hold moves an amount from ``available`` to ``held`` (one conditional UPDATE, so concurrent
+holds can never overdraw); it is then *posted* with the actual charge (the rest returns to
+``available``), *voided* (everything returns) or *expired* by the sweeper when its deadline
+passes — each exactly once, whichever comes first (the hold's state changes only from
+``pending``). Every balance change appends a journal row with the same deltas.
+
+Conservation: for every user, credits granted == available + held + sum of posted charges.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
+
+from gateway.db.engine import now_ms, reading
+from gateway.db.schema import calls, credits, holds, journal, users
+from gateway.db.writer import Writer
+
+# The hot path's statements, built once (bind parameters per call): SQLAlchemy then skips
+# constructing and cache-keying them on every transaction.
+_P_USER: BindParameter[int] = bindparam("p_user")
+_P_AMOUNT: BindParameter[int] = bindparam("p_amount")
+_P_HOLD: BindParameter[str] = bindparam("p_hold")
+_DEBIT = (
+    update(users)
+    .where(users.c.id == _P_USER, users.c.available >= _P_AMOUNT)
+    .values(available=users.c.available - _P_AMOUNT, held=users.c.held + _P_AMOUNT)
+    .returning(users.c.available)
+)
+_INSERT_HOLD = insert(holds)
+_INSERT_JOURNAL = insert(journal)
+_INSERT_CALL = insert(calls)
+_POST_HOLD = (
+    update(holds)
+    .where(holds.c.id == _P_HOLD, holds.c.state == "pending", holds.c.amount >= _P_AMOUNT)
+    .values(state="posted", resolved_at=bindparam("p_at"), posted_amount=_P_AMOUNT)
+    .returning(holds.c.amount, holds.c.user_id)
+)
+_SETTLE_USER = (
+    update(users)
+    .where(users.c.id == _P_USER)
+    .values(
+        available=users.c.available + bindparam("p_back"),
+        held=users.c.held - bindparam("p_release"),
+    )
+)
+_CLOSE_HOLD = (
+    update(holds)
+    .where(holds.c.id == _P_HOLD, holds.c.state == "pending")
+    .values(state=bindparam("p_state"), resolved_at=bindparam("p_at"))
+    .returning(holds.c.amount, holds.c.user_id)
+)
+
+
+class LedgerError(Exception):
+    """Base of the ledger's errors."""
+
+
+class InsufficientFunds(LedgerError):
+    def __init__(self, available: int, needed: int) -> None:
+        self.available = available
+        self.needed = needed
+        super().__init__(f"available {available} < needed {needed} micro-USDC")
+
+
+class HoldNotPending(LedgerError):
+    """The hold was already posted, voided or expired."""
+
+
+class UnknownUser(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int
+    held: int
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: str
+    user_id: int
+    amount: int
+    expires_at: int
+
+
+class Ledger:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.writer = Writer(engine)
+
+    def close(self) -> None:
+        self.writer.close()
+
+    # ----------------------------------------------------------------- users
+
+    async def ensure_user(self, name: str) -> int:
+        """The id of user ``name``, created (with a zero balance) when missing."""
+        async with self.engine.begin() as conn:
+            row = (await conn.execute(select(users.c.id).where(users.c.name == name))).first()
+            if row is not None:
+                return int(row[0])
+            result = await conn.execute(
+                insert(users)
+                .values(name=name, available=0, held=0, created_at=now_ms())
+                .returning(users.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def user_id(self, name: str) -> int:
+        async with reading(self.engine) as conn:
+            row = (await conn.execute(select(users.c.id).where(users.c.name == name))).first()
+        if row is None:
+            raise UnknownUser(name)
+        return int(row[0])
+
+    async def balance(self, user_id: int) -> Balance:
+        async with reading(self.engine) as conn:
+            row = (
+                await conn.execute(
+                    select(users.c.available, users.c.held).where(users.c.id == user_id)
+                )
+            ).first()
+        if row is None:
+            raise UnknownUser(str(user_id))
+        return Balance(int(row[0]), int(row[1]))
+
+    # --------------------------------------------------------------- credits
+
+    async def credit(self, user_id: int, amount: int, source: str, external_id: str) -> bool:
+        """Add ``amount`` once per ``external_id`` (a grant reference, a transaction
+        signature); False when that id was already credited."""
+        if amount <= 0:
+            raise LedgerError("a credit must be positive")
+        at = now_ms()
+
+        def tx(conn: Connection) -> None:
+            conn.execute(
+                insert(credits).values(
+                    external_id=external_id,
+                    user_id=user_id,
+                    source=source,
+                    amount=amount,
+                    at=at,
+                )
+            )
+            done = conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(available=users.c.available + amount)
+            )
+            if done.rowcount != 1:
+                raise UnknownUser(str(user_id))
+            _journal(conn, user_id, "credit", amount, 0, None, external_id, at)
+
+        try:
+            await self.writer.run(tx)
+        except IntegrityError:
+            return False
+        return True
+
+    # ----------------------------------------------------------------- holds
+
+    async def hold(self, user_id: int, amount: int, ttl_ms: int) -> Hold:
+        """Move ``amount`` from available to held, or raise ``InsufficientFunds``."""
+        if amount < 0:
+            raise LedgerError("a hold cannot be negative")
+        hold_id = uuid.uuid4().hex
+        at = now_ms()
+
+        def tx(conn: Connection) -> None:
+            done = conn.execute(_DEBIT, {"p_user": user_id, "p_amount": amount})
+            if done.first() is None:
+                raise InsufficientFunds(_available(conn, user_id), amount)
+            conn.execute(
+                _INSERT_HOLD,
+                {
+                    "id": hold_id,
+                    "user_id": user_id,
+                    "amount": amount,
+                    "state": "pending",
+                    "posted_amount": 0,
+                    "created_at": at,
+                    "expires_at": at + ttl_ms,
+                },
+            )
+            _journal(conn, user_id, "hold", -amount, amount, hold_id, None, at)
+
+        await self.writer.run(tx)
+        return Hold(hold_id, user_id, amount, at + ttl_ms)
+
+    async def top_up(self, hold: Hold, extra: int) -> Hold:
+        """Grow a pending hold by ``extra`` (failover to a dearer offer)."""
+        if extra <= 0:
+            return hold
+        at = now_ms()
+
+        def tx(conn: Connection) -> int:
+            row = conn.execute(
+                update(holds)
+                .where(holds.c.id == hold.id, holds.c.state == "pending")
+                .values(amount=holds.c.amount + extra)
+                .returning(holds.c.amount)
+            ).first()
+            if row is None:
+                raise HoldNotPending(hold.id)
+            done = conn.execute(
+                update(users)
+                .where(users.c.id == hold.user_id, users.c.available >= extra)
+                .values(available=users.c.available - extra, held=users.c.held + extra)
+                .returning(users.c.available)
+            )
+            if done.first() is None:
+                raise InsufficientFunds(_available(conn, hold.user_id), extra)
+            _journal(conn, hold.user_id, "hold_topup", -extra, extra, hold.id, None, at)
+            return int(row[0])
+
+        return Hold(hold.id, hold.user_id, await self.writer.run(tx), hold.expires_at)
+
+    async def post(self, hold: Hold, charge: int, call: Mapping[str, Any] | None = None) -> int:
+        """Close the hold charging ``charge`` (at most the hold; the rest returns to the
+        user) and, in the same transaction, record ``call`` in the settlement outbox."""
+        if charge < 0:
+            raise LedgerError(f"negative charge {charge}")
+        at = now_ms()
+
+        def tx(conn: Connection) -> None:
+            row = conn.execute(
+                _POST_HOLD, {"p_hold": hold.id, "p_amount": charge, "p_at": at}
+            ).first()
+            if row is None:
+                state = conn.execute(
+                    select(holds.c.state, holds.c.amount).where(holds.c.id == hold.id)
+                ).first()
+                if state is not None and state[0] == "pending":
+                    raise LedgerError(f"charge {charge} above the hold {state[1]}")
+                raise HoldNotPending(hold.id)
+            amount, user_id = int(row[0]), int(row[1])
+            conn.execute(
+                _SETTLE_USER,
+                {"p_user": user_id, "p_back": amount - charge, "p_release": amount},
+            )
+            _journal(conn, user_id, "post", amount - charge, -amount, hold.id, None, at)
+            if call is not None:
+                conn.execute(
+                    _INSERT_CALL,
+                    {
+                        **call,
+                        "hold_id": hold.id,
+                        "user_id": user_id,
+                        "state": "pending",
+                        "created_at": at,
+                        "batch_id": None,
+                        "tx_signature": None,
+                        "proof": None,
+                        "last_error": None,
+                        "settled_at": None,
+                    },
+                )
+
+        await self.writer.run(tx)
+        return charge
+
+    async def void(self, hold: Hold | str) -> bool:
+        """Release a pending hold in full; False if it was no longer pending."""
+        hold_id = hold if isinstance(hold, str) else hold.id
+        return await self._release(hold_id, "voided", "void")
+
+    async def expire(self, limit: int = 500) -> int:
+        """Expire pending holds past their deadline; returns how many."""
+        async with reading(self.engine) as conn:
+            ids = (
+                await conn.execute(
+                    select(holds.c.id)
+                    .where(holds.c.state == "pending", holds.c.expires_at < now_ms())
+                    .limit(limit)
+                )
+            ).all()
+        n = 0
+        for (hold_id,) in ids:
+            n += await self._release(str(hold_id), "expired", "expire")
+        return n
+
+    async def _release(self, hold_id: str, state: str, kind: str) -> bool:
+        at = now_ms()
+
+        def tx(conn: Connection) -> bool:
+            row = conn.execute(
+                _CLOSE_HOLD, {"p_hold": hold_id, "p_state": state, "p_at": at}
+            ).first()
+            if row is None:
+                return False
+            amount, user_id = int(row[0]), int(row[1])
+            conn.execute(_SETTLE_USER, {"p_user": user_id, "p_back": amount, "p_release": amount})
+            _journal(conn, user_id, kind, amount, -amount, hold_id, None, at)
+            return True
+
+        return await self.writer.run(tx)
+
+    # ---------------------------------------------------------------- totals
+
+    async def totals(self) -> dict[str, int]:
+        """Sums over all users (for metrics and conservation checks)."""
+        async with reading(self.engine) as conn:
+            bal = (
+                await conn.execute(
+                    select(
+                        func.coalesce(func.sum(users.c.available), 0),
+                        func.coalesce(func.sum(users.c.held), 0),
+                    )
+                )
+            ).one()
+            credited = (
+                await conn.execute(select(func.coalesce(func.sum(credits.c.amount), 0)))
+            ).scalar_one()
+            posted = (
+                await conn.execute(
+                    select(func.coalesce(func.sum(holds.c.posted_amount), 0)).where(
+                        holds.c.state == "posted"
+                    )
+                )
+            ).scalar_one()
+        return {
+            "available": int(bal[0]),
+            "held": int(bal[1]),
+            "credited": int(credited),
+            "posted": int(posted),
+        }
+
+
+def _available(conn: Connection, user_id: int) -> int:
+    row = conn.execute(select(users.c.available).where(users.c.id == user_id)).first()
+    if row is None:
+        raise UnknownUser(str(user_id))
+    return int(row[0])
+
+
+def _journal(
+    conn: Connection,
+    user_id: int,
+    kind: str,
+    available_delta: int,
+    held_delta: int,
+    hold_id: str | None,
+    ref: str | None,
+    at: int,
+) -> None:
+    conn.execute(
+        _INSERT_JOURNAL,
+        {
+            "user_id": user_id,
+            "kind": kind,
+            "available_delta": available_delta,
+            "held_delta": held_delta,
+            "hold_id": hold_id,
+            "ref": ref,
+            "at": at,
+        },
+    )

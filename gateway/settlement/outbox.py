@@ -1,0 +1,137 @@
+"""The settlement outbox: ``gw_calls`` rows (written in the same transaction that posts the
+call's hold) go pending -> sending (claimed into a batch) -> settled (with transaction,
+batch and proof). A batch left ``sending`` by a worker that died is re-sent as it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.db.engine import now_ms, reading
+from gateway.db.schema import calls
+from gateway.settlement.chain_port import RowReceipt
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: str
+    model: str
+    provider: str
+    gross: int
+    provider_amount: int
+    creator_fee: int
+    protocol_fee: int
+    batch_id: str | None
+
+
+_COLS = (
+    calls.c.id,
+    calls.c.model,
+    calls.c.provider,
+    calls.c.gross,
+    calls.c.provider_amount,
+    calls.c.creator_fee,
+    calls.c.protocol_fee,
+    calls.c.batch_id,
+)
+
+
+class Outbox:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def stranded(self) -> dict[str, list[OutboxRow]]:
+        """Rows claimed by a worker that never recorded the outcome, by batch id."""
+        async with reading(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(*_COLS).where(calls.c.state == "sending").order_by(calls.c.id)
+                )
+            ).all()
+        out: dict[str, list[OutboxRow]] = {}
+        for r in rows:
+            row = OutboxRow(*r)
+            out.setdefault(str(row.batch_id), []).append(row)
+        return out
+
+    async def groups(self) -> list[tuple[str, str]]:
+        async with reading(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(calls.c.model, calls.c.provider)
+                    .where(calls.c.state == "pending")
+                    .group_by(calls.c.model, calls.c.provider)
+                )
+            ).all()
+        return [(str(m), str(p)) for m, p in rows]
+
+    async def claim(self, model: str, provider: str, batch_id: str, size: int) -> list[OutboxRow]:
+        async with self.engine.begin() as conn:
+            ids = [
+                r[0]
+                for r in (
+                    await conn.execute(
+                        select(calls.c.id)
+                        .where(
+                            calls.c.state == "pending",
+                            calls.c.model == model,
+                            calls.c.provider == provider,
+                        )
+                        .order_by(calls.c.created_at, calls.c.id)
+                        .limit(size)
+                    )
+                ).all()
+            ]
+            if not ids:
+                return []
+            await conn.execute(
+                update(calls)
+                .where(calls.c.id.in_(ids), calls.c.state == "pending")
+                .values(state="sending", batch_id=batch_id, attempts=calls.c.attempts + 1)
+            )
+            rows = (
+                await conn.execute(
+                    select(*_COLS)
+                    .where(calls.c.id.in_(ids), calls.c.batch_id == batch_id)
+                    .order_by(calls.c.id)
+                )
+            ).all()
+        return [OutboxRow(*r) for r in rows]
+
+    async def record(self, receipts: list[RowReceipt]) -> None:
+        at = now_ms()
+        async with self.engine.begin() as conn:
+            for r in receipts:
+                if r.split is None:
+                    await conn.execute(
+                        update(calls)
+                        .where(calls.c.id == r.call_id, calls.c.state == "sending")
+                        .values(state="pending", last_error=r.error)
+                    )
+                    continue
+                await conn.execute(
+                    update(calls)
+                    .where(calls.c.id == r.call_id, calls.c.state == "sending")
+                    .values(
+                        state="settled",
+                        tx_signature=r.signature,
+                        batch_id=r.batch_id,
+                        proof=r.proof,
+                        settled_at=at,
+                        last_error=r.error,
+                    )
+                )
+
+    async def backlog(self) -> tuple[int, int | None]:
+        """(calls not yet settled, creation time of the oldest in ms)."""
+        async with reading(self.engine) as conn:
+            row = (
+                await conn.execute(
+                    select(func.count(), func.min(calls.c.created_at)).where(
+                        calls.c.state != "settled"
+                    )
+                )
+            ).one()
+        return int(row[0]), (int(row[1]) if row[1] is not None else None)

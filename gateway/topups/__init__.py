@@ -1,0 +1,1 @@
+"""USDC top-ups through Solana Pay transfer requests."""
