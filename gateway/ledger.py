@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import BindParameter
 
+from bourse_chain.results import Split
 from gateway.db.engine import now_ms, reading
 from gateway.db.schema import calls, credits, holds, journal, users
 from gateway.db.writer import Writer
@@ -259,6 +260,7 @@ class Ledger:
                         "hold_id": hold.id,
                         "user_id": user_id,
                         "state": "pending",
+                        "rail": "credits",
                         "created_at": at,
                         "batch_id": None,
                         "tx_signature": None,
@@ -270,6 +272,62 @@ class Ledger:
 
         await self.writer.run(tx)
         return charge
+
+    async def record_x402_call(
+        self,
+        payment_id: str,
+        model: str,
+        provider: str,
+        amount: int,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        usage_source: str,
+        split: Split,
+    ) -> bool:
+        """Record a call paid by x402 (rail 2) in the settlement outbox; False if that
+        payment id is already recorded (a replay: nothing is written twice).
+
+        ``payment_id`` is the x402 payment's id and becomes the call id (and the batch leaf's
+        payment id); ``provider`` is the provider account (PDA), as in rail-1 rows; ``amount``
+        is what the payment brought into the model's x402 inbox and ``split`` its
+        ``bourse_chain.money.expected_split``. No user balance moves: the row has rail
+        ``'x402'``, ``user_id`` 0 and ``hold_id`` ``x402:<payment id>``, and the worker settles
+        it in a batch from the inbox (``settle_batch`` with ``source=None``)."""
+        if amount < 0 or split.gross != amount:
+            raise LedgerError(f"x402 amount {amount} does not match its split {split}")
+        at = now_ms()
+        row = {
+            "id": payment_id,
+            "user_id": 0,
+            "hold_id": f"x402:{payment_id}",
+            "model": model,
+            "provider": provider,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "usage_source": usage_source,
+            "gross": split.gross,
+            "provider_amount": split.provider,
+            "creator_fee": split.creator,
+            "protocol_fee": split.protocol,
+            "state": "pending",
+            "rail": "x402",
+            "attempts": 0,
+            "created_at": at,
+            "batch_id": None,
+            "tx_signature": None,
+            "proof": None,
+            "last_error": None,
+            "settled_at": None,
+        }
+
+        def tx(conn: Connection) -> bool:
+            if conn.execute(select(calls.c.id).where(calls.c.id == payment_id)).first():
+                return False
+            conn.execute(_INSERT_CALL, row)
+            return True
+
+        return bool(await self.writer.run(tx))
 
     async def void(self, hold: Hold | str) -> bool:
         """Release a pending hold in full; False if it was no longer pending."""

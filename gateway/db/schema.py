@@ -99,6 +99,9 @@ calls = Table(
     Column("creator_fee", BigInteger, nullable=False),
     Column("protocol_fee", BigInteger, nullable=False),
     Column("state", String(8), nullable=False),
+    # 'credits' (rail 1: paid from the gateway's settlement account) | 'x402' (rail 2: paid
+    # into the model's x402 inbox, which the program signs for)
+    Column("rail", String(8), nullable=False, default="credits", server_default="credits"),
     Column("batch_id", String(40), nullable=True),
     Column("tx_signature", String(100), nullable=True),
     Column("proof", Text, nullable=True),
@@ -106,7 +109,7 @@ calls = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("settled_at", BigInteger, nullable=True),
-    Index("gw_calls_state", "state", "model", "provider"),
+    Index("gw_calls_state", "state", "model", "provider", "rail"),
 )
 
 #: Solana Pay transfer requests: credited once, by the signature that paid them.

@@ -1,18 +1,21 @@
 """The gateway's only door to on-chain settlement.
 
-Batch-shaped on purpose: a batch of outbox rows of one (model, provider) goes in, one
-:class:`RowReceipt` per row comes out (its split, transaction signature, batch id and proof).
-Today each row is a ``settle_payment`` (one receipt PDA per call, packed several per
-transaction by ``Settlement.settle_payments``) and there is no Merkle proof; when the batch
-instruction lands (``Settlement.settle_batch`` / ``prove``), only this module changes.
+A batch of outbox rows of one (model, provider, rail) goes in as one
+``Settlement.settle_batch``; one :class:`RowReceipt` per row comes out (its attributed split,
+the transaction signature, the batch id and its inclusion proof as JSON, the document
+``bourse receipt verify`` accepts).
 
-Idempotent per row: a row's payment id is derived from its call id, and the program refuses
-a second settlement of the same payment id (the receipt PDA exists), answering with the
-recorded split; so a batch re-sent after a crash never settles a call twice.
+Rails: ``'credits'`` rows are paid from the gateway's settlement account (``wallet``'s USDC
+account, ``wallet`` signs); ``'x402'`` rows from the model's x402 inbox (``source=None``: the
+program signs for the inbox).
+
+Idempotent: a batch is identified by its Merkle root, so re-sending the same rows after a
+crash (between send and confirm) returns the batch the chain recorded and sends nothing.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +23,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from bourse_chain.results import Split
-from bourse_chain.settlement import BatchSettlementError, PaymentItem, Settlement
+from bourse_chain.settlement import PaidCall, Settlement
 
 PAYMENT_PREFIX = "bourse-gw:"
 
@@ -34,7 +37,7 @@ class BatchRow:
 @dataclass(frozen=True)
 class RowReceipt:
     call_id: str
-    split: Split | None  # None: this row failed (error says why); the others stand
+    split: Split | None  # None: this row failed (error says why)
     signature: str | None
     batch_id: str
     proof: str | None
@@ -52,27 +55,33 @@ class ChainPort:
         self.source = settlement.payer_token(wallet.pubkey())
 
     async def settle_batch(
-        self, model: str, provider: Pubkey, batch_id: str, rows: Sequence[BatchRow]
+        self,
+        model: str,
+        provider: Pubkey,
+        batch_id: str,
+        rows: Sequence[BatchRow],
+        *,
+        rail: str = "credits",
     ) -> list[RowReceipt]:
-        items = [
-            PaymentItem(model, provider, r.amount, payment_id(r.call_id), self.source, self.wallet)
-            for r in rows
-        ]
-        errors: dict[int, str] = {}
+        paid = [PaidCall(payment_id(r.call_id), r.amount, model, provider) for r in rows]
         try:
-            splits: list[Split | None] = list(await self.settlement.settle_payments(items))
-        except BatchSettlementError as e:
-            splits = e.splits
-            errors = {i: str(err) for i, err in e.errors.items()}
+            if rail == "x402":
+                result = await self.settlement.settle_batch(paid)
+            else:
+                result = await self.settlement.settle_batch(
+                    paid, source=self.source, source_authority=self.wallet
+                )
+        except Exception as e:  # the whole batch failed: every row goes back to pending
+            return [RowReceipt(r.call_id, None, None, batch_id, None, str(e)) for r in rows]
+        signature = str(result.signature) if result.signature is not None else None
         out = []
-        for i, (row, split) in enumerate(zip(rows, splits, strict=True)):
-            signature = await self._signature(row.call_id) if split is not None else None
-            out.append(RowReceipt(row.call_id, split, signature, batch_id, None, errors.get(i)))
+        for row, call, share in zip(rows, paid, result.shares, strict=True):
+            proof = json.dumps(result.prove(call).to_json(), sort_keys=True)
+            split = Split(
+                gross=row.amount,
+                provider=share.provider,
+                creator=share.creator,
+                protocol=share.protocol,
+            )
+            out.append(RowReceipt(row.call_id, split, signature, batch_id, proof))
         return out
-
-    async def _signature(self, call_id: str) -> str | None:
-        """The transaction that created the call's receipt (the oldest on its address)."""
-        address = self.settlement.receipt_address(payment_id(call_id))
-        sigs = await self.settlement.client.signatures_for_address(address, limit=50)
-        ok = [s for s, success in sigs if success]
-        return str(ok[-1]) if ok else None

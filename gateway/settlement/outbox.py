@@ -24,6 +24,7 @@ class OutboxRow:
     creator_fee: int
     protocol_fee: int
     batch_id: str | None
+    rail: str = "credits"
 
 
 _COLS = (
@@ -35,6 +36,7 @@ _COLS = (
     calls.c.creator_fee,
     calls.c.protocol_fee,
     calls.c.batch_id,
+    calls.c.rail,
 )
 
 
@@ -56,18 +58,21 @@ class Outbox:
             out.setdefault(str(row.batch_id), []).append(row)
         return out
 
-    async def groups(self) -> list[tuple[str, str]]:
+    async def groups(self) -> list[tuple[str, str, str]]:
+        """(model, provider, rail) of the pending calls: one batch never mixes them."""
         async with reading(self.engine) as conn:
             rows = (
                 await conn.execute(
-                    select(calls.c.model, calls.c.provider)
+                    select(calls.c.model, calls.c.provider, calls.c.rail)
                     .where(calls.c.state == "pending")
-                    .group_by(calls.c.model, calls.c.provider)
+                    .group_by(calls.c.model, calls.c.provider, calls.c.rail)
                 )
             ).all()
-        return [(str(m), str(p)) for m, p in rows]
+        return [(str(m), str(p), str(r)) for m, p, r in rows]
 
-    async def claim(self, model: str, provider: str, batch_id: str, size: int) -> list[OutboxRow]:
+    async def claim(
+        self, model: str, provider: str, batch_id: str, size: int, rail: str = "credits"
+    ) -> list[OutboxRow]:
         async with self.engine.begin() as conn:
             ids = [
                 r[0]
@@ -78,6 +83,7 @@ class Outbox:
                             calls.c.state == "pending",
                             calls.c.model == model,
                             calls.c.provider == provider,
+                            calls.c.rail == rail,
                         )
                         .order_by(calls.c.created_at, calls.c.id)
                         .limit(size)

@@ -1,6 +1,6 @@
 """The settlement worker: every ``interval`` seconds, if this process is the leader, it
 re-sends batches a dead worker left half-done, then claims batches of at most ``size``
-pending calls per (model, provider) and settles them through the :class:`ChainPort`.
+pending calls per (model, provider, rail) and settles them through the :class:`ChainPort`.
 Every process also expires overdue holds and refreshes the ledger gauges."""
 
 from __future__ import annotations
@@ -78,10 +78,10 @@ class SettlementWorker:
                     "re-sending batch %s left by a dead worker (%d calls)", batch_id, len(rows)
                 )
                 settled += await self._send(batch_id, rows)
-            for model, provider in await self.outbox.groups():
+            for model, provider, rail in await self.outbox.groups():
                 while True:
                     batch_id = uuid.uuid4().hex
-                    rows = await self.outbox.claim(model, provider, batch_id, self.size)
+                    rows = await self.outbox.claim(model, provider, batch_id, self.size, rail)
                     if not rows:
                         break
                     settled += await self._send(batch_id, rows)
@@ -101,6 +101,7 @@ class SettlementWorker:
                 Pubkey.from_string(paid[0].provider),
                 batch_id,
                 [BatchRow(r.id, r.gross) for r in paid],
+                rail=paid[0].rail,
             )
         faults.point("after_chain")
         by_id = {r.id: r for r in rows}
