@@ -122,6 +122,10 @@ class Outbox:
                     .where(calls.c.id == r.call_id, calls.c.state == "sending")
                     .values(
                         state="settled",
+                        # the call's attribution of its batch's on-chain split
+                        provider_amount=r.split.provider,
+                        creator_fee=r.split.creator,
+                        protocol_fee=r.split.protocol,
                         tx_signature=r.signature,
                         batch_id=r.batch_id,
                         proof=r.proof,

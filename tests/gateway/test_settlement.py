@@ -3,15 +3,15 @@ split the ledger recorded; each row names its batch and transaction."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import httpx
 import openai
-from solders.signature import Signature
 
 from bourse_chain.client import BourseClient
-from bourse_chain.generated.compute_market.accounts import PaymentReceipt
-from bourse_chain.generated.compute_market.events import PaymentSettled
 from bourse_chain.market import payment_id_bytes
-from bourse_chain.pda import payment_receipt_pda
+from bourse_chain.receipts import CallProof, verify_on_chain
 from gateway.settlement.chain_port import payment_id
 from tests.gateway.harness import (
     Chain,
@@ -58,18 +58,12 @@ def test_worker_settles_each_call_once_with_the_ledger_split(
     async def verify() -> None:
         async with BourseClient.connect(chain.net.rpc_url) as client:
             for r in rows:
-                pid = payment_id_bytes(payment_id(r.id))
-                receipt = await client.fetch(payment_receipt_pda(pid)[0], PaymentReceipt)
-                assert receipt is not None
-                assert (
-                    receipt.amount,
-                    receipt.provider_amount,
-                    receipt.creator_fee,
-                    receipt.protocol_fee,
-                ) == (r.gross, r.provider_amount, r.creator_fee, r.protocol_fee)
-                events = await client.get_events(Signature.from_string(r.tx_signature))
-                assert any(
-                    isinstance(e, PaymentSettled) and bytes(e.payment_id) == pid for e in events
-                )
+                assert r.proof is not None
+                proof = CallProof.from_json(json.loads(r.proof))
+                assert proof.payment_id == payment_id_bytes(payment_id(r.id))
+                assert tuple(proof.share) == (r.provider_amount, r.creator_fee, r.protocol_fee)
+                assert (await verify_on_chain(client, proof)).ok
+                forged = dataclasses.replace(proof, amount=proof.amount + 1)
+                assert not (await verify_on_chain(client, forged)).ok
 
     chain.net.run(verify())
