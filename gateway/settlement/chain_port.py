@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from bourse_chain.generated.compute_market.events import BatchSettled
 from bourse_chain.results import Split
 from bourse_chain.settlement import PaidCall, Settlement
 
@@ -73,7 +74,11 @@ class ChainPort:
                 )
         except Exception as e:  # the whole batch failed: every row goes back to pending
             return [RowReceipt(r.call_id, None, None, batch_id, None, str(e)) for r in rows]
-        signature = str(result.signature) if result.signature is not None else None
+        signature = (
+            str(result.signature)
+            if result.signature is not None
+            else await self._recorded_signature(result.stream, result.sequence)
+        )
         out = []
         for row, call, share in zip(rows, paid, result.shares, strict=True):
             proof = json.dumps(result.prove(call).to_json(), sort_keys=True)
@@ -85,3 +90,14 @@ class ChainPort:
             )
             out.append(RowReceipt(row.call_id, split, signature, batch_id, proof))
         return out
+
+    async def _recorded_signature(self, stream: Pubkey, sequence: int) -> str | None:
+        """The transaction of batch ``sequence`` on ``stream`` (a retry found it settled)."""
+        client = self.settlement.client
+        for signature, ok in await client.signatures_for_address(stream):
+            if ok and any(
+                isinstance(e, BatchSettled) and e.sequence == sequence
+                for e in await client.get_events(signature)
+            ):
+                return str(signature)
+        return None
