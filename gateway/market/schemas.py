@@ -104,6 +104,7 @@ class MarketTotals(BaseModel):
     approved: int = Field(description="Approved models")
     tokenized: int = Field(description="Models with a token")
     volume: int = Field(description="Gross settled volume, micro-USDC")
+    settlements: int = Field(description="Settled calls: orders, and each call of a batch")
     creator_fees: int = Field(description="Creator fees, micro-USDC")
     usdc_spent: int = Field(description="USDC spent on buyback, micro-USDC")
     vault_balance: int = Field(description="USDC waiting in revenue vaults, micro-USDC")

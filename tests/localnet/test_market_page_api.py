@@ -107,6 +107,7 @@ async def test_api_figures_equal_the_chain(chain: MarketChain, api: httpx.AsyncC
     assert body["totals"]["revenue_window"] == body["totals"]["volume"] == 6_250_001
     assert body["totals"]["approved"] == 2
     assert body["days"][-1]["calls"] == 3
+    assert body["totals"]["settlements"] == 3 == sum(m["settlements"] for m in body["models"])
     assert len(body["dates"]) == body["window_days"] == 30
 
 

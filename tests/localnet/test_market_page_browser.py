@@ -101,6 +101,7 @@ async def expected_facts(chain: MarketChain, slug: str) -> dict[str, tuple[str, 
         "vault_balance": (str(vault), usdc(vault)),
         "buyback_vault_balance": (str(bought), tokens(bought, 6)),
         "volume": (str(m.total_volume), usdc(m.total_volume)),
+        "settlements": (str(m.settlement_count), f"{m.settlement_count:,}"),
         "creator_fees": (str(m.total_creator_fees), usdc(m.total_creator_fees)),
         "supply": (str(supply), tokens(supply, 6)),
         "tokens_burned": (str(m.tokens_burned), tokens(m.tokens_burned, 6)),
@@ -141,6 +142,12 @@ async def test_every_listed_model_with_chain_figures(
         "return document.querySelector('#totals [data-field=volume]').dataset.raw",
     )
     assert int(total) == 6_250_001
+    calls = await do(
+        browser.execute_script,
+        "return document.querySelector('#totals [data-field=settlements]').dataset.raw",
+    )
+    assert int(calls) == 3  # a batch of two calls and a batch of one
+    assert shown[CHAT]["facts"]["settlements"] == ["2", "2"]
     others = await do(browser.execute_script, "return document.querySelector('#others').innerText")
     assert PENDING in others and "pending" in others
     catalog = await do(

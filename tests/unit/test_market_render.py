@@ -69,6 +69,7 @@ def snapshot_of(models: list[MarketModel], catalog: list[CatalogEntry]) -> Marke
             approved=0,
             tokenized=0,
             volume=0,
+            settlements=0,
             creator_fees=0,
             usdc_spent=0,
             vault_balance=0,
