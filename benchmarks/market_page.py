@@ -103,7 +103,7 @@ def listed_model(slug: str, usdc: Pubkey, t22: bool) -> list[tuple[Pubkey, bytes
         bump=bump,
         revenue_vault_bump=vault_bump,
         buyback_vault_bump=bought_bump,
-        reserved=bytes(47),
+        reserved=bytes(7),
     ).encode()
     return [
         (model, data, PROGRAM_ID),

@@ -43,7 +43,7 @@ PAGE_SIZE = 100
 ASSET_TYPES = {"market.css": "text/css; charset=utf-8", "market.js": "text/javascript"}
 EVENT_NAMES = {
     "OrderSettled": "Call settled",
-    "PaymentSettled": "Payment settled",
+    "BatchSettled": "Paid calls settled",
     "OrderOpened": "Order opened",
     "OrderCancelled": "Order released",
     "BuybackExecuted": "Buyback",

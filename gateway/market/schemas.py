@@ -1,7 +1,9 @@
 """The market API's response models (they are what ``/openapi.json`` documents).
 
 Amounts are raw base units, exactly as ``bourse market list -o json`` prints them: USDC in
-micro-USDC (6 decimals), model tokens in base units of ``token_decimals``.
+micro-USDC (6 decimals), model tokens in base units of ``token_decimals``, under the same
+names (a model-token amount ``x`` is serialized as ``x_base_units``, as the CLI's JSON names
+it; Python code reads the attribute ``x``).
 """
 
 from __future__ import annotations
@@ -27,16 +29,27 @@ class MarketModel(BaseModel):
     revenue_vault: str = Field(description="USDC revenue vault (creator fees accrue here)")
     buyback_vault: str | None = Field(description="Vault of tokens bought back, to burn")
     vault_balance: int = Field(description="Revenue vault balance, micro-USDC")
-    buyback_vault_balance: int = Field(description="Buyback vault balance, token base units")
+    buyback_vault_balance: int = Field(
+        serialization_alias="buyback_vault_balance_base_units",
+        description="Buyback vault balance, token base units",
+    )
     volume: int = Field(description="Gross settled inference volume, micro-USDC")
     creator_fees: int = Field(description="Creator fees settled so far, micro-USDC")
     protocol_fees: int = Field(description="Protocol fees settled so far, micro-USDC")
     provider_payouts: int = Field(description="Paid to providers so far, micro-USDC")
-    settlements: int = Field(description="Settled calls and payments")
+    settlements: int = Field(description="Settled calls: orders, and each call of a batch")
     usdc_spent: int = Field(description="USDC spent on buyback so far, micro-USDC")
-    tokens_bought: int = Field(description="Tokens bought back so far, base units")
-    tokens_burned: int = Field(description="Tokens burned so far, base units")
-    supply: int | None = Field(description="Current token supply, base units")
+    tokens_bought: int = Field(
+        serialization_alias="tokens_bought_base_units",
+        description="Tokens bought back so far, base units",
+    )
+    tokens_burned: int = Field(
+        serialization_alias="tokens_burned_base_units",
+        description="Tokens burned so far, base units",
+    )
+    supply: int | None = Field(
+        serialization_alias="supply_base_units", description="Current token supply, base units"
+    )
     token_decimals: int | None = Field(description="Decimals of the model token")
     last_buyback_ts: int = Field(description="Unix time of the last buyback (0: never)")
     created_at: int = Field(description="Unix time the model was registered")
@@ -60,8 +73,11 @@ class DayPoint(BaseModel):
     revenue: int = Field(description="Gross settled revenue, micro-USDC")
     creator_fees: int = Field(description="Creator fees, micro-USDC")
     usdc_spent: int = Field(description="USDC spent on buyback, micro-USDC")
-    tokens_burned: int = Field(description="Tokens burned, base units (0 market-wide)")
-    calls: int = Field(description="Settled calls and payments")
+    tokens_burned: int = Field(
+        serialization_alias="tokens_burned_base_units",
+        description="Tokens burned, base units (0 market-wide)",
+    )
+    calls: int = Field(description="Settled calls: orders, and each call of a batch")
 
 
 class CatalogEntry(BaseModel):
@@ -88,6 +104,7 @@ class MarketTotals(BaseModel):
     approved: int = Field(description="Approved models")
     tokenized: int = Field(description="Models with a token")
     volume: int = Field(description="Gross settled volume, micro-USDC")
+    settlements: int = Field(description="Settled calls: orders, and each call of a batch")
     creator_fees: int = Field(description="Creator fees, micro-USDC")
     usdc_spent: int = Field(description="USDC spent on buyback, micro-USDC")
     vault_balance: int = Field(description="USDC waiting in revenue vaults, micro-USDC")
@@ -117,7 +134,7 @@ class HistoryEvent(BaseModel):
     signature: str = Field(description="Transaction signature")
     slot: int
     block_time: int | None = Field(description="Unix time of the block")
-    event: str = Field(description="OrderSettled, PaymentSettled, BuybackExecuted, ...")
+    event: str = Field(description="OrderSettled, BatchSettled, BuybackExecuted, ...")
     fields: dict[str, object] = Field(description="The event's fields (raw units)")
 
 

@@ -264,6 +264,7 @@ def build_read(
         approved=sum(m.status == "approved" for m in models),
         tokenized=len(tokenized),
         volume=sum(m.volume for m in models),
+        settlements=sum(m.settlements for m in models),
         creator_fees=sum(m.creator_fees for m in models),
         usdc_spent=sum(m.usdc_spent for m in models),
         vault_balance=sum(m.vault_balance for m in models),

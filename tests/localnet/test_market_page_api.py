@@ -16,10 +16,11 @@ from fastapi import FastAPI
 from markupsafe import escape
 
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
+from bourse_chain.money import expected_split
 from gateway.market import CatalogEntry, MarketService, market_router
 from gateway.market.app import create_app
 from tests.support.cli import Bourse
-from tests.support.market_chain import USDC, MarketChain, start_market
+from tests.support.market_chain import PROTOCOL_FEE_BPS, USDC, MarketChain, start_market
 
 CHAT, CODER, PENDING = "acme/chat-1", "acme/coder-2", "acme/pending-3"
 CATALOG = [
@@ -35,8 +36,8 @@ async def chain(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Marke
         await c.list_model(CHAT)
         await c.list_model(CODER, t22=True)
         await c.register_only(PENDING)
-        await c.pay(CHAT, 3 * USDC)
-        await c.pay(CHAT, 1_250_001)
+        batch = await c.pay(CHAT, 3 * USDC, 1_250_001)  # two calls, one batch
+        assert (batch.count, batch.total) == (2, 4_250_001)
         await c.pay(CODER, 2 * USDC)
         report = await c.buyback(CHAT)
         assert report.tokens_burned > 0
@@ -87,10 +88,10 @@ async def test_api_figures_equal_the_chain(chain: MarketChain, api: httpx.AsyncC
         assert got["address"] == str(address)
         assert got["volume"] == model.total_volume > 0
         assert got["creator_fees"] == model.total_creator_fees
-        assert got["tokens_burned"] == model.tokens_burned
+        assert got["tokens_burned_base_units"] == model.tokens_burned
         assert got["vault_balance"] == await chain.balance(model.revenue_vault)
-        assert got["buyback_vault_balance"] == await chain.balance(model.buyback_vault)
-        assert got["supply"] == await chain.supply(model.mint)
+        assert got["buyback_vault_balance_base_units"] == await chain.balance(model.buyback_vault)
+        assert got["supply_base_units"] == await chain.supply(model.mint)
         assert got["token_kind"] == ("token2022" if slug == CODER else "spl")
         # the Token-2022 token carries a 1% transfer fee (create_model_token's)
         if slug == CODER:
@@ -101,11 +102,12 @@ async def test_api_figures_equal_the_chain(chain: MarketChain, api: httpx.AsyncC
         # every settlement happened today: the window's revenue is the whole volume
         assert got["revenue_window"] == sum(got["revenue_days"]) == model.total_volume
         assert got["revenue_days"][-1] == model.total_volume
-    assert by_slug[CHAT]["tokens_burned"] > 0 and by_slug[CHAT]["last_buyback_ts"] > 0
+    assert by_slug[CHAT]["tokens_burned_base_units"] > 0 and by_slug[CHAT]["last_buyback_ts"] > 0
     assert body["totals"]["volume"] == sum(m["volume"] for m in body["models"])
     assert body["totals"]["revenue_window"] == body["totals"]["volume"] == 6_250_001
     assert body["totals"]["approved"] == 2
     assert body["days"][-1]["calls"] == 3
+    assert body["totals"]["settlements"] == 3 == sum(m["settlements"] for m in body["models"])
     assert len(body["dates"]) == body["window_days"] == 30
 
 
@@ -120,9 +122,19 @@ async def test_model_detail_equals_cli_history_and_chart(
     # the CLI reads the model's own transactions; the API the program's: same events
     assert detail["history"] == history
     events = [e["event"] for e in history]
-    assert events.count("PaymentSettled") == 2
-    assert "BuybackExecuted" in events and "TokensBurned" in events
+    assert "PaymentSettled" not in events and "BuybackExecuted" in events
+    assert "TokensBurned" in events
+    # the two calls settled in one batch: its count, total and split as the program paid them
+    (batch,) = [e["fields"] for e in history if e["event"] == "BatchSettled"]
+    _, model = await chain.model(CHAT)
+    fees = expected_split(4_250_001, PROTOCOL_FEE_BPS, model.fee_bps)
+    assert (batch["count"], batch["total"], batch["sequence"]) == (2, 4_250_001, 0)
+    assert (batch["provider_amount"], batch["creator_fee"], batch["protocol_fee"]) == fees
+    assert batch["model"] == detail["model"]["address"]
+    assert detail["model"]["settlements"] == model.settlement_count == 2
     assert detail["days"] == chart["days"]
+    assert detail["days"][-1]["calls"] == 2
+    assert detail["days"][-1]["revenue"] == 4_250_001
 
 
 async def test_catalog_previews_only_models_without_a_token(api: httpx.AsyncClient) -> None:
@@ -223,8 +235,10 @@ async def test_window_and_a_chain_that_goes_away(tmp_path: Path) -> None:
             assert model.revenue_window == 1_500_000 == model.revenue_days[-1]
             detail = first.detail("old/model")
             assert detail is not None
-            assert [e.event for e in detail.history] == ["PaymentSettled"]
-            assert detail.history[0].fields["gross"] == 1_500_000
+            assert [e.event for e in detail.history] == ["BatchSettled"]
+            assert detail.history[0].fields["total"] == 1_500_000
+            assert detail.history[0].fields["count"] == 1
+            assert detail.history[0].fields["sequence"] == 1  # the stream's second batch
             assert first.snapshot.stale is False
         finally:
             stopped_at = service.calls.copy()

@@ -54,8 +54,7 @@ async def chain(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Marke
         await c.list_model(CODER, t22=True, fee_bps=800)
         await c.list_model(VISION)
         await c.register_only(PENDING)
-        await c.pay(CHAT, 3 * USDC)
-        await c.pay(CHAT, 1_250_001)
+        await c.pay(CHAT, 3 * USDC, 1_250_001)  # two calls, one batch
         await c.pay(CODER, 2 * USDC)
         await c.buyback(CHAT)
         yield c
@@ -102,6 +101,7 @@ async def expected_facts(chain: MarketChain, slug: str) -> dict[str, tuple[str, 
         "vault_balance": (str(vault), usdc(vault)),
         "buyback_vault_balance": (str(bought), tokens(bought, 6)),
         "volume": (str(m.total_volume), usdc(m.total_volume)),
+        "settlements": (str(m.settlement_count), f"{m.settlement_count:,}"),
         "creator_fees": (str(m.total_creator_fees), usdc(m.total_creator_fees)),
         "supply": (str(supply), tokens(supply, 6)),
         "tokens_burned": (str(m.tokens_burned), tokens(m.tokens_burned, 6)),
@@ -142,6 +142,12 @@ async def test_every_listed_model_with_chain_figures(
         "return document.querySelector('#totals [data-field=volume]').dataset.raw",
     )
     assert int(total) == 6_250_001
+    calls = await do(
+        browser.execute_script,
+        "return document.querySelector('#totals [data-field=settlements]').dataset.raw",
+    )
+    assert int(calls) == 3  # a batch of two calls and a batch of one
+    assert shown[CHAT]["facts"]["settlements"] == ["2", "2"]
     others = await do(browser.execute_script, "return document.querySelector('#others').innerText")
     assert PENDING in others and "pending" in others
     catalog = await do(
@@ -212,11 +218,19 @@ async def test_model_pages_and_their_transactions_resolve(
     rows = await do(
         browser.execute_script,
         "return Array.from(document.querySelectorAll('#history tbody tr')).map(r => "
-        "[r.dataset.event, r.querySelector('a').getAttribute('href')])",
+        "[r.dataset.event, r.querySelector('a').getAttribute('href'),"
+        " r.cells[2].innerText.trim()])",
     )
-    events = [e for e, _ in rows]
-    assert events.count("PaymentSettled") == 2 and "TokensBurned" in events
-    burn_href = next(h for e, h in rows if e == "TokensBurned")
+    events = [e for e, _, _ in rows]
+    assert "TokensBurned" in events and "PaymentSettled" not in events
+    # the two paid calls, settled in one batch: its count, total and split as the chain paid
+    (batch,) = [text for e, _, text in rows if e == "BatchSettled"]
+    _, m = await chain.model(CHAT)
+    assert batch == (
+        f"batch 0: 2 calls, {usdc(m.total_volume)}: provider {usdc(m.total_provider_payouts)},"
+        f" creator {usdc(m.total_creator_fees)}, protocol {usdc(m.total_protocol_fees)}"
+    )
+    burn_href = next(h for e, h, _ in rows if e == "TokensBurned")
     await do(browser.get, site + burn_href)
     shown = await do(
         browser.execute_script,

@@ -1,6 +1,7 @@
 """A small live market on an embedded localnet for the market page's tests, built with the
 operators' own functions (``bourse_ops``): listed models with tokens and pools, a provider
-with offers, paid calls settled on-chain, and buyback-and-burn through the crank."""
+with offers, paid calls settled on-chain in batches (``Settlement.settle_batch``), and
+buyback-and-burn through the crank."""
 
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ from solders.pubkey import Pubkey
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from bourse_chain.settlement import BatchResult, PaidCall, Settlement
 from bourse_chain.token_layout import decode_mint, token_amount
 from bourse_ops import admin, crank, list_model, pool, provider
 from bourse_ops.common import Session, read_manifest
 from bourse_ops.crank import CrankReport
-from bourse_ops.orders import settle_payment
 from localnet import Localnet
 
 USDC = 1_000_000
 SUPPLY = 1_000_000_000 * USDC
 POOL_TOKENS = 100_000_000 * USDC
 POOL_USDC = 1_000 * USDC
+PROTOCOL_FEE_BPS = 100
 
 
 @dataclass
@@ -43,10 +45,10 @@ class MarketChain:
         return self.net.rpc_url
 
     async def list_model(self, slug: str, *, t22: bool = False, fee_bps: int = 500) -> None:
-        """Register, approve, tokenize (SPL, or Token-2022 with a 1% fee) and pool a model."""
+        """Register, create the token (SPL, or Token-2022 with a 1% fee), approve with its mint,
+        tokenize and pool a model."""
         s, k = self.session, self.keys
         await list_model.register_model(s, k["creator"], slug, fee_bps, f"ipfs://{slug}")
-        await admin.set_model_status(s, k["admin"], slug, ModelStatus.APPROVED)
         token = await list_model.create_model_token(
             s,
             k["creator"],
@@ -55,7 +57,9 @@ class MarketChain:
             token_2022=t22,
             transfer_fee_bps=100 if t22 else None,
         )
-        await list_model.tokenize_model(s, k["creator"], slug, Pubkey.from_string(token.mint))
+        mint = Pubkey.from_string(token.mint)
+        await admin.set_model_status(s, k["admin"], slug, ModelStatus.APPROVED, mint)
+        await list_model.tokenize_model(s, k["creator"], slug, mint)
         await pool.add_pool(s, k["creator"], slug, tokens=POOL_TOKENS, usdc=POOL_USDC)
         await provider.upsert_offer(s, k["provider"], slug, 2 * USDC, 8 * USDC)
         self.listed.append(slug)
@@ -64,16 +68,18 @@ class MarketChain:
         """A model registered but neither approved nor tokenized."""
         await list_model.register_model(self.session, self.keys["creator"], slug, 300)
 
-    async def pay(self, slug: str, amount: int) -> dict[str, int]:
-        """A paid call collected by the gateway (the settler), settled on-chain."""
-        return await settle_payment(
-            self.session,
-            self.keys["settler"],
-            slug,
-            self.keys["provider"].pubkey(),
-            amount,
-            f"market-page:{slug}:{next(self._ids)}",
-        )
+    async def pay(self, slug: str, *amounts: int) -> BatchResult:
+        """Paid calls of ``amounts`` micro-USDC the gateway collected (credits in the
+        settler's USDC account), settled on-chain in one batch."""
+        settler = self.keys["settler"]
+        settlement = await Settlement.load(self.session.client, settler)
+        provider = self.session.market.provider(self.keys["provider"].pubkey())
+        calls = [
+            PaidCall(f"market-page:{slug}:{next(self._ids)}", amount, slug, provider)
+            for amount in amounts
+        ]
+        source = self.session.market.usdc_account(settler.pubkey())
+        return await settlement.settle_batch(calls, source=source)
 
     async def buyback(self, slug: str) -> CrankReport:
         return await crank.buyback_and_burn(
@@ -111,7 +117,7 @@ async def start_market(tmp: Path) -> AsyncIterator[MarketChain]:
                 settler=k["settler"].pubkey(),
                 crank=k["crank"].pubkey(),
                 treasury_authority=Keypair().pubkey(),
-                protocol_fee_bps=100,
+                protocol_fee_bps=PROTOCOL_FEE_BPS,
                 swap_programs=[CP_POOL_ID],
             )
             await session.reload()

@@ -69,6 +69,7 @@ def snapshot_of(models: list[MarketModel], catalog: list[CatalogEntry]) -> Marke
             approved=0,
             tokenized=0,
             volume=0,
+            settlements=0,
             creator_fees=0,
             usdc_spent=0,
             vault_balance=0,
@@ -151,8 +152,8 @@ def entry(sig: str, t: int, event: str, **fields: object) -> HistoryEntry:
 def test_tail_keeps_the_window_and_groups_by_model() -> None:
     tail = EventTail(window_days=2)
     now = 100 * DAY + 3600
-    old = entry("a", 98 * DAY + 10, "PaymentSettled", model="M", gross=5, creator_fee=1)
-    inside = entry("b", 99 * DAY, "PaymentSettled", model="M", gross=7, creator_fee=2)
+    old = entry("a", 98 * DAY + 10, "BatchSettled", model="M", count=1, total=5, creator_fee=1)
+    inside = entry("b", 99 * DAY, "BatchSettled", model="M", count=3, total=7, creator_fee=2)
     other = entry("c", now, "TokensBurned", model="N", amount=3, total_burned=3)
     config = entry("d", now, "ConfigUpdated", admin="A")
     tail._add([inside, old])  # an earlier update (newest first)
@@ -164,7 +165,8 @@ def test_tail_keeps_the_window_and_groups_by_model() -> None:
     assert tail.of_model("nobody") == []
     read = build_read([], tail, now, 2, [])
     assert [d.revenue for d in read.snapshot.days] == [7, 0]
-    assert [d.calls for d in read.snapshot.days] == [1, 0]
+    assert [d.calls for d in read.snapshot.days] == [3, 0]  # the batch's calls
+    assert [d.creator_fees for d in read.snapshot.days] == [2, 0]
     assert read.snapshot.events_indexed == 3
 
 
