@@ -20,7 +20,7 @@ from bourse_chain.errors import AccountDecodeError
 from bourse_chain.generated.compute_market import PROGRAM_ID
 from bourse_chain.generated.compute_market.accounts import Model, Offer, Order, Provider
 from bourse_chain.settlement import Settlement
-from tests.localnet.test_settlement_market import (
+from tests.support.localnet_market import (
     FAST,
     MarketEnv,
     add_model,

@@ -27,7 +27,7 @@ from bourse_chain.generated.compute_market import errors as cm_errors
 from bourse_chain.generated.compute_market import instructions as ix
 from bourse_chain.generated.compute_market.events import OfferUpserted
 from bourse_chain.tx import priority_fee_percentile
-from tests.localnet.test_settlement_market import (
+from tests.support.localnet_market import (
     FAST,
     PRICE_IN,
     PRICE_OUT,

@@ -36,7 +36,8 @@ from bourse_chain.settlement import (
     Settlement,
     SettlementError,
 )
-from tests.localnet.test_settlement_market import (
+from tests.support.cli import Bourse
+from tests.support.localnet_market import (
     FAST,
     MODEL_FEE_BPS,
     PROTOCOL_FEE_BPS,
@@ -44,7 +45,6 @@ from tests.localnet.test_settlement_market import (
     needs_program,
     start_market,
 )
-from tests.support.cli import Bourse
 
 pytestmark = needs_program
 

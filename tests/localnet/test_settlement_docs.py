@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bourse_chain.pda import provider_pda
-from tests.localnet.test_settlement_market import needs_program, start_market
 from tests.support.doc_snippets import python_blocks, run_block
+from tests.support.localnet_market import needs_program, start_market
 
 pytestmark = needs_program
 

@@ -26,7 +26,7 @@ from bourse_chain.settlement import (
     Settlement,
     SettlerMismatch,
 )
-from tests.localnet.test_settlement_market import (
+from tests.support.localnet_market import (
     FAST,
     MODEL_FEE_BPS,
     PRICE_IN,

@@ -27,7 +27,8 @@ from bourse_chain.market import order_nonce
 from bourse_chain.money import expected_split, usage_charge
 from bourse_chain.results import Split
 from bourse_chain.settlement import IdempotencyConflict, Settlement
-from tests.localnet.test_settlement_market import (
+from tests.security.kit import ACCOUNT_OWNER, tk_close, tk_set_authority, tk_transfer_checked
+from tests.support.localnet_market import (
     MODEL_FEE_BPS,
     PRICE_IN,
     PRICE_OUT,
@@ -37,7 +38,6 @@ from tests.localnet.test_settlement_market import (
     needs_program,
     start_market,
 )
-from tests.security.kit import ACCOUNT_OWNER, tk_close, tk_set_authority, tk_transfer_checked
 
 pytestmark = needs_program
 
