@@ -18,6 +18,7 @@ from idl import render
 from idl.authoring import discriminator
 from idl.compute_market_spec import PROGRAM as SPEC
 from tests.support.batches import pay_one
+from tests.support.svm_world import World
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -69,8 +70,6 @@ def test_every_discriminator_is_dispatched() -> None:
 
 def test_account_sizes_match_idl_layouts() -> None:
     """Accounts the program created in a real flow have the IDL's size and discriminator."""
-    from tests.svm.test_market_lifecycle import World
-
     w = World()
     w.list_model("size-check", 100)
     c, m = w.c, w.m
