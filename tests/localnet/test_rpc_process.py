@@ -1,5 +1,6 @@
-"""Starting and stopping the localnet: ``python -m localnet`` as a subprocess (ready fast,
-clean exit on Ctrl-C / SIGTERM), the in-process API, and the background-thread API."""
+"""Starting and stopping the localnet: ``python -m localnet`` as a subprocess (ready, clean
+exit on Ctrl-C / SIGTERM), the in-process API, and the background-thread API. How fast it
+starts and stops is measured by ``python -m benchmarks.startup``, not asserted here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +17,6 @@ import pytest
 from localnet import Localnet
 
 REPO = Path(__file__).resolve().parents[2]
-#: Ready and stopped "in well under a second"; the CLI also pays for interpreter start-up and
-#: imports (~0.3 s), so allow it more headroom on slow CI machines.
-IN_PROCESS_BUDGET = 1.0
-CLI_BUDGET = 2.0
 
 
 def _port_open(url: str) -> bool:
@@ -30,8 +26,7 @@ def _port_open(url: str) -> bool:
         return sock.connect_ex((host, int(port))) == 0
 
 
-def _spawn(workdir: Path) -> tuple[subprocess.Popen[str], str, float]:
-    started = time.perf_counter()
+def _spawn(workdir: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "localnet", "--port", "0", "--dir", str(workdir),
          "--backend", "embedded"],
@@ -51,44 +46,39 @@ def _spawn(workdir: Path) -> tuple[subprocess.Popen[str], str, float]:
         lines.append(line)
         if line.startswith("manifest:"):
             break
-    ready = time.perf_counter() - started
     url = lines[0].split(": ", 1)[1].strip()
-    return proc, url, ready
+    return proc, url
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_cli_starts_fast_and_exits_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+def test_cli_starts_and_exits_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     # Given `python -m localnet` started as a subprocess
-    proc, url, ready = _spawn(tmp_path)
+    proc, url = _spawn(tmp_path)
     try:
-        # Then it is ready quickly, serving and describing itself in the manifest
-        assert ready < CLI_BUDGET, f"ready after {ready:.2f} s"
+        # Then it is serving and describing itself in the manifest
         assert _port_open(url)
         manifest = json.loads((tmp_path / "localnet.json").read_text())
         assert manifest["rpc_url"] == url and manifest["backend"] == "embedded"
         assert set(manifest["keypairs"]) >= {"admin", "settler", "crank", "payer"}
         # When interrupted
-        stopping = time.perf_counter()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=10)
-        stopped = time.perf_counter() - stopping
     finally:
         if proc.poll() is None:
             proc.kill()
-    # Then it exits 0, quickly, without a traceback, and the port is closed
+    # Then it exits 0 without a traceback, and the port is closed
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "localnet stopped" in out
-    assert stopped < IN_PROCESS_BUDGET
     assert not _port_open(url)
 
 
 def test_restart_reuses_keypairs(tmp_path: Path) -> None:
-    proc, _, _ = _spawn(tmp_path)
+    proc, _ = _spawn(tmp_path)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=10)
     first = json.loads((tmp_path / "localnet.json").read_text())
-    proc, _, _ = _spawn(tmp_path)
+    proc, _ = _spawn(tmp_path)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=10)
     second = json.loads((tmp_path / "localnet.json").read_text())
@@ -96,16 +86,11 @@ def test_restart_reuses_keypairs(tmp_path: Path) -> None:
     assert first["usdc_mint"] == second["usdc_mint"]
 
 
-async def test_in_process_start_stop_speed(tmp_path: Path) -> None:
-    started = time.perf_counter()
+async def test_in_process_start_stop(tmp_path: Path) -> None:
     async with Localnet.start(port=0, workdir=tmp_path, backend="embedded") as net:
-        ready = time.perf_counter() - started
         assert await net.rpc("getHealth") == "ok"
         url = net.rpc_url
-        stopping = time.perf_counter()
-    stopped = time.perf_counter() - stopping
-    assert ready < IN_PROCESS_BUDGET, f"ready after {ready:.2f} s"
-    assert stopped < IN_PROCESS_BUDGET
+        assert _port_open(url)
     assert not _port_open(url)
 
 
