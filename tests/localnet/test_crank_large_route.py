@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from solders.keypair import Keypair
 from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
@@ -44,8 +45,10 @@ async def jupiter(env: CrankEnv) -> AsyncIterator[LocalnetJupiter]:
         yield server
 
 
-async def _cycle(env: CrankEnv, model: Listed, jupiter: LocalnetJupiter, api: str) -> ModelResult:
-    config = env.crank_config([model], venue="jupiter", name=f"state-{api}").replace(
+async def _cycle(
+    env: CrankEnv, model: Listed, jupiter: LocalnetJupiter, api: str, state: str = ""
+) -> ModelResult:
+    config = env.crank_config([model], venue="jupiter", name=f"state-{state or api}").replace(
         jupiter=JupiterSettings(base_url=jupiter.base_url, api=api)
     )
     ctx = await build_context(config, keypair=env.crank)
@@ -59,8 +62,8 @@ async def _cycle(env: CrankEnv, model: Listed, jupiter: LocalnetJupiter, api: st
     return result
 
 
-def _state(env: CrankEnv, api: str) -> CrankState:
-    return CrankState(env.tmp / f"state-{api}" / f"{env.crank.pubkey()}.json")
+def _state(env: CrankEnv, name: str) -> CrankState:
+    return CrankState(env.tmp / f"state-{name}" / f"{env.crank.pubkey()}.json")
 
 
 async def _buyback_message(env: CrankEnv, result: ModelResult) -> MessageV0:
@@ -137,3 +140,29 @@ async def test_a_56_account_route_goes_through_the_crank_own_lookup_table(
     table2 = await env.client.fetch_lookup_table(table.key)
     assert table2 is not None and len(table2.addresses) == size
     assert await env.supply(model.mint) == supply - expected - expected2
+
+
+async def test_a_recorded_table_that_never_landed_is_replaced(
+    env: CrankEnv, jupiter: LocalnetJupiter
+) -> None:
+    # Given a crank killed after recording its new table but before the table landed
+    model = await env.add_model(env.slug("big-lost"))
+    await env.fund(model, 9 * USDC)
+    expected = await env.pool_quote(model, 9 * USDC)
+    ghost = Keypair().pubkey()
+    _state(env, "lost").set_lookup_table(str(ghost))
+    assert await env.client.get_account(ghost) is None
+
+    # When the next cycle buys back through a route that needs a table
+    result = await _cycle(env, model, jupiter, "build", state="lost")
+
+    # Then it created and recorded another table and bought exactly
+    assert (result.outcome, result.usdc_spent, result.tokens_bought) == (
+        "bought",
+        9 * USDC,
+        expected,
+    )
+    recorded = _state(env, "lost").lookup_table()
+    assert recorded is not None and recorded != str(ghost)
+    msg = await _buyback_message(env, result)
+    assert [str(t.account_key) for t in msg.address_table_lookups] == [recorded]

@@ -8,6 +8,7 @@ from solders.pubkey import Pubkey
 
 from bourse_chain.tx import PACKET_DATA_SIZE
 from cranks.lookup import account_locks, compile_probe, fits, loadable_keys, transaction_size
+from cranks.sender import writable_keys
 from tests.fakes.chain import key
 
 PAYER = key("payer")
@@ -52,3 +53,15 @@ def test_unknown_table_keys_do_not_count() -> None:
     ix = _ix(2)
     table = AddressLookupTableAccount(key("table"), [Pubkey.new_unique() for _ in range(5)])
     assert account_locks(compile_probe(PAYER, [ix], [table])) == 6
+
+
+def test_the_journal_sees_writable_accounts_loaded_from_a_table() -> None:
+    # a crash-safe journal must mark a model PDA busy even when the table carries it
+    ix = _ix(56)
+    table = AddressLookupTableAccount(key("table"), loadable_keys(PAYER, [ix]))
+    msg = compile_probe(PAYER, [ix], [table])
+    writable_in_ix = {m.pubkey for m in ix.accounts if m.is_writable}
+    static = set(writable_keys(msg))
+    assert static == {PAYER}
+    full = writable_keys(msg, {table.key: list(table.addresses)})
+    assert set(full) == writable_in_ix and len(full) == len(writable_in_ix)
