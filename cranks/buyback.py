@@ -20,8 +20,9 @@
      (else skipped: ``price_deviation``); ``min_out`` is what must *arrive* in the buyback
      vault after any Token-2022 transfer fee, at least the reference less the tolerance;
      checks the swap program is allow-listed and the price impact acceptable, re-quotes if
-     the quote went stale (and checks it again), sends ``buyback`` with the route, then
-     ``burn``.
+     the quote went stale (and checks it again), sends ``buyback`` with the route (in a v0
+     transaction through the route's lookup tables and, when its keys still do not fit, the
+     crank's own table, created or extended first: :mod:`cranks.lookup`), then ``burn``.
 
 Crash safety comes from the chain: every amount is re-read each cycle, the program checks
 ``amount_in`` against the vault, ``min_out`` against what arrived, the cap and the cooldown;
@@ -48,6 +49,7 @@ from bourse_chain.generated.compute_market.events import BuybackExecuted, Tokens
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.token_layout import TokenDecodeError, decode_token_account
+from cranks.lookup import LookupTables
 from cranks.reference import (
     Observation,
     ReferencePolicy,
@@ -326,7 +328,12 @@ async def _process(
         amount_in=route.in_amount,
         min_out=min_out,
     )
-    tables = await ctx.sender.lookup_tables(route.address_lookup_tables)
+    # The route's own tables, and the crank's for the keys they lack when the transaction
+    # does not fit without (a dry run uses the crank's table as it is, extending nothing).
+    given = await ctx.sender.lookup_tables(route.address_lookup_tables)
+    tables = await LookupTables(ctx.sender, job=JOB).for_instructions(
+        [ix], given, extend=not ctx.dry_run
+    )
     if ctx.dry_run:
         sim = await ctx.sender.simulate([ix], job=JOB, kind="buyback", lookup_tables=tables)
         ev = _event(sim.events, BuybackExecuted)

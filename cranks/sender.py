@@ -30,7 +30,7 @@ import logging
 import math
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -104,13 +104,22 @@ def endpoint_label(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def writable_keys(message: MessageV0) -> list[Pubkey]:
-    """The statically listed writable accounts of a v0 message."""
+def writable_keys(
+    message: MessageV0, tables: Mapping[Pubkey, Sequence[Pubkey]] | None = None
+) -> list[Pubkey]:
+    """The writable accounts of a v0 message: those listed, then those it loads writable from
+    the lookup tables in ``tables`` (table address -> its addresses)."""
     keys = list(message.account_keys)
     h = message.header
     signed = h.num_required_signatures
     out = keys[: signed - h.num_readonly_signed_accounts]
     out += keys[signed : len(keys) - h.num_readonly_unsigned_accounts]
+    for lookup in message.address_table_lookups:
+        addresses = (tables or {}).get(lookup.account_key)
+        if addresses is None:
+            log.warning("journal: lookup table %s is unknown to the sender", lookup.account_key)
+            continue
+        out += [addresses[i] for i in bytes(lookup.writable_indexes) if i < len(addresses)]
     return out
 
 
@@ -371,6 +380,9 @@ class Sender:
         self.state = state
         self.metrics = metrics
         self._clock = clock
+        #: Lookup tables seen (address -> addresses), so the journal records the writable
+        #: accounts a transaction loads from them (a model PDA may be one).
+        self._tables: dict[Pubkey, list[Pubkey]] = {}
         metrics.fee_budget.set(settings.daily_fee_budget_lamports)
 
     @staticmethod
@@ -393,7 +405,9 @@ class Sender:
             current = _CURRENT.get()
             msg = tx.message
             writable = (
-                tuple(str(k) for k in writable_keys(msg)) if isinstance(msg, MessageV0) else ()
+                tuple(str(k) for k in writable_keys(msg, self._tables))
+                if isinstance(msg, MessageV0)
+                else ()
             )
             self.state.record_sent(
                 PendingTx(
@@ -509,6 +523,8 @@ class Sender:
         price = self._affordable_price(price, len(all_signers))
         if price > 0:
             ixs = [set_compute_unit_price(price), *ixs]
+        for table in lookup_tables:
+            self._tables[table.key] = list(table.addresses)
         sent: list[str] = []
         token = _CURRENT.set(_Sending(job, sent))
         try:

@@ -14,6 +14,9 @@ each other's updates.
   treats the entry's accounts as busy until the transaction has landed or can no longer
   land (block height past its last valid height), so a restarted daemon never sends a
   second buyback while the first may still execute.
+* **Lookup table**: the address of the crank's own address lookup table
+  (:mod:`cranks.lookup`), recorded before the transaction creating it is sent, so a
+  restarted daemon extends the same table instead of paying for another.
 * **Price observations**: per model, the probe prices the buyback's reference price is the
   median of (:mod:`cranks.reference`), so a restart keeps the reference and an attacker
   cannot reset it by crashing the daemon.
@@ -175,6 +178,18 @@ class CrankState:
             return
         with self._locked() as data:
             data["pending"] = [p for p in data["pending"] if p.get("signature") not in drop]
+
+    # -- lookup table ----------------------------------------------------------------------
+
+    def lookup_table(self) -> str | None:
+        """The crank's own address lookup table (base58), None before the first one."""
+        with self._locked() as data:
+            value = data.get("lookup_table")
+            return value if isinstance(value, str) else None
+
+    def set_lookup_table(self, address: str) -> None:
+        with self._locked() as data:
+            data["lookup_table"] = address
 
     # -- price observations ----------------------------------------------------------------
 

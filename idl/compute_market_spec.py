@@ -770,7 +770,8 @@ INSTRUCTIONS = [
     ),
     Instruction(
         "buyback",
-        "Crank swaps USDC from a revenue vault for the model's token through an allow-listed swap program (CPI signed by the model PDA); what arrives in the buyback vault must be >= min_out and the USDC taken <= amount_in.",
+        "Crank swaps USDC from a revenue vault for the model's token through an allow-listed swap program (CPI signed by the model PDA); what arrives in the buyback vault must be >= min_out and the USDC taken <= amount_in. "
+        "Staging: when the route names the model PDA's associated USDC account (for venues that spend only from the user's associated account, e.g. pump.fun's bonding curve) together with the USDC mint, amount_in moves there from the revenue vault before the swap and the whole staging balance is swept back after it; the USDC check counts vault and staging account together, and both must come out still owned by the model PDA alone (no delegate, close authority or new extension).",
         (
             Acc("crank", signer=True),
             _config(),
@@ -780,7 +781,7 @@ INSTRUCTIONS = [
             Acc("swap_program"),
         ),
         (Field("amount_in", "u64"), Field("min_out", "u64"), Field("swap_data", "bytes")),
-        remaining="the swap instruction's accounts, in order, passed to swap_program; the model PDA is marked signer",
+        remaining="the swap instruction's accounts, in order (at most 128: the runtime's CPI account-info limit), passed to swap_program; the model PDA is marked signer",
     ),
     Instruction(
         "burn",

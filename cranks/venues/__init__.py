@@ -10,6 +10,7 @@ Import the venue modules themselves; this package only re-exports the interface.
 from __future__ import annotations
 
 from cranks.venues.base import (
+    BUYBACK_OWN_ACCOUNTS,
     MAX_REMAINING_ACCOUNTS,
     AccountFetcher,
     QuoteRequest,
@@ -20,6 +21,7 @@ from cranks.venues.base import (
     min_out_after_slippage,
     quote_request,
     requote_if_stale,
+    tx_account_locks,
 )
 from cranks.venues.errors import (
     MalformedResponse,
@@ -35,6 +37,7 @@ from cranks.venues.errors import (
 )
 
 __all__ = [
+    "BUYBACK_OWN_ACCOUNTS",
     "MAX_REMAINING_ACCOUNTS",
     "AccountFetcher",
     "MalformedResponse",
@@ -55,4 +58,5 @@ __all__ = [
     "min_out_after_slippage",
     "quote_request",
     "requote_if_stale",
+    "tx_account_locks",
 ]

@@ -9,7 +9,11 @@ most ``amount_in`` and that the tokens that *arrived* are at least ``min_out``.
 A :class:`Route` is therefore everything the crank needs to build that call, and nothing a
 CPI cannot carry: routes that need setup or cleanup instructions, that need a signer other
 than the authority, or that need more accounts than buyback forwards are refused with a
-typed error (see :mod:`cranks.venues.errors`).
+typed error (see :mod:`cranks.venues.errors`). A route's size is bounded twice: buyback forwards
+at most :data:`MAX_REMAINING_ACCOUNTS` entries, and the whole transaction may lock at most
+``MAX_TX_ACCOUNT_LOCKS`` (64) distinct accounts. Routes of more than ~20 accounts do not fit a
+1,232-byte transaction by their keys alone: the crank loads them through address lookup
+tables (the venue's, and its own: :mod:`cranks.lookup`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from bourse_chain.tx import MAX_TX_ACCOUNT_LOCKS
 from cranks.venues.errors import (
     MalformedResponse,
     QuoteExpired,
@@ -34,8 +39,12 @@ from cranks.venues.errors import (
 log = logging.getLogger(__name__)
 
 #: Remaining accounts buyback forwards to the swap program at most
-#: (``MAX_CPI_ACCOUNTS`` in program/sdk/cpi.rs).
-MAX_REMAINING_ACCOUNTS = 40
+#: (``MAX_CPI_ACCOUNTS`` in program/sdk/cpi.rs: the runtime's CPI account-info limit).
+MAX_REMAINING_ACCOUNTS = 128
+#: Accounts of a buyback transaction besides the route's own (whose model PDA, vaults and
+#: swap program are counted with it): the crank, the config, the compute-market program and
+#: the ComputeBudget program.
+BUYBACK_OWN_ACCOUNTS = 4
 
 U64_MAX = 2**64 - 1
 BPS_DENOMINATOR = 10_000
@@ -153,10 +162,19 @@ def min_out_after_slippage(expected_out: int, slippage_bps: int) -> int:
     return expected_out * (BPS_DENOMINATOR - slippage_bps) // BPS_DENOMINATOR
 
 
+def tx_account_locks(route: Route) -> int:
+    """Distinct accounts the buyback transaction carrying ``route`` locks."""
+    req = route.request
+    keys = {m.pubkey for m in route.accounts}
+    keys |= {req.authority, req.source, req.destination, route.swap_program}
+    return len(keys) + BUYBACK_OWN_ACCOUNTS
+
+
 def check_cpi_route(route: Route, *, max_accounts: int = MAX_REMAINING_ACCOUNTS) -> Route:
     """Refuse a route buyback cannot execute; return it unchanged otherwise.
 
-    Checks: no setup or cleanup instructions; at most ``max_accounts`` accounts; the
+    Checks: no setup or cleanup instructions; at most ``max_accounts`` accounts, and at most
+    ``MAX_TX_ACCOUNT_LOCKS`` distinct ones in the whole transaction; the
     authority present; no signer in the remaining accounts (the authority's signature is
     supplied by buyback; any other signer would need the crank's key inside the swap);
     ``source`` and ``destination`` present and writable; ``0 < min_out <= expected_out``.
@@ -176,6 +194,15 @@ def check_cpi_route(route: Route, *, max_accounts: int = MAX_REMAINING_ACCOUNTS)
             limit=max_accounts,
         )
     keys = [m.pubkey for m in route.accounts]
+    locks = tx_account_locks(route)
+    if locks > MAX_TX_ACCOUNT_LOCKS:
+        raise RouteTooLarge(
+            f"route needs {locks} distinct accounts in the buyback transaction, "
+            f"a transaction locks at most {MAX_TX_ACCOUNT_LOCKS}",
+            venue=route.venue,
+            accounts=locks,
+            limit=MAX_TX_ACCOUNT_LOCKS,
+        )
     signers = [m.pubkey for m in route.accounts if m.is_signer]
     if signers:
         raise UnsupportedRoute(

@@ -18,8 +18,11 @@ so that no setup instruction is needed. Jupiter always spends from the wallet's 
 token account; buyback spends from the revenue vault, so that account is substituted by
 ``source`` in the swap's accounts (the route's data does not name accounts).
 
-Routes that do not fit the accounts buyback forwards are re-quoted with a smaller
-``maxAccounts`` (:attr:`JupiterConfig.max_accounts_steps`, e.g. 40 -> 30 -> 20).
+Routes that do not fit (more accounts than buyback forwards, or than a transaction may lock
+together with buyback's own) are re-quoted with a smaller ``maxAccounts``
+(:attr:`JupiterConfig.max_accounts_steps`, 56 -> 48 -> 40 -> 30 -> 20). The route's lookup
+tables (``addressLookupTableAddresses`` / ``addressesByLookupTableAddress``) go with it; keys
+they do not hold are loaded through the crank's own table (:mod:`cranks.lookup`).
 """
 
 from __future__ import annotations
@@ -97,8 +100,9 @@ class JupiterConfig:
     api: JupiterApi = JupiterApi.BUILD
     api_key: str | None = field(default=None, repr=False)
     #: ``maxAccounts`` values tried in turn while the route does not fit.
-    max_accounts_steps: tuple[int, ...] = (40, 30, 20)
-    #: Accounts the swap instruction may have (buyback forwards at most 40).
+    max_accounts_steps: tuple[int, ...] = (56, 48, 40, 30, 20)
+    #: Accounts the swap instruction may have (buyback forwards at most 128; the
+    #: transaction's 64-account lock limit is checked on top, see ``check_cpi_route``).
     account_limit: int = MAX_REMAINING_ACCOUNTS
     #: A quote older than this is refused (and re-quoted by :meth:`JupiterVenue.requote`).
     max_quote_age_s: float = 20.0

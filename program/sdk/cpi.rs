@@ -1,13 +1,17 @@
 //! Cross-program invocation through `sol_invoke_signed_c` (the C ABI).
 
-use core::mem::MaybeUninit;
-
 use super::account::Account;
+use super::heap;
 use super::syscalls::sol_invoke_signed_c;
 use super::Pubkey;
 
-/// Most accounts one CPI of ours passes on.
-pub const MAX_CPI_ACCOUNTS: usize = 40;
+/// Most accounts one CPI of ours passes on (as metas, and as account infos):
+/// the runtime's account-info limit for a CPI (agave `MAX_CPI_ACCOUNT_INFOS`,
+/// 128; SIMD-0339 raises it to 255), above the 64 distinct accounts a
+/// transaction may lock, so any route a transaction can carry fits. The C
+/// arrays live in the heap (`heap::CPI_METAS_OFF`, `heap::CPI_INFOS_OFF`):
+/// 128 infos are 7 KiB, more than a 4 KiB stack frame.
+pub const MAX_CPI_ACCOUNTS: usize = 128;
 
 #[repr(C)]
 pub struct SolInstruction {
@@ -140,12 +144,9 @@ fn invoke_call(call: &Call) -> Result<(), u32> {
     if n > MAX_CPI_ACCOUNTS {
         return Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA);
     }
-    // Only the first n slots are written and read: no zero-fill of the whole arrays
-    // (two 40-slot arrays cost ~360 CU to clear on every CPI).
-    let mut c_metas: MaybeUninit<[SolAccountMeta; MAX_CPI_ACCOUNTS]> = MaybeUninit::uninit();
-    let mut c_infos: MaybeUninit<[SolAccountInfo; MAX_CPI_ACCOUNTS]> = MaybeUninit::uninit();
-    let metas_ptr = c_metas.as_mut_ptr() as *mut SolAccountMeta;
-    let infos_ptr = c_infos.as_mut_ptr() as *mut SolAccountInfo;
+    // Only the first n slots are written and read: no zero-fill of the arrays.
+    let metas_ptr = heap::region::<SolAccountMeta>(heap::CPI_METAS_OFF);
+    let infos_ptr = heap::region::<SolAccountInfo>(heap::CPI_INFOS_OFF);
     let infos = call.infos;
     let k = infos.len();
     if k > MAX_CPI_ACCOUNTS {

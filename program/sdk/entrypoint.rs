@@ -2,10 +2,14 @@
 //! BPF loader 2 and the upgradeable loader).
 
 use super::account::{Account, MAX_PERMITTED_DATA_INCREASE};
+use super::heap;
 use super::Pubkey;
 
-/// Most accounts one instruction may carry into our programs.
-pub const MAX_ACCOUNTS: usize = 48;
+/// Most accounts one instruction may carry into our programs: every entry the
+/// runtime can serialize (a duplicate names its first occurrence by a one-byte
+/// index, 0xff meaning "not a duplicate"). The list lives in the heap
+/// (`heap::ACCOUNTS_OFF`), not on the stack.
+pub const MAX_ACCOUNTS: usize = 255;
 const NON_DUP_MARKER: u8 = 0xff;
 
 /// Error codes every program of ours reserves (first two entries of each IDL).
@@ -14,7 +18,7 @@ pub const ERR_ARITHMETIC: u32 = 6001;
 
 pub struct Input {
     pub program_id: *const Pubkey,
-    pub accounts: [Account; MAX_ACCOUNTS],
+    pub accounts: *mut Account,
     pub num_accounts: usize,
     pub data: *const u8,
     pub data_len: usize,
@@ -31,9 +35,10 @@ pub unsafe fn deserialize(input: *mut u8) -> Option<Input> {
     if n > MAX_ACCOUNTS {
         return None;
     }
+    let table = heap::region::<Account>(heap::ACCOUNTS_OFF);
     let mut out = Input {
         program_id: core::ptr::null(),
-        accounts: [Account { raw: core::ptr::null_mut() }; MAX_ACCOUNTS],
+        accounts: table,
         num_accounts: n,
         data: core::ptr::null(),
         data_len: 0,
@@ -42,14 +47,15 @@ pub unsafe fn deserialize(input: *mut u8) -> Option<Input> {
     while i < n {
         let dup = *p;
         if dup == NON_DUP_MARKER {
-            out.accounts[i] = Account { raw: p };
+            table.add(i).write(Account { raw: p });
             let data_len = *(p.add(80) as *const u64) as usize;
             let mut off = 88 + data_len + MAX_PERMITTED_DATA_INCREASE;
             off = (off + 7) & !7;
             off += 8; // rent_epoch
             p = p.add(off);
         } else {
-            out.accounts[i] = out.accounts[dup as usize];
+            // The runtime names only earlier entries (dup < i), already written.
+            table.add(i).write(*table.add(dup as usize));
             p = p.add(8);
         }
         i += 1;
@@ -73,7 +79,7 @@ impl Input {
     }
     #[inline(always)]
     pub fn accounts(&self) -> &[Account] {
-        &self.accounts[..self.num_accounts]
+        unsafe { core::slice::from_raw_parts(self.accounts, self.num_accounts) }
     }
 }
 

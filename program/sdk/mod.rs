@@ -9,6 +9,7 @@ pub mod bytes;
 pub mod cpi;
 pub mod entrypoint;
 pub mod hash;
+pub mod heap;
 pub mod ids;
 pub mod log;
 pub mod math;

@@ -208,13 +208,22 @@ pub fn create_pda_token_account(
 
 /// Token-2022 HarvestWithheldTokensToMint.
 pub fn harvest_withheld_to_mint(mint: &Account, sources: &[Account]) -> Result<(), u32> {
-    let mut metas = [Meta::w(mint); super::cpi::MAX_CPI_ACCOUNTS];
-    let mut i = 0;
-    while i < sources.len() {
-        metas[1 + i] = Meta::w(&sources[i]);
-        i += 1;
+    let n = 1 + sources.len();
+    if n > super::cpi::MAX_CPI_ACCOUNTS {
+        return Err(super::entrypoint::ERR_INVALID_INSTRUCTION_DATA);
     }
-    invoke(&TOKEN_2022_PROGRAM, &metas[..1 + sources.len()], &[26u8, 4u8], None)
+    // Built in the heap: only the n entries used are written.
+    let metas = super::heap::region::<Meta>(super::heap::FORWARD_OFF);
+    unsafe {
+        metas.write(Meta::w(mint));
+        let mut i = 0;
+        while i < sources.len() {
+            metas.add(1 + i).write(Meta::w(&sources[i]));
+            i += 1;
+        }
+    }
+    let metas = unsafe { core::slice::from_raw_parts(metas as *const Meta, n) };
+    invoke(&TOKEN_2022_PROGRAM, metas, &[26u8, 4u8], None)
 }
 
 /// Token-2022 WithdrawWithheldTokensFromMint, signed by the PDA authority.

@@ -8,7 +8,9 @@ import pytest
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
+from bourse_chain.tx import MAX_TX_ACCOUNT_LOCKS
 from cranks.venues import (
+    BUYBACK_OWN_ACCOUNTS,
     MAX_REMAINING_ACCOUNTS,
     MalformedResponse,
     QuoteExpired,
@@ -22,6 +24,7 @@ from cranks.venues import (
     ensure_fresh,
     min_out_after_slippage,
     requote_if_stale,
+    tx_account_locks,
 )
 from tests.fakes.chain import key
 
@@ -117,12 +120,26 @@ def test_check_cpi_route_refusals(
 
 
 def test_check_cpi_route_counts_accounts() -> None:
-    extra = tuple(meta(key(f"a{i}")) for i in range(MAX_REMAINING_ACCOUNTS - 3))
+    # buyback forwards 128 entries: repeats of one account reach it, one more is refused
+    extra = tuple(meta(key("repeated")) for _ in range(MAX_REMAINING_ACCOUNTS - 3))
     ok = route(accounts=route().accounts + extra)
-    assert len(check_cpi_route(ok).accounts) == MAX_REMAINING_ACCOUNTS == 40
+    assert len(check_cpi_route(ok).accounts) == MAX_REMAINING_ACCOUNTS == 128
     with pytest.raises(RouteTooLarge) as err:
         check_cpi_route(route(accounts=(*ok.accounts, meta(key("one-more")))))
-    assert (err.value.accounts, err.value.limit) == (41, 40)
+    assert (err.value.accounts, err.value.limit) == (129, 128)
+
+
+def test_check_cpi_route_counts_the_transaction_locks() -> None:
+    # the transaction locks 64 distinct accounts at most: the route's (with the swap program)
+    # and buyback's own four (crank, config, compute market, ComputeBudget)
+    base = route()
+    own = len({m.pubkey for m in base.accounts} | {base.swap_program}) + BUYBACK_OWN_ACCOUNTS
+    room = MAX_TX_ACCOUNT_LOCKS - own
+    ok = route(accounts=base.accounts + tuple(meta(key(f"a{i}")) for i in range(room)))
+    assert tx_account_locks(check_cpi_route(ok)) == MAX_TX_ACCOUNT_LOCKS == 64
+    with pytest.raises(RouteTooLarge) as err:
+        check_cpi_route(route(accounts=(*ok.accounts, meta(key("one-more")))))
+    assert (err.value.accounts, err.value.limit) == (65, 64)
 
 
 def test_min_out_after_slippage_rounds_down() -> None:

@@ -162,7 +162,7 @@ async def test_build_request_is_shaped_for_cpi(
         "outputMint": str(MODEL_TOKEN),
         "amount": str(AMOUNT),
         "slippageBps": str(SLIPPAGE),
-        "maxAccounts": "40",
+        "maxAccounts": "56",
         "taker": str(MODEL),
         "wrapAndUnwrapSol": "false",
         "destinationTokenAccount": str(BUYBACK),
@@ -177,7 +177,7 @@ async def test_v1_requests_are_shaped_for_cpi(
     quote_req, ix_req = server.requests
     assert quote_req.path == "/swap/v1/quote" and ix_req.path == "/swap/v1/swap-instructions"
     assert quote_req.query["swapMode"] == "ExactIn"
-    assert quote_req.query["maxAccounts"] == "40"
+    assert quote_req.query["maxAccounts"] == "56"
     assert quote_req.query["restrictIntermediateTokens"] == "true"
     assert ix_req.method == "POST"
     assert ix_req.headers["x-api-key"] == "test-key"
@@ -208,34 +208,45 @@ async def test_taker_parameter_name_is_configurable(
 async def test_max_accounts_is_lowered_until_the_route_fits(
     server: FakeJupiter, client: httpx.AsyncClient, api: JupiterApi
 ) -> None:
-    # Given routes of 52 accounts at maxAccounts=40 and 44 at 30 (buyback forwards 40)
-    server.account_counts = {40: 52, 30: 44, 20: 33}
+    # Given routes of 75 accounts at maxAccounts=56 and 70 at 48: the fixture's 27 accounts
+    # name 18 distinct ones, so a route of N locks N - 9 + 4 (buyback's own) = N - 5, more
+    # than a transaction's 64 up to 69 accounts
+    server.account_counts = {56: 75, 48: 70, 40: 52}
     route = await quote(venue(server, client, api))
-    # Then the venue asked 40, 30, 20 and took the route that fits
+    # Then the venue asked 56, 48, 40 and took the route that fits
     quotes = [r for r in server.requests if r.method == "GET"]
-    assert [r.query["maxAccounts"] for r in quotes] == ["40", "30", "20"]
-    assert len(route.accounts) == 33
+    assert [r.query["maxAccounts"] for r in quotes] == ["56", "48", "40"]
+    assert len(route.accounts) == 52
 
 
 async def test_route_too_large_at_every_step(
     server: FakeJupiter, client: httpx.AsyncClient
 ) -> None:
-    server.account_counts = {40: 60, 30: 50, 20: 41}
+    server.account_counts = {56: 90, 48: 80, 40: 75, 30: 72, 20: 70}
     with pytest.raises(RouteTooLarge) as err:
         await quote(venue(server, client))
-    assert err.value.accounts == 41 and err.value.limit == 40
-    assert len(server.requests) == 3
+    assert err.value.accounts == 65 and err.value.limit == 64
+    assert len(server.requests) == 5
 
 
 async def test_no_route_after_lowering_is_route_too_large(
     server: FakeJupiter, client: httpx.AsyncClient
 ) -> None:
-    server.account_counts = {40: 60}
-    server.min_max_accounts = 35  # nothing routes under 35 accounts
+    server.account_counts = {56: 80}
+    server.min_max_accounts = 50  # nothing routes under 50 accounts
     with pytest.raises(RouteTooLarge) as err:
         await quote(venue(server, client))
-    assert err.value.accounts == 60
+    assert err.value.accounts == 75
     assert isinstance(err.value.__cause__, NoRoute)
+
+
+async def test_the_swap_instruction_limit_applies_before_the_locks(
+    server: FakeJupiter, client: httpx.AsyncClient
+) -> None:
+    server.account_counts = {56: 130}
+    with pytest.raises(RouteTooLarge) as err:
+        await quote(venue(server, client, max_accounts_steps=(56,)))
+    assert (err.value.accounts, err.value.limit) == (130, 128)
 
 
 async def test_custom_steps_and_limit(server: FakeJupiter, client: httpx.AsyncClient) -> None:

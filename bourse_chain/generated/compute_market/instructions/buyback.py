@@ -92,10 +92,15 @@ def buyback(
 ) -> Instruction:
     """Crank swaps USDC from a revenue vault for the model's token through an allow-listed swap
     program (CPI signed by the model PDA); what arrives in the buyback vault must be >=
-    min_out and the USDC taken <= amount_in.
+    min_out and the USDC taken <= amount_in. Staging: when the route names the model PDA's
+    associated USDC account (for venues that spend only from the user's associated account,
+    e.g. pump.fun's bonding curve) together with the USDC mint, amount_in moves there from the
+    revenue vault before the swap and the whole staging balance is swept back after it; the
+    USDC check counts vault and staging account together, and both must come out still owned
+    by the model PDA alone (no delegate, close authority or new extension).
 
-    Remaining accounts: the swap instruction's accounts, in order, passed to swap_program; the
-    model PDA is marked signer
+    Remaining accounts: the swap instruction's accounts, in order (at most 128: the runtime's
+    CPI account-info limit), passed to swap_program; the model PDA is marked signer
 
     PDAs derived here: config.
     """

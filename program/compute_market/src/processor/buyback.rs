@@ -23,7 +23,7 @@ use crate::sdk::bytes::{key_eq, rd_i64, rd_key, rd_u64, rd_u8, wr_i64, wr_u64, R
 use crate::sdk::cpi::{invoke, Meta, Signer, MAX_CPI_ACCOUNTS};
 use crate::sdk::ids::ASSOCIATED_TOKEN_PROGRAM;
 use crate::sdk::sysvars::clock;
-use crate::sdk::{pda, token, ProgramResult, Pubkey};
+use crate::sdk::{heap, pda, token, ProgramResult, Pubkey};
 use crate::seeds;
 
 #[inline(never)]
@@ -109,16 +109,20 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         token::transfer_checked(&usdc_tp, revenue_vault, &mint, &acc, model_acc, amount_in, decimals, Some(&signer))?;
     }
 
-    // Forward the route's accounts as given; the model PDA signs.
-    let mut metas = [Meta::r(crank); MAX_CPI_ACCOUNTS];
+    // Forward the route's accounts as given; the model PDA signs. The list is
+    // built in the heap (up to MAX_CPI_ACCOUNTS entries: 2 KiB).
+    let metas = heap::region::<Meta>(heap::FORWARD_OFF);
     let mut j = 0;
     while j < remaining.len() {
         let a = &remaining[j];
         let is_model = key_eq(a.key(), model_acc.key());
-        metas[j] = Meta { account: *a, writable: a.is_writable(), signer: a.is_signer() || is_model };
+        unsafe {
+            metas.add(j).write(Meta { account: *a, writable: a.is_writable(), signer: a.is_signer() || is_model });
+        }
         j += 1;
     }
-    invoke(swap_program.key(), &metas[..remaining.len()], swap_data, Some(&signer))?;
+    let metas = unsafe { core::slice::from_raw_parts(metas as *const Meta, remaining.len()) };
+    invoke(swap_program.key(), metas, swap_data, Some(&signer))?;
 
     // Sweep the staging account back into the vault (it must still be ours).
     if let Some((acc, mint)) = stage {
