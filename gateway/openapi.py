@@ -7,8 +7,9 @@ bodies, the x402 ``402``), and the security of each rail.
 - ``GET /api/x402/openapi.json``: the x402 subset (the paths under ``/api/x402/``), what the
   pay.sh registry lists (``docs/openapi/x402/PAY.md``).
 
-``python -m gateway.openapi [--out docs/openapi]`` writes both, pretty-printed, for the
-repository (``tests/gateway/test_openapi.py`` checks the committed files are current).
+``python -m gateway.openapi [--out docs/openapi] [--service-url URL]`` writes both,
+pretty-printed, and the pay.sh listing ``x402/PAY.md`` beside the x402 one, for the repository
+(``tests/gateway/test_openapi.py`` checks the committed files are current).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import copy
 import json
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -39,7 +41,10 @@ X402_CHAT = "/api/x402/v1/chat/completions"
 DEFAULT_OUT = Path("docs/openapi")
 FULL_FILE = "gateway.json"
 X402_FILE = "x402/openapi.json"
+PAY_FILE = "x402/PAY.md"
+DEFAULT_SERVICE_URL = "http://127.0.0.1:8080"
 REF = "#/components/schemas/"
+METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     m.ErrorResponse,
     m.ChatCompletionRequest,
@@ -137,6 +142,13 @@ PAYMENT_HEADERS: list[Json] = [
         "schema": {"type": "string"},
     },
 ]
+TERMS_MODEL: Json = {
+    "name": "model",
+    "in": "query",
+    "required": False,
+    "description": "The model to price a one-message call of (default: the first listed)",
+    "schema": {"type": "string"},
+}
 SETTLEMENT_HEADERS: Json = {
     "PAYMENT-RESPONSE": header("x402 v2: base64 JSON of the settlement (success, transaction)"),
     "X-PAYMENT-RESPONSE": header("x402 v1: the same, for a payment sent in X-PAYMENT"),
@@ -180,6 +192,8 @@ class Doc:
     parameters: list[Json] = field(default_factory=list)
     responses: Json = field(default_factory=dict)
     operation_id: str | None = None
+    #: Drop FastAPI's generated responses (a route that never answers 200).
+    only_these_responses: bool = False
 
 
 AUTH_ERRORS: Json = {
@@ -288,7 +302,7 @@ def operation_docs() -> dict[tuple[str, str], Doc]:
                     {"oneOf": [ref("ErrorResponse"), ref("X402Refusal")]},
                 ),
             },
-            "404": error("MODEL_NOT_FOUND: no active offer for this model"),
+            "404": error("MODEL_NOT_FOUND, or NOT_FOUND: x402 is not enabled on this gateway"),
             "413": error("REQUEST_TOO_LARGE: the body exceeds the gateway's limit"),
             "502": {
                 "description": "Every provider failed before settlement, or the facilitator "
@@ -302,7 +316,18 @@ def operation_docs() -> dict[tuple[str, str], Doc]:
         },
         operation_id="x402ChatCompletions",
     )
-    probe = {"402": PAYMENT_REQUIRED_402}
+    probe = {
+        "402": PAYMENT_REQUIRED_402,
+        "404": error("MODEL_NOT_FOUND, or NOT_FOUND: x402 is not enabled on this gateway"),
+        "502": {
+            "description": "The facilitator answered nonsense",
+            "content": json_content(ref("X402Refusal")),
+        },
+        "503": {
+            "description": "The facilitator cannot be reached",
+            "content": json_content(ref("X402Refusal")),
+        },
+    }
     docs: dict[tuple[str, str], Doc] = {
         ("post", RAIL1_CHAT): Doc(
             "A chat completion paid from credits",
@@ -335,17 +360,23 @@ def operation_docs() -> dict[tuple[str, str], Doc]:
             "x402",
             "Answers the same 402 as an unpaid POST, for conformance tools and registries",
             OPEN,
-            parameters=PAYMENT_HEADERS,
+            parameters=[TERMS_MODEL],
             responses=probe,
             operation_id="x402ChatCompletionsTerms",
+            only_these_responses=True,
         ),
         ("head", X402_CHAT): Doc(
             "The x402 payment terms, headers only",
             "x402",
             "The 402 of GET without its body: the terms are in `PAYMENT-REQUIRED`",
             OPEN,
-            responses={"402": {k: v for k, v in PAYMENT_REQUIRED_402.items() if k != "content"}},
+            parameters=[TERMS_MODEL],
+            responses={
+                **{k: v for k, v in probe.items() if k != "402"},
+                "402": {k: v for k, v in PAYMENT_REQUIRED_402.items() if k != "content"},
+            },
             operation_id="x402ChatCompletionsHead",
+            only_these_responses=True,
         ),
         ("get", "/api/models"): Doc(
             "The models and their prices", "inference", security=OPEN, responses=models_answer
@@ -457,15 +488,19 @@ FIELD_DOCS: dict[str, dict[str, str]] = {
 def operations(spec: Json) -> Iterator[tuple[str, str, Json]]:
     for path, item in spec.get("paths", {}).items():
         for method, op in item.items():
-            if method in ("get", "put", "post", "delete", "options", "head", "patch", "trace"):
+            if method in METHODS:
                 yield path, method, op
 
 
 def _merge_parameters(op: Json, extra: list[Json]) -> None:
-    have = {(p["name"].lower(), p["in"]) for p in op.get("parameters", [])}
+    """Add ``extra``; a parameter the route declares keeps its schema, gains the description."""
+    have = {(p["name"].lower(), p["in"]): p for p in op.get("parameters", [])}
     for p in extra:
-        if (p["name"].lower(), p["in"]) not in have:
+        declared = have.get((p["name"].lower(), p["in"]))
+        if declared is None:
             op.setdefault("parameters", []).append(copy.deepcopy(p))
+        else:
+            declared.setdefault("description", p["description"])
 
 
 def _apply(op: Json, doc: Doc) -> None:
@@ -480,6 +515,8 @@ def _apply(op: Json, doc: Doc) -> None:
     if doc.body is not None:
         op["requestBody"] = copy.deepcopy(doc.body)
     _merge_parameters(op, doc.parameters)
+    if doc.only_these_responses:
+        op["responses"] = {}
     responses = op.setdefault("responses", {})
     if "422" in responses:  # validation errors are answered 400, OpenAI-shaped
         del responses["422"]
@@ -489,6 +526,7 @@ def _apply(op: Json, doc: Doc) -> None:
             responses[status] = {**responses[status], **copy.deepcopy(answer)}
         else:
             responses[status] = copy.deepcopy(answer)
+    op["responses"] = responses = dict(sorted(responses.items()))
     for status, answer in list(responses.items()):
         if answer.get("content") == {"application/json": {"schema": {}}}:
             answer["content"] = json_content({"type": "object"})
@@ -514,12 +552,20 @@ def _documented_schemas() -> Json:
 
 def build(app: FastAPI) -> Json:
     """The whole API: ``app.openapi()`` completed by :func:`operation_docs`."""
-    spec = copy.deepcopy(app.openapi())
+    with warnings.catch_warnings():
+        # one route serving GET and HEAD: FastAPI names both alike; each gets its own id below
+        warnings.filterwarnings("ignore", "Duplicate Operation ID", UserWarning)
+        spec = copy.deepcopy(app.openapi())
     docs = operation_docs()
     for path, method, op in operations(spec):
         doc = docs.get((method, path))
         if doc is not None:
             _apply(op, doc)
+    # methods in one order (a route's methods are a set: its order changes between runs)
+    spec["paths"] = {
+        path: dict(sorted(item.items(), key=lambda kv: METHODS.index(kv[0])))
+        for path, item in spec["paths"].items()
+    }
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.update(_documented_schemas())
@@ -550,6 +596,7 @@ def x402_subset(spec: Json) -> Json:
     sub["info"] = {
         **spec["info"],
         "title": "Bourse gateway: x402 pay-per-call",
+        "summary": "Chat completions paid per call in USDC on Solana, no account",
         "description": "Chat completions paid per call with x402 (scheme exact, USDC on "
         "Solana) straight into the model's inbox. POST without payment to get the 402 "
         "terms; sign the transfer; send the same request with X-PAYMENT (v1) or "
@@ -637,17 +684,55 @@ def offline_app() -> FastAPI:
         gateway.ledger.close()
 
 
-def files() -> dict[str, str]:
-    """``relative path -> text`` of the committed documents."""
+def pay_md(service_url: str) -> str:
+    """The pay.sh listing: front matter naming the service and its spec (beside it)."""
+    return f"""---
+name: bourse-x402-chat
+title: Bourse x402 chat completions
+description: >-
+  OpenAI-compatible chat completions paid per call with x402 (scheme exact, USDC on
+  Solana); the USDC goes straight to the model's inbox, no account or API key.
+use_case: >-
+  An agent calls an open model by paying for each call in USDC from its own Solana
+  wallet: POST the chat request, get the 402 terms, sign, retry with the payment header.
+category: ai
+service_url: {service_url}
+openapi:
+  path: {Path(X402_FILE).name}
+---
+
+# Bourse x402 chat completions
+
+`POST {X402_CHAT}` takes OpenAI's chat-completions body. Without a payment it answers
+**402** with the terms (JSON body `accepts[]` with `amount`, `payTo`, `asset`, `network`; the
+same terms as x402 v2 in the `PAYMENT-REQUIRED` header); sign the USDC transfer and send the
+same request with `PAYMENT-SIGNATURE` (v2) or `X-PAYMENT` (v1). `GET` answers the same 402
+(for probes). The spec beside this file, `{Path(X402_FILE).name}`, is generated by
+`python -m gateway.openapi --service-url URL` (the whole API: `../{FULL_FILE}`); see
+`docs/x402.md` for clients in curl, TypeScript and Python.
+"""
+
+
+def files(service_url: str = DEFAULT_SERVICE_URL) -> dict[str, str]:
+    """``relative path -> text`` of the committed documents and the pay.sh listing."""
     full, x402 = documents(offline_app())
-    return {FULL_FILE: pretty(full), X402_FILE: pretty(x402)}
+    return {
+        FULL_FILE: pretty(full),
+        X402_FILE: pretty(x402),
+        PAY_FILE: pay_md(service_url),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gateway.openapi", description=__doc__)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Directory to write to")
+    parser.add_argument(
+        "--service-url",
+        default=DEFAULT_SERVICE_URL,
+        help="The gateway's public base URL, for PAY.md (default: serve --localnet's)",
+    )
     args = parser.parse_args(argv)
-    for rel, text in files().items():
+    for rel, text in files(args.service_url).items():
         path = args.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
