@@ -81,7 +81,7 @@ def fake_model(slug: str, usdc_mint: Pubkey, t22: bool) -> tuple[Pubkey, bytes, 
         bump=bump,
         revenue_vault_bump=vault_bump,
         buyback_vault_bump=0,
-        reserved=bytes(47),
+        reserved=bytes(7),
     ).encode()
     return model, data, vault, encode_token_account(usdc_mint, model, USDC // 2)
 
