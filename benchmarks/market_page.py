@@ -32,9 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
+from benchmarks.sizes import run_sizes
 from bourse_chain import pda
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
@@ -43,7 +45,8 @@ from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_ops.sandbox.crank_env import USDC, CrankEnv, start_env
 from cranks import buyback, harvest
 from cranks.daemon import CrankContext, build_context
-from gateway.market.app import create_app
+from gateway.app import install_error_handlers
+from gateway.market import market_router
 from gateway.market.service import MarketService
 
 OUT = Path(__file__).with_name("market_page.md")
@@ -171,7 +174,9 @@ async def crank_scan(env: CrankEnv, tmp: Path) -> tuple[tuple[Counter[str], floa
 
 async def market(env: CrankEnv, n: int) -> tuple[Any, ...]:
     service = MarketService([env.net.rpc_url], ttl_secs=0)
-    app = create_app("unused", service=service)
+    app = FastAPI()  # the router as the gateway mounts it
+    app.include_router(market_router("unused", service=service))
+    install_error_handlers(app)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
@@ -360,15 +365,12 @@ async def run(sizes: Sequence[int]) -> tuple[list[Row], tuple[Counter[str], Coun
     return rows, await traffic(3)
 
 
+def report(sizes: tuple[int, ...]) -> str:
+    return render(*asyncio.run(run(sizes)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    sizes = tuple(int(a) for a in args) or SIZES
-    rows, traffic_row = asyncio.run(run(sizes))
-    text = render(rows, traffic_row)
-    sys.stdout.write(text)
-    if sizes == SIZES:
-        OUT.write_text(text)
-    return 0
+    return run_sizes(argv, SIZES, report, OUT)
 
 
 if __name__ == "__main__":

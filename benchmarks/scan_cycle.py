@@ -30,6 +30,7 @@ from typing import Any
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
 
+from benchmarks.sizes import run_sizes
 from bourse_chain import pda
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
@@ -80,7 +81,7 @@ def fake_model(slug: str, usdc_mint: Pubkey, t22: bool) -> tuple[Pubkey, bytes, 
         bump=bump,
         revenue_vault_bump=vault_bump,
         buyback_vault_bump=0,
-        reserved=bytes(47),
+        reserved=bytes(7),
     ).encode()
     return model, data, vault, encode_token_account(usdc_mint, model, USDC // 2)
 
@@ -255,15 +256,12 @@ async def run(sizes: Sequence[int]) -> tuple[list[dict[str, Any]], Any]:
     return rows, acted
 
 
+def report(sizes: tuple[int, ...]) -> str:
+    return render(*asyncio.run(run(sizes)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    sizes = tuple(int(a) for a in args) or SIZES
-    rows, acted = asyncio.run(run(sizes))
-    text = render(rows, acted)
-    sys.stdout.write(text)
-    if sizes == SIZES:
-        OUT.write_text(text)
-    return 0
+    return run_sizes(argv, SIZES, report, OUT)
 
 
 if __name__ == "__main__":

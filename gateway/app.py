@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,9 +17,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import logs
+from bourse_chain.cluster import resolve_cluster
+from gateway import logs, openapi
 from gateway.api import admin, catalog_routes, chat, credits, topups
 from gateway.errors import BadRequest, GatewayError, NotFound
+from gateway.market import CatalogEntry, market_router
+from gateway.market.routed import routed_models
 from gateway.service import Gateway
 
 log = logging.getLogger("bourse.gateway.http")
@@ -70,19 +74,8 @@ def _error(exc: GatewayError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
-def create_app(gateway: Gateway) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await gateway.start()
-        try:
-            yield
-        finally:
-            await gateway.stop()
-
-    app = FastAPI(title="Bourse gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.gateway = gateway
-    for r in (chat.router, catalog_routes.router, credits.router, admin.router, topups.router):
-        app.include_router(r)
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error as an OpenAI-shaped body ``{"error": {...}}`` with its HTTP status."""
 
     @app.exception_handler(GatewayError)
     async def _gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
@@ -97,7 +90,8 @@ def create_app(gateway: Gateway) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 404:
-            return _error(NotFound("no such route"))
+            default = exc.detail == HTTPStatus.NOT_FOUND.phrase
+            return _error(NotFound("no such route" if default else str(exc.detail)))
         err = GatewayError(str(exc.detail))
         err.status = exc.status_code
         err.code = "HTTP_ERROR"
@@ -108,16 +102,64 @@ def create_app(gateway: Gateway) -> FastAPI:
         log.exception("unhandled error")
         return _error(GatewayError("internal error"))
 
-    @app.get("/health")
+
+def mount_market(app: FastAPI, gateway: Gateway) -> None:
+    """The market page and its API (docs/market.md), reading the gateway's chain; the
+    gateway's routed models without a token are its preview cards."""
+    s = gateway.settings
+
+    def catalog() -> list[CatalogEntry]:
+        try:
+            return routed_models(gateway.catalog)
+        except RuntimeError:  # the catalog is not loaded (yet)
+            return []
+
+    app.include_router(
+        market_router(
+            resolve_cluster(s.rpc_url).url,
+            catalog=catalog,
+            ttl_secs=s.market_ttl_seconds,
+            refresh_secs=s.market_refresh_seconds,
+            window_days=s.market_window_days,
+        )
+    )
+
+
+def create_app(gateway: Gateway) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(
+        title="Bourse gateway",
+        summary="OpenAI-compatible inference paid in USDC on Solana, and the model market",
+        version=openapi.API_VERSION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.gateway = gateway
+    for r in (chat.router, catalog_routes.router, credits.router, admin.router, topups.router):
+        app.include_router(r)
+    mount_market(app, gateway)
+    install_error_handlers(app)
+
+    @app.get("/health", summary="Liveness")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "models": len(gateway.catalog.routes)}
 
-    @app.get("/metrics")
+    @app.get("/metrics", summary="Prometheus metrics")
     async def metrics() -> Response:
         return PlainTextResponse(
             generate_latest(gateway.metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
 
+    openapi.install(app)
     return app
 
 

@@ -66,6 +66,7 @@ async def serve_localnet(host: str, port: int, workdir: Path | None, base: Setti
                 "Bourse gateway on an embedded localnet (upstreams are LOCAL STAND-INS: "
                 "no model runs behind them)\n"
                 f"  base URL    http://{host}:{port}/api/v1\n"
+                f"  market      http://{host}:{port}/market\n"
                 f"  API key     {key.secret}   (10 USDC of credits)\n"
                 f"  admin token {admin_token}\n"
                 f"  RPC         {net.rpc_url}\n"

@@ -87,6 +87,11 @@ class Settings:
     topup_poll_seconds: float = 5.0
     key_cache_ttl: float = 1.0
     log_json: bool = True
+    #: The market page (docs/market.md): seconds a chain read is reused, seconds between an
+    #: open page's updates, days in its charts and histories.
+    market_ttl_seconds: float = 5.0
+    market_refresh_seconds: float = 5.0
+    market_window_days: int = 30
 
     def admin_secret(self) -> str:
         return self.admin_token or os.environ.get(self.admin_token_env, "")

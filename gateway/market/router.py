@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from solders.pubkey import Pubkey
@@ -31,6 +31,8 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_ops.common import LocalnetManifest, format_amount
+from gateway.api_models import ErrorResponse
+from gateway.errors import GatewayError, NotFound
 from gateway.market import schemas
 from gateway.market.render import Renderer, tokens
 from gateway.market.service import CatalogSource, MarketRead, MarketService, MarketUnavailable
@@ -55,8 +57,15 @@ EVENT_NAMES = {
     "OfferUpserted": "Offer updated",
 }
 Responses = dict[int | str, dict[str, Any]]
-NOT_FOUND: Responses = {404: {"model": schemas.ErrorBody, "description": "Not on this chain"}}
-UNAVAILABLE: Responses = {503: {"model": schemas.ErrorBody, "description": "Chain unreadable"}}
+NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "Not on this chain"}}
+UNAVAILABLE: Responses = {503: {"model": ErrorResponse, "description": "Chain unreadable"}}
+
+
+class ChainUnavailable(GatewayError):
+    """The chain could not be read and there is no earlier read to serve."""
+
+    status = 503
+    code = "CHAIN_UNAVAILABLE"
 
 
 class SignatureConvertor(Convertor[str]):
@@ -72,6 +81,18 @@ class SignatureConvertor(Convertor[str]):
 
 
 register_url_convertor("signature", SignatureConvertor())
+
+
+def is_listed(m: schemas.MarketModel) -> bool:
+    """On the market: approved, with its token."""
+    return m.status == "approved" and m.token_kind != "none"
+
+
+def not_listed(snapshot: schemas.MarketSnapshot) -> list[schemas.MarketModel]:
+    """Models on the chain not listed (pending, delisted, approved without a token yet), but
+    not those the catalog previews already."""
+    previewed = {c.id for c in snapshot.catalog}
+    return [m for m in snapshot.models if not is_listed(m) and m.slug not in previewed]
 
 
 def sol(lamports: int) -> str:
@@ -141,7 +162,7 @@ def market_router(
         try:
             return await market.read()
         except MarketUnavailable as exc:
-            raise HTTPException(503, str(exc)) from exc
+            raise ChainUnavailable(str(exc)) from exc
 
     def page(request: Request, body: str, etag: str, fragment: bool, status: int = 200) -> Response:
         if fragment:
@@ -164,10 +185,10 @@ def market_router(
 
     # ------------------------------------------------------------------ assets
 
-    @router.get(ASSETS + "/{name}", include_in_schema=False)
+    @router.get(ASSETS + "/{name}", summary="The market page's stylesheet and script")
     async def asset(name: str) -> Response:
         if name not in ASSET_TYPES:
-            raise HTTPException(404, f"no asset {name!r}")
+            raise NotFound(f"no asset {name!r}")
         data = resources.files("gateway.market").joinpath("static", name).read_bytes()
         return Response(
             data, media_type=ASSET_TYPES[name], headers={"Cache-Control": "max-age=300"}
@@ -182,7 +203,7 @@ def market_router(
         page_no: Annotated[int, Query(alias="page", ge=1, description="Page of models")] = 1,
     ) -> Response:
         got = await read()
-        listed = [m for m in got.snapshot.models if m.status == "approved"]
+        listed = [m for m in got.snapshot.models if is_listed(m)]
         pages = max(1, math.ceil(len(listed) / PAGE_SIZE))
         if page_no > pages:
             return missing(request, f"There are {pages} pages of models.", fragment)
@@ -198,9 +219,7 @@ def market_router(
                 listed=len(listed),
                 page=page_no,
                 pages=pages,
-                others=[m for m in got.snapshot.models if m.status != "approved"]
-                if page_no == 1
-                else [],
+                others=not_listed(got.snapshot) if page_no == 1 else [],
                 home=HOME,
             )
 
@@ -273,7 +292,7 @@ def market_router(
     async def api_tx(signature: str) -> schemas.TransactionView:
         tx = await _transaction(signature)
         if tx is None:
-            raise HTTPException(404, f"no transaction {signature}")
+            raise NotFound(f"no transaction {signature}")
         return tx
 
     @router.get(
@@ -290,7 +309,7 @@ def market_router(
     ) -> schemas.ModelDetail:
         detail = (await read()).detail(slug, limit)
         if detail is None:
-            raise HTTPException(404, f"no model {slug!r}")
+            raise NotFound(f"no model {slug!r}")
         return detail
 
     async def _transaction(text: str) -> schemas.TransactionView | None:
@@ -301,6 +320,6 @@ def market_router(
         try:
             return await market.transaction(sig)
         except MarketUnavailable as exc:
-            raise HTTPException(503, str(exc)) from exc
+            raise ChainUnavailable(str(exc)) from exc
 
     return router

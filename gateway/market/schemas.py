@@ -158,7 +158,3 @@ class TransactionView(BaseModel):
     fee: int = Field(description="Fee paid, lamports")
     events: list[HistoryEvent]
     logs: list[str]
-
-
-class ErrorBody(BaseModel):
-    detail: str

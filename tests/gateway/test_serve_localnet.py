@@ -1,5 +1,6 @@
-"""``bourse-gateway serve --localnet`` prints a base URL and a funded key that work, and
-:func:`gateway.demo_calls.run_paid_calls` (for ``bourse demo``) makes paid calls through it."""
+"""``bourse-gateway serve --localnet`` prints a base URL and a funded key that work,
+:func:`gateway.demo_calls.run_paid_calls` (for ``bourse demo``) makes paid calls through it, and
+it serves the market page."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from gateway.demo_calls import run_paid_calls
+from gateway.localnet_demo import MODELS
 from gateway.localnet_serve import DEMO_CREDITS
 from gateway.server import free_port
 
@@ -61,6 +63,13 @@ def test_serve_localnet_and_paid_calls(tmp_path: Path) -> None:
             base.group(1) + "/credits", headers={"Authorization": f"Bearer {key.group(1)}"}
         ).json()
         assert credits["balance"] == DEMO_CREDITS - report.charged
+        # the market page is served too: the demo models are routed, not tokenized: previews
+        market = httpx.get(f"http://127.0.0.1:{port}/api/market", timeout=30).json()
+        slugs = {m.slug for m in MODELS}
+        assert {m["slug"] for m in market["models"]} == slugs
+        assert {c["id"] for c in market["catalog"]} == slugs
+        page = httpx.get(f"http://127.0.0.1:{port}/market", timeout=30)
+        assert page.status_code == 200 and 'id="catalog"' in page.text
     finally:
         proc.terminate()
         proc.wait(timeout=30)

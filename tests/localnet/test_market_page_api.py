@@ -1,6 +1,7 @@
-"""The market API on a live localnet: figures equal the chain and ``bourse market list -o
-json``, history equals ``bourse market history``, reads are cached and cost the budget
-docs/market.md states, catalog previews, errors."""
+"""The market API on a live localnet: served by the gateway process, its figures equal
+``bourse market list -o json`` and the chain, history equals ``bourse market history``; reads
+are cached and cost the budget docs/market.md states, catalog previews, errors (the router
+in-process, with the gateway's error handlers)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from markupsafe import escape
 
 from bourse_chain.generated.compute_market.types.token_kind import TokenKind
 from bourse_chain.money import expected_split
+from gateway.app import install_error_handlers
 from gateway.market import CatalogEntry, MarketService, market_router
-from gateway.market.app import create_app
 from tests.support.cli import Bourse
 from tests.support.market_chain import PROTOCOL_FEE_BPS, USDC, MarketChain, start_market
+from tests.support.market_gateway import MarketGateway, market_gateway
 
 CHAT, CODER, PENDING = "acme/chat-1", "acme/coder-2", "acme/pending-3"
 CATALOG = [
@@ -54,11 +56,26 @@ async def service(chain: MarketChain) -> AsyncIterator[MarketService]:
     await svc.aclose()
 
 
-@pytest.fixture
-async def api(service: MarketService) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(scope="module")
+async def gateway(
+    chain: MarketChain, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MarketGateway]:
+    """``bourse-gateway serve`` on this chain, routing the two tokenized models."""
+    async with market_gateway(chain, [CHAT, CODER], tmp_path_factory.mktemp("gw")) as gw:
+        yield gw
+
+
+def router_app(service: MarketService) -> FastAPI:
+    """The market router as the gateway mounts it, on a reader the test controls."""
     app = FastAPI()
     app.include_router(market_router("unused", service=service))
-    transport = httpx.ASGITransport(app=app)
+    install_error_handlers(app)
+    return app
+
+
+@pytest.fixture
+async def api(service: MarketService) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=router_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://market") as client:
         yield client
 
@@ -67,16 +84,29 @@ def cli(chain: MarketChain) -> Bourse:
     return Bourse(chain.rpc_url, chain.net.manifest_path.parent)
 
 
-async def test_api_market_equals_cli_list(chain: MarketChain, api: httpx.AsyncClient) -> None:
+async def test_gateway_api_equals_cli_list(chain: MarketChain, gateway: MarketGateway) -> None:
     # Given the chain as `bourse market list -o json` reads it
     rows = (await asyncio.to_thread(cli(chain), "market", "list")).json()
-    # When the API is asked
-    body = (await api.get("/api/market")).json()
+    # When the gateway process is asked
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        body = (await http.get("/api/market")).json()
+        detail = (await http.get(f"/api/market/{CHAT}")).json()
+        missing = await http.get("/api/market/acme/nope")
+        page = await http.get(f"/market/{CODER}")
     # Then every model is there, in the same order, with the same figures
     assert [m["slug"] for m in body["models"]] == [r["slug"] for r in rows]
     for model, row in zip(body["models"], rows, strict=True):
         assert {k: model[k] for k in row} == row
     assert {r["slug"] for r in rows} == {CHAT, CODER, PENDING}
+    # the gateway routes only tokenized models here: nothing to preview
+    assert body["catalog"] == []
+    history = (await asyncio.to_thread(cli(chain), "market", "history", CHAT)).json()
+    assert detail["history"] == history
+    # errors are the gateway's, OpenAI-shaped
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "NOT_FOUND"
+    assert "acme/nope" in missing.json()["error"]["message"]
+    assert page.status_code == 200 and CODER in page.text
 
 
 async def test_api_figures_equal_the_chain(chain: MarketChain, api: httpx.AsyncClient) -> None:
@@ -147,7 +177,7 @@ async def test_status_filter_and_errors(api: httpx.AsyncClient) -> None:
     approved = (await api.get("/api/market", params={"status": "approved"})).json()
     assert {m["slug"] for m in approved["models"]} == {CHAT, CODER}
     missing = await api.get("/api/market/acme/nope")
-    assert missing.status_code == 404 and "acme/nope" in missing.json()["detail"]
+    assert missing.status_code == 404 and "acme/nope" in missing.json()["error"]["message"]
     assert (await api.get("/market/acme/nope")).status_code == 404
     # a path under tx/ that is not a signature is a slug (no such model here)
     assert (await api.get("/api/market/tx/not-a-sig")).status_code == 404
@@ -192,29 +222,21 @@ async def test_reads_are_cached_and_cost_the_budget(
     assert coder["volume"] == 2_500_000 == coder["revenue_window"]
 
 
-async def test_openapi_documents_the_api(api: httpx.AsyncClient) -> None:
-    doc = (await api.get("/openapi.json")).json()
-    assert {"/api/market", "/api/market/{slug}", "/api/market/tx/{signature}"} <= set(doc["paths"])
-    ok = doc["paths"]["/api/market"]["get"]["responses"]["200"]
-    assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/MarketSnapshot")
-    fields = doc["components"]["schemas"]["MarketModel"]["properties"]
-    assert fields["vault_balance"]["description"].endswith("micro-USDC")
-
-
 async def test_unreachable_chain_is_a_503(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     service = MarketService([url], rpc_timeout_secs=1)
-    app = create_app(url, service=service)
+    app = router_app(service)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m") as c:
         got = await c.get("/api/market")
         page = await c.get("/market")
     await service.aclose()
     assert page.status_code == 503
     assert got.status_code == 503
-    assert "cannot read the chain" in got.json()["detail"]
+    assert got.json()["error"]["code"] == "CHAIN_UNAVAILABLE"
+    assert "cannot read the chain" in got.json()["error"]["message"]
 
 
 async def test_window_and_a_chain_that_goes_away(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""The market page in a real headless browser (Debian's chromium) against the localnet:
-every listed model's figures in the DOM equal the chain, a new settlement and a burn show
-up without a reload, model and transaction links resolve, the keyboard reaches every model,
-nothing is logged to the console, and screenshots at desktop and phone widths land in
-``artifacts/market-page/`` (gitignored)."""
+"""The market page in a real headless browser (Debian's chromium) against the gateway process
+(``bourse-gateway serve``) on the localnet: every listed model's figures in the DOM equal the
+chain, a paid call through the gateway (settled by its worker) and a burn show up without a
+reload, the gateway's routed models without a token are previewed, model and transaction links
+resolve, the keyboard reaches every model, nothing is logged to the console, and screenshots at
+desktop and phone widths land in ``artifacts/market-page/`` (gitignored)."""
 
 from __future__ import annotations
 
@@ -16,24 +17,17 @@ from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
-from gateway.market import CatalogEntry
-from gateway.market.app import create_app
 from gateway.market.render import percent, tokens, usdc, utc
-from tests.support.browser import (
-    browser_missing,
-    chromium,
-    console_errors,
-    full_screenshot,
-    serve,
-)
+from tests.support.browser import browser_missing, chromium, console_errors, full_screenshot
 from tests.support.market_chain import USDC, MarketChain, start_market
+from tests.support.market_gateway import MarketGateway, market_gateway
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "market-page"
 CHAT, CODER, VISION, PENDING = "acme/chat-1", "acme/coder-2", "vision-3", "acme/pending-4"
+PREVIEW = "acme/preview-5"  # approved and routed, no token yet
 LISTED = (CHAT, CODER, VISION)
-CATALOG = [CatalogEntry(id="other/llama-x", name="Llama X", context_length=131_072)]
 T = TypeVar("T")
 
 CARDS_JS = """
@@ -54,6 +48,7 @@ async def chain(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Marke
         await c.list_model(CODER, t22=True, fee_bps=800)
         await c.list_model(VISION)
         await c.register_only(PENDING)
+        await c.approve_untokenized(PREVIEW)
         await c.pay(CHAT, 3 * USDC, 1_250_001)  # two calls, one batch
         await c.pay(CODER, 2 * USDC)
         await c.buyback(CHAT)
@@ -61,10 +56,17 @@ async def chain(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Marke
 
 
 @pytest.fixture(scope="module")
-def site(chain: MarketChain) -> Iterator[str]:
-    app = create_app(chain.rpc_url, catalog=CATALOG, ttl_secs=0.2, refresh_secs=0.4)
-    with serve(app) as url:
-        yield url
+async def gateway(
+    chain: MarketChain, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MarketGateway]:
+    tmp = tmp_path_factory.mktemp("market-gateway")
+    async with market_gateway(chain, [*LISTED, PREVIEW], tmp) as gw:
+        yield gw
+
+
+@pytest.fixture(scope="module")
+def site(gateway: MarketGateway) -> str:
+    return gateway.url
 
 
 @pytest.fixture(scope="module")
@@ -150,31 +152,43 @@ async def test_every_listed_model_with_chain_figures(
     assert shown[CHAT]["facts"]["settlements"] == ["2", "2"]
     others = await do(browser.execute_script, "return document.querySelector('#others').innerText")
     assert PENDING in others and "pending" in others
+    assert PREVIEW not in others  # previewed below instead
+    # the gateway's routed model without a token: previewed at its offer's prices
     catalog = await do(
-        browser.execute_script, "return document.querySelector('#catalog').innerText"
+        browser.execute_script,
+        "return Array.from(document.querySelectorAll('#catalog li')).map("
+        "li => [li.dataset.catalogId, li.innerText])",
     )
-    assert "Llama X" in catalog and "131,072 tokens" in catalog
+    assert [c[0] for c in catalog] == [PREVIEW]
+    assert "131,072 tokens" in catalog[0][1]
+    assert "3 USDC / M tokens" in catalog[0][1] and "9 USDC / M tokens" in catalog[0][1]
     await no_console_errors(browser)
 
 
 async def test_settlement_and_burn_appear_without_reload(
-    chain: MarketChain, site: str, browser: webdriver.Chrome
+    chain: MarketChain, gateway: MarketGateway, browser: webdriver.Chrome
 ) -> None:
     # Given the page open, marked so that a reload would show
-    await do(browser.get, f"{site}/market")
+    await do(browser.get, f"{gateway.url}/market")
     await do(browser.execute_script, "window.notReloaded = true;")
     volume = int((await cards(browser))[VISION]["facts"]["volume"][0])
     assert volume == 0
-    # When a call on the vision model settles on-chain
-    await chain.pay(VISION, 2_000_000)
+    # When a paid call on the vision model goes through the gateway (its worker settles it)
+    key = await gateway.new_key(credit=10 * USDC)
+    charged = await gateway.paid_call(VISION, key)
+    assert charged > 0
 
     async def settled() -> bool:
         raw: str = (await cards(browser))[VISION]["facts"]["volume"][0]
-        return raw == "2000000"
+        return raw == str(charged)
 
-    # Then the page shows it by itself
-    await eventually(settled)
-    # When the crank buys back and burns it
+    # Then the page shows it by itself, as the chain holds it
+    await eventually(settled, within=60)
+    _, model = await chain.model(VISION)
+    assert (model.total_volume, model.settlement_count) == (charged, 1)
+    # When a batch settled directly fills the revenue vault and the crank buys back and burns
+    # (the paid call's creator fee alone is below the crank's price-impact bound)
+    await chain.pay(VISION, 2_000_000)
     report = await chain.buyback(VISION)
     assert report.tokens_burned > 0
 

@@ -64,6 +64,14 @@ class MarketChain:
         await provider.upsert_offer(s, k["provider"], slug, 2 * USDC, 8 * USDC)
         self.listed.append(slug)
 
+    async def approve_untokenized(self, slug: str) -> None:
+        """A model approved and offered by the provider, with no token yet: the gateway routes
+        it, the market page previews it."""
+        s, k = self.session, self.keys
+        await list_model.register_model(s, k["creator"], slug, 400)
+        await admin.set_model_status(s, k["admin"], slug, ModelStatus.APPROVED)
+        await provider.upsert_offer(s, k["provider"], slug, 3 * USDC, 9 * USDC)
+
     async def register_only(self, slug: str) -> None:
         """A model registered but neither approved nor tokenized."""
         await list_model.register_model(self.session, self.keys["creator"], slug, 300)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from bourse_ops.market_view import HistoryEntry
 from gateway.market.charts import HEIGHT, PAD_BOTTOM, PAD_TOP, bar_chart, sparkline
 from gateway.market.render import Renderer, percent, slug_path, tokens, usdc, utc
-from gateway.market.router import etag_of
+from gateway.market.router import etag_of, is_listed
 from gateway.market.schemas import (
     CatalogEntry,
     DayPoint,
@@ -87,7 +87,7 @@ def snapshot_of(models: list[MarketModel], catalog: list[CatalogEntry]) -> Marke
 
 
 def market_html(snapshot: MarketSnapshot, page: int = 1, per_page: int = 100) -> str:
-    listed = [m for m in snapshot.models if m.status == "approved"]
+    listed = [m for m in snapshot.models if is_listed(m)]
     first = (page - 1) * per_page
     return Renderer(assets="/a", refresh_ms=1000).render(
         "market_main.html",
