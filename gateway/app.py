@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import logs
-from gateway.api import admin, catalog_routes, chat, credits, topups
+from gateway.api import admin, catalog_routes, chat, credits, topups, x402
 from gateway.errors import BadRequest, GatewayError, NotFound
 from gateway.service import Gateway
 
@@ -81,7 +81,14 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     app = FastAPI(title="Bourse gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.gateway = gateway
-    for r in (chat.router, catalog_routes.router, credits.router, admin.router, topups.router):
+    for r in (
+        chat.router,
+        catalog_routes.router,
+        credits.router,
+        admin.router,
+        topups.router,
+        x402.router,
+    ):
         app.include_router(r)
 
     @app.exception_handler(GatewayError)

@@ -87,6 +87,10 @@ class Settings:
     topup_poll_seconds: float = 5.0
     key_cache_ttl: float = 1.0
     log_json: bool = True
+    #: x402 pay-per-call (rail 2): enabled when a facilitator URL is set. The network label is
+    #: "mainnet", "devnet" or "localnet" (a localnet is labelled as devnet on the wire).
+    x402_facilitator_url: str = ""
+    x402_network: str = "devnet"
 
     def admin_secret(self) -> str:
         return self.admin_token or os.environ.get(self.admin_token_env, "")
