@@ -84,9 +84,9 @@ def x402_settings(
     behaviours: tuple[str, str] = ("good", "good"),
     **overrides: Any,
 ) -> Settings:
-    """Rail 1's test settings with x402 on (the localnet labelled devnet); the worker idles
-    unless ``settle_interval`` is given."""
-    overrides.setdefault("settle_interval", 3600.0)
+    """Rail 1's test settings with x402 on (the localnet labelled devnet), without a settlement
+    worker unless ``worker=True`` (so balances only move by the requests of the test)."""
+    overrides.setdefault("worker", False)
     return settings_for(
         chain,
         ups,

@@ -77,7 +77,7 @@ def test_paid_calls_land_in_the_inbox_and_are_settled_from_it_in_a_batch(
     payer = new_payer(chain, tmp_path)
     before = balances(chain, w)
     payer_before = chain.token_balance(payer.ata)
-    settings = x402_settings(chain, upstreams, db_url, facilitator.url)  # the worker idles
+    settings = x402_settings(chain, upstreams, db_url, facilitator.url)  # no worker yet
     with gateway_thread(settings) as gw:
         inbox_before = chain.token_balance(model_inbox)  # the gateway created it at start-up
         url = route_url(gw)
@@ -123,7 +123,7 @@ def test_paid_calls_land_in_the_inbox_and_are_settled_from_it_in_a_batch(
         }
         assert all(p.state == "settled" for p in payments.values())
     # a gateway whose worker runs settles the inbox's calls in a batch
-    with gateway_thread(settings.with_(settle_interval=0.2)):
+    with gateway_thread(settings.with_(worker=True, settle_interval=0.2)):
         rows = wait_settled(settings.db, 3)
     after = balances(chain, w)
     assert chain.token_balance(model_inbox) == inbox_before  # all of it moved out
