@@ -23,6 +23,7 @@ from tests.gateway.x402route.harness import (
     SLUG,
     NodeFacilitator,
     chat_body,
+    inbox,
     inbox_authority,
     route_url,
     x402_rows,
@@ -36,6 +37,11 @@ def test_the_402_carries_this_requests_price_paid_to_the_models_inbox(
     db = database_url("sqlite", tmp_path)
     with gateway_thread(x402_settings(chain, upstreams, db, facilitator.url)) as gw:
         assert gw.gateway is not None
+        for slug in (SLUG, OTHER):  # the gateway created every routed model's inbox
+            found = chain.net.rpc(
+                "getAccountInfo", [str(inbox(chain, slug)), {"encoding": "base64"}]
+            )
+            assert found["value"] is not None
         for slug, max_tokens in ((SLUG, None), (SLUG, 50), (OTHER, 7)):
             body = chat_body(slug, text="how much " * 40)
             if max_tokens:
