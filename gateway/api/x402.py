@@ -97,7 +97,6 @@ async def _terms(
     PATH,
     methods=["GET", "HEAD"],
     summary="The x402 payment terms (402) of a minimal call",
-    include_in_schema=True,
 )
 async def x402_terms(request: Request, model: str | None = None) -> Response:
     """Always 402: the terms of a one-message call to ``model`` (default: the first listed
@@ -194,16 +193,24 @@ async def _settle_and_record(
     provider, creator, protocol = expected_split(
         amount, gw.catalog.protocol_fee_bps, route.creator_fee_bps
     )
-    await gw.ledger.record_x402_call(
-        auth.payment_id,
-        route.slug,
-        str(route.provider),
-        amount,
-        prompt_tokens=b.input_tokens,
-        completion_tokens=b.output_tokens,
-        usage_source=USAGE_SOURCE,
-        split=Split(gross=amount, provider=provider, creator=creator, protocol=protocol),
-    )
+    try:
+        await gw.ledger.record_x402_call(
+            auth.payment_id,
+            route.slug,
+            str(route.provider),
+            amount,
+            prompt_tokens=b.input_tokens,
+            completion_tokens=b.output_tokens,
+            usage_source=USAGE_SOURCE,
+            split=Split(gross=amount, provider=provider, creator=creator, protocol=protocol),
+        )
+    except Exception:
+        # The client paid: serve it. The USDC stays in the inbox, unattributed (never paid
+        # out twice); the log names the payment for a manual record.
+        gw.log.exception(
+            "x402 call settled but not recorded",
+            extra={"payment_id": auth.payment_id, "transaction": settled.transaction},
+        )
     gw.metrics.charged.labels(route.slug).inc(amount)
     return settled, Charge(b.input_tokens, b.output_tokens, amount, provider, creator, protocol)
 

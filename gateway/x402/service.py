@@ -98,10 +98,18 @@ async def open_x402(
             raise RuntimeError("the compute market's config is not initialized on this cluster")
         settlement = Settlement(chain, None, config)
         log.warning("x402 without the settler key: model inboxes are not created by the gateway")
+    net = network_for(network)
+    if net.usdc_mint is not None and net.usdc_mint != settlement.config.usdc_mint:
+        log.warning(
+            "x402 network %s: the market's USDC mint %s is not the cluster's USDC %s",
+            network,
+            settlement.config.usdc_mint,
+            net.usdc_mint,
+        )
     service = X402Service(
         X402Rail(Facilitator(facilitator_url), replay),
         replay,
-        network_for(network),
+        net,
         settlement,
         settler_side,
     )
