@@ -93,10 +93,11 @@ async def _terms(
     )
 
 
-@router.api_route(
-    PATH,
-    methods=["GET", "HEAD"],
-    summary="The x402 payment terms (402) of a minimal call",
+@router.get(
+    PATH, summary="The x402 payment terms (402) of a minimal call", operation_id="x402_terms"
+)
+@router.head(
+    PATH, summary="The x402 payment terms (402) of a minimal call", operation_id="x402_terms_head"
 )
 async def x402_terms(request: Request, model: str | None = None) -> Response:
     """Always 402: the terms of a one-message call to ``model`` (default: the first listed
@@ -117,7 +118,11 @@ async def x402_terms(request: Request, model: str | None = None) -> Response:
     return _answer(x.rail.challenge(terms))
 
 
-@router.post(PATH, summary="Chat completion paid per call with x402 (USDC on Solana)")
+@router.post(
+    PATH,
+    summary="Chat completion paid per call with x402 (USDC on Solana)",
+    operation_id="x402_chat_completions",
+)
 async def x402_chat_completions(request: Request) -> Response:
     """The OpenAI chat-completions request of ``POST /api/v1/chat/completions``, without an
     API key: unpaid, it answers 402 with the payment terms (v2 ``PAYMENT-REQUIRED`` header

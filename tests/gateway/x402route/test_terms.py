@@ -118,3 +118,20 @@ def test_x402conf_resource_checks_pass_against_the_route(
     checks = [check for result in report["results"] for check in result["checks"]]
     assert sorted(c["check"].split()[0] for c in checks) == [f"P{i}" for i in range(1, 8)]
     assert [c for c in checks if not c["pass"]] == [] and done.returncode == 0
+
+
+def test_the_route_is_summarised_in_the_openapi_spec(tmp_path: Path) -> None:
+    import warnings
+
+    from gateway.app import create_app
+    from gateway.service import Gateway
+    from gateway.settings import Settings
+
+    app = create_app(Gateway(Settings(db=database_url("sqlite", tmp_path))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. FastAPI's duplicate operation id warning
+        spec = app.openapi()
+    ops = spec["paths"][PATH]
+    assert set(ops) == {"get", "head", "post"}
+    assert all(op["summary"] and op["description"] for op in ops.values())
+    assert len({op["operationId"] for op in ops.values()}) == 3
