@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db.engine import now_ms, reading
+from gateway.db.schema import calls
 from gateway.db.writer import Writer
 from gateway.db.x402_payments import x402_payments
 
@@ -84,3 +85,18 @@ class LedgerReplayStore:
                 )
             ).first()
         return None if row is None else (str(row[0]), row[1])
+
+    async def unrecorded(self) -> list[tuple[str, str]]:
+        """(payment id, transaction) of payments settled into an inbox whose call has no
+        outbox row (a process that died between /settle and the ledger write): that USDC
+        waits, unattributed, in the inbox until an operator records it."""
+        async with reading(self.engine) as conn:
+            rows = (
+                await conn.execute(
+                    select(x402_payments.c.payment_id, x402_payments.c.tx_signature)
+                    .outerjoin(calls, calls.c.id == x402_payments.c.payment_id)
+                    .where(x402_payments.c.state == SETTLED, calls.c.id.is_(None))
+                    .order_by(x402_payments.c.settled_at)
+                )
+            ).all()
+        return [(str(p), str(t)) for p, t in rows]

@@ -114,4 +114,10 @@ async def open_x402(
         settler_side,
     )
     await service.ensure_inboxes(slugs)
+    for payment_id, transaction in await replay.unrecorded():
+        log.error(
+            "x402 payment %s settled (%s) but its call is not in the ledger",
+            payment_id,
+            transaction,
+        )
     return service

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
+from bourse_chain.results import Split
 from gateway.db.engine import create_schema, make_engine
 from gateway.db.writer import Writer
+from gateway.ledger import Ledger
 from gateway.x402.ledger_replay import LedgerReplayStore
 from gateway.x402.replay import ReplayStore
 
@@ -49,6 +51,25 @@ def test_claims_release_and_settlements(db_url: str) -> None:
             await b.release("p2")
             assert await b.state("p2") == ("failed", None)
             assert not await b.claim("p2", payer="payer", amount=5)
+            # p1 settled but no call row was written (a crash in between): reported
+            assert await a.unrecorded() == [("p1", "sig1")]
+            split = Split(gross=10, provider=9, creator=1, protocol=0)
+            ledger = Ledger(a.engine)
+            try:
+                recorded = await ledger.record_x402_call(
+                    "p1",
+                    "m",
+                    "prov",
+                    10,
+                    prompt_tokens=1,
+                    completion_tokens=1,
+                    usage_source="x402_quote",
+                    split=split,
+                )
+                assert recorded
+            finally:
+                ledger.close()
+            assert await b.unrecorded() == []
         finally:
             await _close(stores)
 
