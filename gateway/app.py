@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bourse_chain.cluster import resolve_cluster
 from gateway import logs, openapi
-from gateway.api import admin, catalog_routes, chat, credits, topups
+from gateway.api import admin, catalog_routes, chat, credits, topups, x402
 from gateway.errors import BadRequest, GatewayError, NotFound
 from gateway.market import CatalogEntry, market_router
 from gateway.market.routed import routed_models
@@ -144,7 +144,14 @@ def create_app(gateway: Gateway) -> FastAPI:
         openapi_url=None,
     )
     app.state.gateway = gateway
-    for r in (chat.router, catalog_routes.router, credits.router, admin.router, topups.router):
+    for r in (
+        chat.router,
+        catalog_routes.router,
+        credits.router,
+        admin.router,
+        topups.router,
+        x402.router,
+    ):
         app.include_router(r)
     mount_market(app, gateway)
     install_error_handlers(app)

@@ -133,10 +133,25 @@ def serve(
         typer.Option("--localnet", help="Embedded localnet, demo market, local stand-in upstreams"),
     ] = False,
     workdir: Annotated[Path | None, typer.Option(help="--localnet: keep its files here")] = None,
+    x402_facilitator: Annotated[
+        str | None,
+        typer.Option(help="Enable x402 pay-per-call (rail 2) through this facilitator URL"),
+    ] = None,
+    x402_network: Annotated[
+        str | None, typer.Option(help="x402 network label: mainnet, devnet or localnet")
+    ] = None,
 ) -> None:
-    """Serve the OpenAI-compatible API."""
+    """Serve the OpenAI-compatible API (and x402 pay-per-call when a facilitator is given)."""
+    if localnet and x402_facilitator and x402_network is None:
+        x402_network = "localnet"  # labelled as devnet on the wire
     settings = load_settings(
-        config, db=db, rpc_url=rpc_url, settler_keypair=settler_keypair, worker=worker
+        config,
+        db=db,
+        rpc_url=rpc_url,
+        settler_keypair=settler_keypair,
+        worker=worker,
+        x402_facilitator_url=x402_facilitator,
+        x402_network=x402_network,
     )
     logs.setup(settings.log_json)
     if localnet:

@@ -292,7 +292,7 @@ class Ledger:
         payment id); ``provider`` is the provider account (PDA), as in rail-1 rows; ``amount``
         is what the payment brought into the model's x402 inbox and ``split`` its
         ``bourse_chain.money.expected_split``. No user balance moves: the row has rail
-        ``'x402'``, ``user_id`` 0 and ``hold_id`` ``x402:<payment id>``, and the worker settles
+        ``'x402'``, ``user_id`` 0 and ``hold_id`` ``x402:<payment id[:35]>``, and the worker settles
         it in a batch from the inbox (``settle_batch`` with ``source=None``)."""
         if amount < 0 or split.gross != amount:
             raise LedgerError(f"x402 amount {amount} does not match its split {split}")
@@ -300,7 +300,7 @@ class Ledger:
         row = {
             "id": payment_id,
             "user_id": 0,
-            "hold_id": f"x402:{payment_id}",
+            "hold_id": f"x402:{payment_id[:35]}",  # gw_calls.hold_id is VARCHAR(40)
             "model": model,
             "provider": provider,
             "prompt_tokens": prompt_tokens,

@@ -72,6 +72,8 @@ async def serve_localnet(host: str, port: int, workdir: Path | None, base: Setti
                 f"  RPC         {net.rpc_url}\n"
                 f"  models      {', '.join(m.slug for m in localnet_demo.MODELS)}"
             )
+            if settings.x402_facilitator_url:
+                typer.echo(f"  x402        http://{host}:{port}/api/x402/v1/chat/completions")
             try:
                 await server.serve()
             finally:

@@ -27,6 +27,7 @@ from gateway.settlement.chain_port import ChainPort
 from gateway.settlement.outbox import Outbox
 from gateway.settlement.worker import SettlementWorker
 from gateway.topups.service import TopUps
+from gateway.x402.service import X402Service, open_x402
 
 T = TypeVar("T")
 
@@ -50,6 +51,8 @@ class Gateway:
         self.jobs: list[Any] = []  # objects with start() / stop() (worker, top-ups)
         self.topups: TopUps | None = None
         self.worker: SettlementWorker | None = None
+        self.settlement: Settlement | None = None
+        self.x402: X402Service | None = None  # rail 2, when a facilitator is configured
 
     @property
     def catalog(self) -> Catalog:
@@ -76,6 +79,16 @@ class Gateway:
         self.chain = BourseClient.connect(self.settings.rpc_url)
         await self.refresh_catalog()
         await self._wire_chain_jobs()
+        if s.x402_facilitator_url:
+            self.x402 = await open_x402(
+                facilitator_url=s.x402_facilitator_url,
+                network=s.x402_network,
+                chain=self.chain,
+                settlement=self.settlement,
+                engine=self.engine,
+                writer=self.ledger.writer,
+                slugs=list(self.catalog.routes),
+            )
         self._tasks.append(
             asyncio.create_task(
                 self._every(self.settings.catalog_refresh_seconds, self.refresh_catalog)
@@ -93,6 +106,7 @@ class Gateway:
             settler = load_keypair(s.settler_keypair)
             wallet = load_keypair(s.wallet_keypair) if s.wallet_keypair else settler
             settlement = await Settlement.load(self.chain, settler)
+            self.settlement = settlement
             port = ChainPort(settlement, wallet)
         else:
             log.warning("no settler keypair: calls are recorded but not settled on-chain")
@@ -149,6 +163,8 @@ class Gateway:
             await asyncio.gather(*self._finishing, return_exceptions=True)
         if self._http is not None:
             await self._http.close()
+        if self.x402 is not None:
+            await self.x402.aclose()
         if self.chain is not None:
             await self.chain.close()
         self.ledger.close()

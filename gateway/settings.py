@@ -92,6 +92,10 @@ class Settings:
     market_ttl_seconds: float = 5.0
     market_refresh_seconds: float = 5.0
     market_window_days: int = 30
+    #: x402 pay-per-call (rail 2): enabled when a facilitator URL is set. The network label is
+    #: "mainnet", "devnet" or "localnet" (a localnet is labelled as devnet on the wire).
+    x402_facilitator_url: str = ""
+    x402_network: str = "devnet"
 
     def admin_secret(self) -> str:
         return self.admin_token or os.environ.get(self.admin_token_env, "")

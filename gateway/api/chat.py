@@ -70,18 +70,7 @@ async def chat_completions(request: Request) -> Response:
     key = await authenticate(request)
     raw = await read_body(request, gw.settings.max_body_bytes)
     req = parse(raw, request.headers.get("accept"))
-    routes = gw.catalog.resolve(req.model)
-    if not routes:
-        raise ModelNotFound(
-            f"model {req.model!r} has no active provider offer (see /api/v1/models)",
-            param="model",
-        )
-    if req.max_output is not None and req.max_output > max(r.max_output for r in routes):
-        raise BadRequest(
-            f"max_tokens {req.max_output} exceeds the model's maximum output "
-            f"{max(r.max_output for r in routes)}",
-            param="max_tokens",
-        )
+    routes = resolve_routes(gw, req)
     request_id: str = request.state.request_id
     first = bound(req.size, req.messages, req.max_output, routes[0])
     needed = hold_amount(routes[0], first)
@@ -105,7 +94,7 @@ async def chat_completions(request: Request) -> Response:
             media_type="text/event-stream",
             headers={**headers, "Cache-Control": "no-cache"},
         )
-    usage = _usage_of(attempt.chunks)
+    usage = usage_of(attempt.chunks)
     ch = await gw.run_to_end(
         billing.finish(
             gw.ledger,
@@ -120,8 +109,25 @@ async def chat_completions(request: Request) -> Response:
         )
     )
     gw.metrics.calls.labels(attempt.route.slug, attempt.route.provider_key, "ok").inc()
-    body = _assemble(attempt.chunks, req.model, usage, ch)
+    body = assemble(attempt.chunks, req.model, usage, ch)
     return JSONResponse(body, headers={**headers, "X-Bourse-Charge": str(ch.gross)})
+
+
+def resolve_routes(gw: Gateway, req: ChatRequest) -> list[Route]:
+    """The routes of the requested model, cheapest first (404 / 400 when there are none)."""
+    routes = gw.catalog.resolve(req.model)
+    if not routes:
+        raise ModelNotFound(
+            f"model {req.model!r} has no active provider offer (see /api/v1/models)",
+            param="model",
+        )
+    if req.max_output is not None and req.max_output > max(r.max_output for r in routes):
+        raise BadRequest(
+            f"max_tokens {req.max_output} exceeds the model's maximum output "
+            f"{max(r.max_output for r in routes)}",
+            param="max_tokens",
+        )
+    return routes
 
 
 async def _route(
@@ -144,34 +150,41 @@ async def _route(
             except LedgerError as e:
                 reasons[route.qualified_id] = str(e)
                 break
-        attempt = Attempt(route, b)
-        started = time.perf_counter()
         try:
-            attempt.stream = await open_stream(
-                gw.http, route, req.body, gw.settings.upstream_first_byte_timeout
-            )
-            gw.metrics.upstream_latency.labels(route.provider_key).observe(
-                time.perf_counter() - started
-            )
-            if not req.stream:
-                attempt.chunks = [attempt.stream.first]
-                try:
-                    async for chunk in attempt.stream.rest:
-                        attempt.chunks.append(chunk)
-                finally:
-                    await attempt.stream.aclose()
-            return attempt, hold
+            return await open_attempt(gw, req, route, b), hold
         except (UpstreamFailed, StreamBroken) as e:
-            reasons[route.qualified_id] = str(e)
-            gw.metrics.failovers.labels(route.provider_key).inc()
-            gw.log.warning(
-                "upstream failed", extra={"provider": route.qualified_id, "reason": str(e)}
-            )
+            reasons[route.qualified_id] = failed_over(gw, route, e)
     gw.metrics.calls.labels(req.model, "-", "all_failed").inc()
     raise AllProvidersFailed(
         f"every provider of {req.model!r} failed; the hold was released",
         metadata={"providers": reasons},
     )
+
+
+async def open_attempt(gw: Gateway, req: ChatRequest, route: Route, b: Bound) -> Attempt:
+    """Call ``route`` until its first chunk (stream) or its whole answer (JSON); raises
+    :class:`UpstreamFailed` / :class:`StreamBroken` when the caller should fail over."""
+    attempt = Attempt(route, b)
+    started = time.perf_counter()
+    attempt.stream = await open_stream(
+        gw.http, route, req.body, gw.settings.upstream_first_byte_timeout
+    )
+    gw.metrics.upstream_latency.labels(route.provider_key).observe(time.perf_counter() - started)
+    if not req.stream:
+        attempt.chunks = [attempt.stream.first]
+        try:
+            async for chunk in attempt.stream.rest:
+                attempt.chunks.append(chunk)
+        finally:
+            await attempt.stream.aclose()
+    return attempt
+
+
+def failed_over(gw: Gateway, route: Route, e: Exception) -> str:
+    """Count and log an upstream that failed before its first byte; the reason."""
+    gw.metrics.failovers.labels(route.provider_key).inc()
+    gw.log.warning("upstream failed", extra={"provider": route.qualified_id, "reason": str(e)})
+    return str(e)
 
 
 def _content_bytes(chunk: dict[str, Any]) -> int:
@@ -192,7 +205,7 @@ def _delivered(chunks: list[dict[str, Any]]) -> int:
     return sum(_content_bytes(c) for c in chunks)
 
 
-def _usage_of(chunks: list[dict[str, Any]]) -> Usage | None:
+def usage_of(chunks: list[dict[str, Any]]) -> Usage | None:
     for c in reversed(chunks):
         u = Usage.of(c.get("usage"))
         if u is not None:
@@ -200,7 +213,7 @@ def _usage_of(chunks: list[dict[str, Any]]) -> Usage | None:
     return None
 
 
-def _usage_json(usage: Usage | None, ch: Charge) -> dict[str, Any]:
+def usage_json(usage: Usage | None, ch: Charge) -> dict[str, Any]:
     return {
         "prompt_tokens": ch.prompt_tokens,
         "completion_tokens": ch.completion_tokens,
@@ -211,7 +224,7 @@ def _usage_json(usage: Usage | None, ch: Charge) -> dict[str, Any]:
     }
 
 
-def _assemble(
+def assemble(
     chunks: list[dict[str, Any]], model: str, usage: Usage | None, ch: Charge
 ) -> dict[str, Any]:
     """One ``chat.completion`` from the chunks of a stream."""
@@ -244,11 +257,11 @@ def _assemble(
         "created": first.get("created") or int(time.time()),
         "model": model,
         "choices": [choices[i] for i in sorted(choices)],
-        "usage": _usage_json(usage, ch),
+        "usage": usage_json(usage, ch),
     }
 
 
-def _event(data: dict[str, Any]) -> bytes:
+def sse_event(data: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
 
 
@@ -273,17 +286,17 @@ async def _sse(
             if not chunk.get("choices") and "usage" in chunk:
                 if req.include_usage and usage is not None:
                     ch = billing_preview(gw, route, usage, hold)
-                    chunk["usage"] = _usage_json(usage, ch)
-                    yield _event(chunk)
+                    chunk["usage"] = usage_json(usage, ch)
+                    yield sse_event(chunk)
             else:
                 chunk.pop("usage", None)
-                yield _event(chunk)
+                yield sse_event(chunk)
             chunk = await anext(rest, None)
         yield b"data: [DONE]\n\n"
     except StreamBroken as e:
         outcome = "broken"
         err = UpstreamStreamError(f"the upstream stream broke: {e}")
-        yield _event(err.body())
+        yield sse_event(err.body())
     except BaseException:
         outcome = "client_gone"
         raise

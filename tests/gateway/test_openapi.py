@@ -149,10 +149,6 @@ def test_x402_subset_is_the_paths_under_api_x402(full: Json, x402: Json) -> None
     assert "MarketSnapshot" not in x402["components"]["schemas"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the x402 route (branch x402-route) is not on this branch: remove this mark at merge",
-)
 def test_x402_route_is_in_the_x402_document(x402: Json) -> None:
     item = x402["paths"][openapi.X402_CHAT]
     assert {"post", "get", "head"} <= set(item)
