@@ -10,6 +10,7 @@ pub mod cpi;
 pub mod entrypoint;
 pub mod hash;
 pub mod ids;
+pub mod invoke;
 pub mod log;
 pub mod math;
 pub mod pda;

@@ -5,6 +5,7 @@ use super::account::Account;
 use super::bytes::{rd_key, rd_u32, rd_u64, Writer};
 use super::cpi::{invoke, invoke_with_infos, Meta, Signer};
 use super::ids::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
+use super::invoke::invoke_n;
 use super::syscalls::sol_get_return_data;
 use super::Pubkey;
 
@@ -84,7 +85,7 @@ pub fn transfer_checked(
     }
     let mut d = Writer::<10>::new();
     d.u8(12).u64(amount).u8(decimals);
-    invoke(
+    invoke_n(
         token_program,
         &[Meta::w(from), Meta::r(mint), Meta::w(to), Meta::rs(authority)],
         d.as_slice(),
