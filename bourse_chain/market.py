@@ -368,7 +368,6 @@ class Market:
                 order=order,
                 payer=payer,
                 payer_token=payer_token,
-                usdc_mint=self.usdc_mint,
                 usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,

@@ -394,7 +394,6 @@ EVENTS = [
         "OrderCancelled",
         (
             Field("order", PK),
-            Field("payer", PK),
             Field("refund", "u64"),
             Field("by_settler", "bool"),
         ),
@@ -736,9 +735,12 @@ INSTRUCTIONS = [
             _config(),
             Acc("order", writable=True),
             Acc("payer", writable=True),
-            Acc("payer_token", writable=True),
+            Acc(
+                "payer_token",
+                writable=True,
+                docs="Recorded in the order; refunded with a plain Transfer (the mint is the escrow's)",
+            ),
             ESCROW,
-            Acc("usdc_mint"),
             _usdc_token_program(),
         ),
     ),

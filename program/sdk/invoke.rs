@@ -29,17 +29,23 @@ pub fn invoke_n<const N: usize>(
         let a = &m.account;
         unsafe {
             mp.add(i).write(SolAccountMeta { pubkey: a.key_ptr(), is_writable: m.writable, is_signer: m.signer });
-            ip.add(i).write(SolAccountInfo {
-                key: a.key_ptr(),
-                lamports: a.lamports_ptr(),
-                data_len: a.data_len() as u64,
-                data: a.data_ptr(),
-                owner: a.owner_ptr(),
-                rent_epoch: 0,
-                is_signer: a.is_signer() || m.signer,
-                is_writable: a.is_writable(),
-                executable: a.executable(),
-            });
+            let info = ip.add(i);
+            let raw = a.raw;
+            (*info).key = a.key_ptr();
+            (*info).lamports = a.lamports_ptr();
+            (*info).data_len = a.data_len() as u64;
+            (*info).data = a.data_ptr();
+            (*info).owner = a.owner_ptr();
+            (*info).rent_epoch = 0;
+            // is_signer, is_writable, executable are three consecutive bytes both in
+            // the input buffer (offset 1) and in SolAccountInfo: one 2-byte and one
+            // 1-byte copy; a PDA signer's flag is then set on top.
+            let flags = &mut (*info).is_signer as *mut bool as *mut u8;
+            core::ptr::write_unaligned(flags as *mut u16, core::ptr::read_unaligned(raw.add(1) as *const u16));
+            *flags.add(2) = *raw.add(3);
+            if m.signer {
+                *flags = 1;
+            }
         }
         i += 1;
     }
