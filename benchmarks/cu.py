@@ -298,6 +298,15 @@ def main() -> int:
             f"| {name} | {totals[0]:,} | {mid:,} | {totals[-1]:,} | {cpi:,} | {mid - cpi:,} "
             f"| {fixed:,} | {mid - fixed:,} | {mark} |"
         )
+    lines += [
+        "",
+        "Hot path: open_order searches no bump (the order is an address with seed — base payer,",
+        "seed the nonce in hex —, the payer's associated account is checked by one sha256 with",
+        "the bump the client passes), so its figure is the same for every key set. cancel_order",
+        "refunds with p-token's Transfer; what remains above its goal is in *ours*: the",
+        "entrypoint walking its 7 accounts, the account checks, the CPI set-up and closing the",
+        "order (tests/security/README.md explains why each cheaper check is as strict).",
+    ]
     text = "\n".join(lines) + "\n"
     OUT.write_text(text)
     sys.stdout.write(text)

@@ -70,6 +70,7 @@ pub fn is_mint(acc: &Account, token_program: &Pubkey) -> bool {
     }
 }
 
+#[inline(always)]
 pub fn transfer_checked(
     token_program: &Pubkey,
     from: &Account,
@@ -97,6 +98,7 @@ pub fn transfer_checked(
 /// account fewer in the CPI). Only for accounts of a mint without extensions that need the
 /// mint (transfer fee, hooks, non-transferable — Token-2022 refuses those with
 /// MintRequiredForTransfer anyway); the token program checks both accounts share a mint.
+#[inline(always)]
 pub fn transfer(
     token_program: &Pubkey,
     from: &Account,
