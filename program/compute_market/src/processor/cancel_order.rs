@@ -49,8 +49,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let signer = Signer { seeds: [seeds::CONFIG, &bump, &[], &[]], count: 2 };
     token::transfer(usdc_tp.key(), escrow, payer_token, cfg_acc, hold, Some(&signer))?;
 
-    let mut e = events::start(&event::ORDER_CANCELLED);
+    let mut e = events::start_sized::<49>(&event::ORDER_CANCELLED);
     e.key(order_acc.key()).u64(hold).bool(by_settler);
-    events::send(&e);
+    events::send_sized(&e);
     order_acc.close_into(payer)
 }

@@ -119,8 +119,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     wr_i64(d, order::OPENED_AT, now);
     wr_i64(d, order::EXPIRES_AT, expires_at);
 
-    let mut e = events::start(&event::ORDER_OPENED);
+    let mut e = events::start_sized::<160>(&event::ORDER_OPENED);
     e.key(order_acc.key()).key(payer.key()).key(model_acc.key()).key(&provider_key).u64(nonce).u64(hold).i64(expires_at);
-    events::send(&e);
+    events::send_sized(&e);
     Ok(())
 }
