@@ -158,7 +158,8 @@ def main() -> int:
 
     k = [Pubkey(rnd.randbytes(32)) for _ in range(8)]
     ours = rate(
-        lambda: [ix.OpenOrderArgs(i, 100_000, 50_000, 600, 10**9).encode() for i in range(N)], N
+        lambda: [ix.OpenOrderArgs(i, 100_000, 50_000, 600, 10**9, 255).encode() for i in range(N)],
+        N,
     )
     base = rate(
         lambda: [

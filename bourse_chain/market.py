@@ -17,7 +17,7 @@ from typing import Any
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
-from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID
 from spl.token.instructions import (
     create_idempotent_associated_token_account,
     get_associated_token_address,
@@ -96,6 +96,12 @@ class Market:
     def usdc_account(self, owner: Pubkey) -> Pubkey:
         return get_associated_token_address(owner, self.usdc_mint, self.usdc_token_program)
 
+    def usdc_account_bump(self, owner: Pubkey) -> int:
+        """The bump of ``owner``'s associated USDC account (``open_order`` takes it as an
+        argument: the program checks the address with one sha256 instead of a search)."""
+        seeds = [bytes(owner), bytes(self.usdc_token_program), bytes(self.usdc_mint)]
+        return Pubkey.find_program_address(seeds, ASSOCIATED_TOKEN_PROGRAM_ID)[1]
+
     def model(self, slug: str) -> Pubkey:
         return pda.model_pda(slug, self.program_id)[0]
 
@@ -114,7 +120,7 @@ class Market:
         ]
 
     def order(self, payer: Pubkey, nonce: int) -> Pubkey:
-        return pda.order_pda(payer, nonce, self.program_id)[0]
+        return pda.order_address(payer, nonce, self.program_id)
 
     def stream(self, model: Pubkey, provider: Pubkey) -> Pubkey:
         """The batch-settlement stream of (model account, provider account)."""
@@ -306,11 +312,13 @@ class Market:
                 max_output_tokens=max_output_tokens,
                 ttl_secs=ttl_secs,
                 max_hold=max_hold,
+                payer_token_bump=self.usdc_account_bump(payer),
             ),
             ix.OpenOrderAccounts(
                 payer=payer,
                 model=self.model(slug),
                 offer=offer,
+                order=self.order(payer, nonce),
                 payer_token=payer_token or self.usdc_account(payer),
                 usdc_mint=self.usdc_mint,
                 usdc_token_program=self.usdc_token_program,
@@ -360,7 +368,6 @@ class Market:
                 order=order,
                 payer=payer,
                 payer_token=payer_token,
-                usdc_mint=self.usdc_mint,
                 usdc_token_program=self.usdc_token_program,
             ),
             self.program_id,

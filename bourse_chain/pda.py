@@ -23,7 +23,6 @@ from bourse_chain.generated.compute_market.constants import (
     SEED_INBOX,
     SEED_MODEL,
     SEED_OFFER,
-    SEED_ORDER,
     SEED_PROVIDER,
     SEED_REVENUE_VAULT,
     SEED_STREAM,
@@ -42,7 +41,8 @@ __all__ = [
     "inbox_authority_pda",
     "model_pda",
     "offer_pda",
-    "order_pda",
+    "order_address",
+    "order_seed",
     "ordered_mints",
     "pool_pda",
     "pool_vault_pda",
@@ -96,11 +96,23 @@ def offer_pda(
     return find_pda([SEED_OFFER, bytes(model), bytes(provider)], program_id)
 
 
-def order_pda(
-    payer: Pubkey, nonce: int, program_id: Pubkey = COMPUTE_MARKET_ID
-) -> tuple[Pubkey, int]:
-    """An open order, ``["order", payer, nonce as u64 little-endian]``."""
-    return find_pda([SEED_ORDER, bytes(payer), int_to_bytes(nonce, 8, signed=False)], program_id)
+def order_seed(nonce: int) -> str:
+    """The seed of an order's address: the u64 ``nonce`` as 16 lowercase hex digits.
+
+    >>> order_seed(255)
+    '00000000000000ff'
+    """
+    int_to_bytes(nonce, 8, signed=False)  # ValueError outside u64
+    return f"{nonce:016x}"
+
+
+def order_address(payer: Pubkey, nonce: int, program_id: Pubkey = COMPUTE_MARKET_ID) -> Pubkey:
+    """An open order: not a PDA but an address with seed (System ``create_with_seed``), base
+    ``payer``, seed :func:`order_seed`, owner the program — one address per (payer, nonce),
+    no bump, so the program checks it with one sha256 (no bump search, nothing to be
+    non-canonical) and only the payer's signature can ever create an account there.
+    """
+    return Pubkey.create_with_seed(payer, order_seed(nonce), program_id)
 
 
 def stream_pda(

@@ -53,7 +53,7 @@ from bourse_chain.generated.compute_market.events import (
 )
 from bourse_chain.market import Market, order_nonce, payment_id_bytes
 from bourse_chain.money import Parts, attribute, usage_charge
-from bourse_chain.pda import config_pda, model_pda, offer_pda, order_pda
+from bourse_chain.pda import config_pda, model_pda, offer_pda, order_address
 from bourse_chain.receipts import CallProof, batch_event
 from bourse_chain.results import Hold, Split, TxResult
 
@@ -274,7 +274,7 @@ class Settlement:
         return self.market.usdc_account(payer)
 
     def order_address(self, payer: Pubkey, idempotency_key: str) -> Pubkey:
-        return order_pda(payer, order_nonce(idempotency_key), self.program_id)[0]
+        return order_address(payer, order_nonce(idempotency_key), self.program_id)
 
     def inbox(self, model: Pubkey) -> Pubkey:
         """The model's x402 payment inbox (``payTo`` = :meth:`inbox_authority`)."""
@@ -319,7 +319,7 @@ class Settlement:
         """
         payer_key = payer.pubkey()
         nonce = order_nonce(idempotency_key)
-        order_addr = order_pda(payer_key, nonce, self.program_id)[0]
+        order_addr = order_address(payer_key, nonce, self.program_id)
         model_addr, _ = await self.model(model_slug)
         offer_addr = offer_pda(model_addr, provider, self.program_id)[0]
         request = (model_addr, provider, max_input_tokens, max_output_tokens, ttl_secs)

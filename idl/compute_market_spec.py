@@ -58,7 +58,6 @@ SEED_REVENUE = b"revenue_vault"
 SEED_BUYBACK = b"buyback_vault"
 SEED_PROVIDER = b"provider"
 SEED_OFFER = b"offer"
-SEED_ORDER = b"order"
 SEED_STREAM = b"stream"
 SEED_INBOX = b"inbox"
 
@@ -86,7 +85,6 @@ CONSTANTS = [
     Constant("SEED_BUYBACK", "bytes", SEED_BUYBACK, "BUYBACK"),
     Constant("SEED_PROVIDER", "bytes", SEED_PROVIDER, "PROVIDER"),
     Constant("SEED_OFFER", "bytes", SEED_OFFER, "OFFER"),
-    Constant("SEED_ORDER", "bytes", SEED_ORDER, "ORDER"),
     Constant("SEED_STREAM", "bytes", SEED_STREAM, "STREAM"),
     Constant(
         "SEED_INBOX", "bytes", SEED_INBOX, "INBOX", "The x402 inbox authority PDA [inbox, model]"
@@ -258,7 +256,7 @@ ACCOUNTS = [
             Field("price_output_per_mtok", "u64"),
             Field("opened_at", "i64"),
             Field("expires_at", "i64"),
-            Field("bump", "u8"),
+            Field("bump", "u8", "Always 0: an order is an address with seed, not a PDA"),
             Field(
                 "refund_pending",
                 "bool",
@@ -266,7 +264,7 @@ ACCOUNTS = [
             ),
             Field("reserved", array("u8", 6)),
         ),
-        'An open order with its escrowed hold, PDA ["order", payer, nonce (u64 LE)]',
+        "An open order with its escrowed hold, at create_with_seed(payer, nonce as 16 hex digits, program)",
     ),
     Struct(
         "SettlementStream",
@@ -396,7 +394,6 @@ EVENTS = [
         "OrderCancelled",
         (
             Field("order", PK),
-            Field("payer", PK),
             Field("refund", "u64"),
             Field("by_settler", "bool"),
         ),
@@ -678,7 +675,10 @@ INSTRUCTIONS = [
             Acc(
                 "order",
                 writable=True,
-                seeds=(const(SEED_ORDER), account_seed("payer"), arg_seed("nonce")),
+                docs=(
+                    "Address with seed (System create_with_seed, no bump): base = payer, seed = the"
+                    " nonce as 16 lowercase hex digits, owner = this program"
+                ),
             ),
             Acc(
                 "payer_token",
@@ -699,6 +699,11 @@ INSTRUCTIONS = [
                 "max_hold",
                 "u64",
                 "The most the payer agrees to escrow: fails with HoldAboveMax if the offer's prices rose",
+            ),
+            Field(
+                "payer_token_bump",
+                "u8",
+                "Bump of the payer's associated USDC account (checked by one sha256, not searched)",
             ),
         ),
     ),
@@ -730,9 +735,12 @@ INSTRUCTIONS = [
             _config(),
             Acc("order", writable=True),
             Acc("payer", writable=True),
-            Acc("payer_token", writable=True),
+            Acc(
+                "payer_token",
+                writable=True,
+                docs="Recorded in the order; refunded with a plain Transfer (the mint is the escrow's)",
+            ),
             ESCROW,
-            Acc("usdc_mint"),
             _usdc_token_program(),
         ),
     ),

@@ -11,6 +11,7 @@ pub mod entrypoint;
 pub mod hash;
 pub mod heap;
 pub mod ids;
+pub mod invoke;
 pub mod log;
 pub mod math;
 pub mod pda;

@@ -49,3 +49,28 @@ pub fn create(seeds: &[&[u8]], program_id: &Pubkey) -> Option<Pubkey> {
         None
     }
 }
+
+const PDA_MARKER: &[u8] = b"ProgramDerivedAddress";
+
+/// The address `sha256(seeds ‖ program_id ‖ "ProgramDerivedAddress")` that
+/// `create_program_address` would return for `seeds` (bump included), without the
+/// on-curve test: one sha256 (~170 CU for four seeds) instead of 1,500 CU. Sound only
+/// for recognising an account that exists (a live account at a PDA was created with
+/// that PDA's signature, which the runtime gives only to an off-curve address), never
+/// for choosing where to create one. At most 7 seeds.
+pub fn pda_hash(seeds: &[&[u8]], program_id: &Pubkey) -> Pubkey {
+    let mut parts: [&[u8]; 9] = [&[]; 9];
+    let mut i = 0;
+    while i < seeds.len() && i < 7 {
+        parts[i] = seeds[i];
+        i += 1;
+    }
+    parts[i] = program_id;
+    parts[i + 1] = PDA_MARKER;
+    super::hash::sha256(&parts[..i + 2])
+}
+
+/// System `create_with_seed(base, seed, owner)`: `sha256(base ‖ seed ‖ owner)`.
+pub fn with_seed(base: &Pubkey, seed: &[u8], owner: &Pubkey) -> Pubkey {
+    super::hash::sha256(&[base, seed, owner])
+}

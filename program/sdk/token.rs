@@ -5,6 +5,7 @@ use super::account::Account;
 use super::bytes::{rd_key, rd_u32, rd_u64, Writer};
 use super::cpi::{invoke, invoke_with_infos, Meta, Signer};
 use super::ids::{TOKEN_2022_PROGRAM, TOKEN_PROGRAM};
+use super::invoke::invoke_n;
 use super::syscalls::sol_get_return_data;
 use super::Pubkey;
 
@@ -69,6 +70,7 @@ pub fn is_mint(acc: &Account, token_program: &Pubkey) -> bool {
     }
 }
 
+#[inline(always)]
 pub fn transfer_checked(
     token_program: &Pubkey,
     from: &Account,
@@ -84,12 +86,33 @@ pub fn transfer_checked(
     }
     let mut d = Writer::<10>::new();
     d.u8(12).u64(amount).u8(decimals);
-    invoke(
+    invoke_n(
         token_program,
         &[Meta::w(from), Meta::r(mint), Meta::w(to), Meta::rs(authority)],
         d.as_slice(),
         signer,
     )
+}
+
+/// Plain Transfer (no mint account, no decimals: p-token 76 CU instead of 105 and one
+/// account fewer in the CPI). Only for accounts of a mint without extensions that need the
+/// mint (transfer fee, hooks, non-transferable — Token-2022 refuses those with
+/// MintRequiredForTransfer anyway); the token program checks both accounts share a mint.
+#[inline(always)]
+pub fn transfer(
+    token_program: &Pubkey,
+    from: &Account,
+    to: &Account,
+    authority: &Account,
+    amount: u64,
+    signer: Option<&Signer>,
+) -> Result<(), u32> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let mut d = Writer::<9>::new();
+    d.u8(3).u64(amount);
+    invoke_n(token_program, &[Meta::w(from), Meta::w(to), Meta::rs(authority)], d.as_slice(), signer)
 }
 
 /// Several transfer_checked from one account (one authority) in one CPI: SPL Token's

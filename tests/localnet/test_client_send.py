@@ -19,13 +19,14 @@ from solders.rpc.responses import GetSignatureStatusesResp, RpcResponseContext, 
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
-from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID
 
 from bourse_chain.client import BourseClient
 from bourse_chain.errors import TransactionFailed
 from bourse_chain.generated.compute_market import errors as cm_errors
 from bourse_chain.generated.compute_market import instructions as ix
 from bourse_chain.generated.compute_market.events import OfferUpserted
+from bourse_chain.pda import order_address
 from bourse_chain.tx import priority_fee_percentile
 from tests.support.localnet_market import (
     FAST,
@@ -62,12 +63,21 @@ def bad_open_order(market: MarketEnv, payer: Keypair) -> Any:
     """An open_order the program refuses with InvalidTtl (ttl 0)."""
     return ix.open_order(
         ix.OpenOrderArgs(
-            nonce=1, max_input_tokens=1_000, max_output_tokens=1_000, ttl_secs=0, max_hold=10**9
+            nonce=1,
+            max_input_tokens=1_000,
+            max_output_tokens=1_000,
+            ttl_secs=0,
+            max_hold=10**9,
+            payer_token_bump=Pubkey.find_program_address(
+                [bytes(payer.pubkey()), bytes(TOKEN_PROGRAM_ID), bytes(market.usdc_mint)],
+                ASSOCIATED_TOKEN_PROGRAM_ID,
+            )[1],
         ),
         ix.OpenOrderAccounts(
             payer=payer.pubkey(),
             model=market.model,
             offer=market.offer,
+            order=order_address(payer.pubkey(), 1),
             payer_token=market.usdc_account(payer.pubkey()),
             usdc_mint=market.usdc_mint,
             usdc_token_program=TOKEN_PROGRAM_ID,

@@ -233,6 +233,8 @@ async def test_anchor_ts_full_market_flow_from_the_idl(net: Localnet) -> None:
                 "ttl_secs": 600,
                 # the payer bounds what it signs: exactly the hold at the quoted prices
                 "max_hold": usage_charge(price_in, price_out, max_in, max_out),
+                # the program checks the payer's associated account with this bump (no search)
+                "payer_token_bump": market.usdc_account_bump(payer),
             },
         },
         {"ix": "settle_order", "args": {"input_tokens": used_in, "output_tokens": used_out}},

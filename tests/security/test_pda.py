@@ -93,10 +93,25 @@ def test_offer_at_a_non_canonical_bump(w: World) -> None:
     assert_rejected(w.c, [patch(ix, "offer", off_canonical(seeds))], [w.provider], "InvalidPda")
 
 
-def test_order_at_a_non_canonical_bump(w: World) -> None:
+@pytest.mark.parametrize(
+    "where", ["old pda", "old pda, non-canonical bump", "other nonce", "other base", "other owner"]
+)
+def test_order_at_another_address(w: World, where: str) -> None:
+    """An order has no bump to be non-canonical: it lives at create_with_seed(payer, the nonce
+    as 16 hex digits, compute_market), one address per (payer, nonce). The PDA it used to be
+    at (any bump), another nonce's address, another base's or another owner's are refused."""
     ix, nonce = w.open_ix()
-    seeds = [constants.SEED_ORDER, bytes(w.payer.pubkey()), nonce.to_bytes(8, "little")]
-    assert_rejected(w.c, [patch(ix, "order", off_canonical(seeds))], [w.payer], "InvalidPda")
+    payer = w.payer.pubkey()
+    seeds = [b"order", bytes(payer), nonce.to_bytes(8, "little")]
+    seed = pda.order_seed(nonce)
+    address = {
+        "old pda": Pubkey.find_program_address(seeds, MARKET_ID)[0],
+        "old pda, non-canonical bump": off_canonical(seeds),
+        "other nonce": pda.order_address(payer, nonce + 1),
+        "other base": Pubkey.create_with_seed(w.attacker.pubkey(), seed, MARKET_ID),
+        "other owner": Pubkey.create_with_seed(payer, seed, CP_POOL_ID),
+    }[where]
+    assert_rejected(w.c, [patch(ix, "order", address)], [w.payer], "InvalidPda")
 
 
 def test_stream_at_a_non_canonical_bump(w: World) -> None:
@@ -158,9 +173,10 @@ def test_tokenize_into_another_models_future_vault(w: World) -> None:
 def test_seed_prefixes_cannot_collide() -> None:
     """PDA seeds are concatenated before hashing: with no prefix a prefix of another, two
     account kinds can never derive the same address (only the model seed has a variable-
-    length part, and it follows the unique prefix "model")."""
+    length part, and it follows the unique prefix "model"). Orders are addresses with seed,
+    sha256(base ‖ seed ‖ owner) with no "ProgramDerivedAddress" suffix: never a PDA."""
     prefixes = {v for k, v in vars(constants).items() if k.startswith("SEED_")}
-    assert len(prefixes) == 10
+    assert len(prefixes) == 9
     for a in prefixes:
         for b in prefixes:
             assert a == b or not b.startswith(a), (a, b)

@@ -835,8 +835,9 @@ def test_pda_helpers_follow_the_idl_seeds(
     assert pda.buyback_vault_pda(a) == _idl_pda(cm, "tokenize_model", "buyback_vault", {"model": a})
     assert pda.provider_pda(a) == _idl_pda(cm, "register_provider", "provider", {"authority": a})
     assert pda.offer_pda(a, b) == _idl_pda(cm, "upsert_offer", "offer", {"model": a, "provider": b})
-    assert pda.order_pda(a, nonce) == _idl_pda(
-        cm, "open_order", "order", {"payer": a, "nonce": nonce}
+    # The order is an address with seed (base payer, seed the nonce in hex), not a PDA.
+    assert pda.order_address(a, nonce) == Pubkey.create_with_seed(
+        a, f"{nonce:016x}", pda.COMPUTE_MARKET_ID
     )
     assert pda.stream_pda(a, b) == _idl_pda(
         cm, "settle_batch", "stream", {"model": a, "provider": b}
@@ -853,9 +854,9 @@ def test_pda_helpers_follow_the_idl_seeds(
         assert pda.pool_vault_pda(pool[0], mint_a) == _idl_pda(
             "cp_pool", "create_pool", "vault_a", {"pool": pool[0], "mint_a": mint_a}
         )
-    for derived, bump in (pda.config_pda(), pda.order_pda(a, nonce)):
-        assert not derived.is_on_curve()
-        assert 0 <= bump <= 255
+    derived, bump = pda.config_pda()
+    assert not derived.is_on_curve()
+    assert 0 <= bump <= 255
 
 
 def test_pda_helpers_agree_with_the_builders() -> None:
@@ -864,16 +865,22 @@ def test_pda_helpers_agree_with_the_builders() -> None:
     k = Pubkey.new_unique()
     model = Pubkey.new_unique()
     ix = cmi.open_order(
-        cmi.OpenOrderArgs(7, 1, 1, 60, 10),
+        cmi.OpenOrderArgs(7, 1, 1, 60, 10, 255),
         cmi.OpenOrderAccounts(
-            payer=k, model=model, offer=k, payer_token=k, usdc_mint=k, usdc_token_program=k
+            payer=k,
+            model=model,
+            offer=k,
+            order=pda.order_address(k, 7),
+            payer_token=k,
+            usdc_mint=k,
+            usdc_token_program=k,
         ),
     )
     assert [m.pubkey for m in ix.accounts[1:5]] == [
         pda.config_pda()[0],
         model,
         k,
-        pda.order_pda(k, 7)[0],
+        pda.order_address(k, 7),
     ]
     assert ix.accounts[6].pubkey == pda.escrow_vault_pda()[0]
 
@@ -906,7 +913,7 @@ def test_pda_helpers_refuse_bad_input() -> None:
     with pytest.raises(ValueError):
         pda.model_pda("x" * 33)  # solders would panic (not an Exception) on a 33-byte seed
     with pytest.raises(ValueError):
-        pda.order_pda(Pubkey.default(), -1)
+        pda.order_address(Pubkey.default(), -1)
     k = Pubkey.new_unique()
     with pytest.raises(ValueError):
         pda.pool_pda(k, k)

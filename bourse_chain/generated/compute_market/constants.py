@@ -17,7 +17,6 @@ SEED_REVENUE_VAULT: Final = b"revenue_vault"
 SEED_BUYBACK_VAULT: Final = b"buyback_vault"
 SEED_PROVIDER: Final = b"provider"
 SEED_OFFER: Final = b"offer"
-SEED_ORDER: Final = b"order"
 SEED_STREAM: Final = b"stream"
 
 # Fixed addresses of instruction accounts and PDA owner programs.

@@ -53,6 +53,7 @@ pub fn system_program(a: &Account) -> ProgramResult {
 /// into accounts it created at their canonical PDA, so this also proves the
 /// address (no type cosplay, no foreign-program look-alikes).
 #[allow(clippy::mut_from_ref)]
+#[inline(always)]
 pub fn typed<'a>(
     a: &'a Account,
     program_id: &Pubkey,
@@ -75,6 +76,7 @@ pub fn typed<'a>(
     Ok(d)
 }
 
+#[inline(always)]
 pub fn load_config<'a>(a: &'a Account, program_id: &Pubkey) -> Result<&'a mut [u8], u32> {
     typed(a, program_id, &config::DISCRIMINATOR, config::LEN)
 }

@@ -9,7 +9,6 @@ pub const REVENUE: &[u8] = b"revenue_vault";
 pub const BUYBACK: &[u8] = b"buyback_vault";
 pub const PROVIDER: &[u8] = b"provider";
 pub const OFFER: &[u8] = b"offer";
-pub const ORDER: &[u8] = b"order";
 pub const STREAM: &[u8] = b"stream";
 /// The x402 inbox authority PDA [inbox, model]
 pub const INBOX: &[u8] = b"inbox";

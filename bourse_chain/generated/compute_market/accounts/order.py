@@ -45,7 +45,9 @@ OFFSETS: Final[Mapping[str, int]] = MappingProxyType(
 
 @dataclass(frozen=True, slots=True)
 class Order:
-    """An open order with its escrowed hold, PDA ["order", payer, nonce (u64 LE)]"""
+    """An open order with its escrowed hold, at create_with_seed(payer, nonce as 16 hex digits,
+    program)
+    """
 
     DISCRIMINATOR: ClassVar[bytes] = DISCRIMINATOR
     LEN: ClassVar[int] = LEN
@@ -64,6 +66,7 @@ class Order:
     price_output_per_mtok: int
     opened_at: int
     expires_at: int
+    #: Always 0: an order is an address with seed, not a PDA
     bump: int
     #: Settled while payer_token was closed: hold is now the refund the payer claims with
     #: cancel_order

@@ -13,8 +13,8 @@ from solders.pubkey import Pubkey
 from bourse_chain.errors import EventDecodeError
 
 DISCRIMINATOR: Final = bytes([108, 56, 128, 68, 168, 113, 168, 239])
-_LAYOUT: Final = struct.Struct("<32s32sQ?")
-assert _LAYOUT.size == 73
+_LAYOUT: Final = struct.Struct("<32sQ?")
+assert _LAYOUT.size == 41
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,6 @@ class OrderCancelled:
     DISCRIMINATOR: ClassVar[bytes] = DISCRIMINATOR
 
     order: Pubkey
-    payer: Pubkey
     refund: int
     by_settler: bool
 
@@ -34,16 +33,15 @@ class OrderCancelled:
 
         Raises ``EventDecodeError`` on a wrong discriminator or length.
         """
-        if len(data) != 81:
-            raise EventDecodeError(f"OrderCancelled: expected 81 bytes, got {len(data)}")
+        if len(data) != 49:
+            raise EventDecodeError(f"OrderCancelled: expected 49 bytes, got {len(data)}")
         if data[:8] != DISCRIMINATOR:
             raise EventDecodeError("OrderCancelled: wrong discriminator")
         t = _LAYOUT.unpack_from(data, 8)
         return cls(
             Pubkey(t[0]),
-            Pubkey(t[1]),
+            t[1],
             t[2],
-            t[3],
         )
 
     def encode(self) -> bytes:
@@ -51,7 +49,6 @@ class OrderCancelled:
         try:
             return DISCRIMINATOR + _LAYOUT.pack(
                 bytes(self.order),
-                bytes(self.payer),
                 self.refund,
                 self.by_settler,
             )

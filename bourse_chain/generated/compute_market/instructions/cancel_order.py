@@ -32,10 +32,8 @@ class CancelOrderAccounts:
     order: Pubkey
     #: Writable.
     payer: Pubkey
-    #: Writable.
+    #: Writable. Recorded in the order; refunded with a plain Transfer (the mint is the escrow's)
     payer_token: Pubkey
-    #: Read-only.
-    usdc_mint: Pubkey
     #: Read-only. Token program owning the USDC mint (config.usdc_token_program)
     usdc_token_program: Pubkey
 
@@ -62,7 +60,6 @@ def cancel_order(
             AccountMeta(accounts.payer, is_signer=False, is_writable=True),
             AccountMeta(accounts.payer_token, is_signer=False, is_writable=True),
             AccountMeta(escrow_vault, is_signer=False, is_writable=True),
-            AccountMeta(accounts.usdc_mint, is_signer=False, is_writable=False),
             AccountMeta(accounts.usdc_token_program, is_signer=False, is_writable=False),
             *remaining_accounts,
         ],

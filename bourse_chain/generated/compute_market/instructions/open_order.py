@@ -12,15 +12,15 @@ from typing import Final, Self
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 
-from bourse_chain.codegen.runtime import find_pda, int_to_bytes
+from bourse_chain.codegen.runtime import find_pda
 from bourse_chain.errors import DecodeError
 
-from ..constants import SEED_CONFIG, SEED_ESCROW_VAULT, SEED_ORDER, SYSTEM_PROGRAM_ID
+from ..constants import SEED_CONFIG, SEED_ESCROW_VAULT, SYSTEM_PROGRAM_ID
 from ..program_id import PROGRAM_ID
 
 DISCRIMINATOR: Final = bytes([206, 88, 88, 143, 38, 136, 50, 224])
-_LAYOUT: Final = struct.Struct("<3QqQ")
-assert _LAYOUT.size == 40
+_LAYOUT: Final = struct.Struct("<3QqQB")
+assert _LAYOUT.size == 41
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,8 @@ class OpenOrderArgs:
     ttl_secs: int
     #: The most the payer agrees to escrow: fails with HoldAboveMax if the offer's prices rose
     max_hold: int
+    #: Bump of the payer's associated USDC account (checked by one sha256, not searched)
+    payer_token_bump: int
 
     @classmethod
     def decode(cls, data: bytes) -> Self:
@@ -46,6 +48,7 @@ class OpenOrderArgs:
             t[2],
             t[3],
             t[4],
+            t[5],
         )
 
     def encode(self) -> bytes:
@@ -57,6 +60,7 @@ class OpenOrderArgs:
                 self.max_output_tokens,
                 self.ttl_secs,
                 self.max_hold,
+                self.payer_token_bump,
             )
         except struct.error as e:
             raise ValueError(f"OpenOrderArgs: {e}") from e
@@ -66,7 +70,7 @@ class OpenOrderArgs:
 class OpenOrderAccounts:
     """Accounts of ``open_order`` that the caller passes.
 
-    The builder fills in the others: config, order, escrow_vault, system_program.
+    The builder fills in the others: config, escrow_vault, system_program.
     """
 
     #: Signer, writable.
@@ -75,6 +79,9 @@ class OpenOrderAccounts:
     model: Pubkey
     #: Read-only.
     offer: Pubkey
+    #: Writable. Address with seed (System create_with_seed, no bump): base = payer, seed = the
+    #: nonce as 16 lowercase hex digits, owner = this program
+    order: Pubkey
     #: Writable. The payer's associated USDC account: the hold's source and every refund's
     #: destination
     payer_token: Pubkey
@@ -93,14 +100,10 @@ def open_order(
     """Payer opens an order: the upper-bound charge for max tokens at the offer's prices is
     escrowed (the pre-flight hold).
 
-    PDAs derived here: config, order, escrow_vault.
+    PDAs derived here: config, escrow_vault.
     Fixed addresses: system_program.
     """
     config = find_pda([SEED_CONFIG], program_id)[0]
-    order = find_pda(
-        [SEED_ORDER, bytes(accounts.payer), int_to_bytes(args.nonce, 8, signed=False)],
-        program_id,
-    )[0]
     escrow_vault = find_pda([SEED_ESCROW_VAULT], program_id)[0]
     return Instruction(
         program_id,
@@ -110,7 +113,7 @@ def open_order(
             AccountMeta(config, is_signer=False, is_writable=False),
             AccountMeta(accounts.model, is_signer=False, is_writable=False),
             AccountMeta(accounts.offer, is_signer=False, is_writable=False),
-            AccountMeta(order, is_signer=False, is_writable=True),
+            AccountMeta(accounts.order, is_signer=False, is_writable=True),
             AccountMeta(accounts.payer_token, is_signer=False, is_writable=True),
             AccountMeta(escrow_vault, is_signer=False, is_writable=True),
             AccountMeta(accounts.usdc_mint, is_signer=False, is_writable=False),

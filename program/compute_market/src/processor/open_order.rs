@@ -3,17 +3,35 @@
 //! snapshotted into the order. The payer signs a max_hold (the hold may not
 //! exceed it) and the order lives at least MIN_ORDER_TTL_SECS, the settler's
 //! guaranteed window (the payer cannot cancel before expiry).
+//!
+//! No bump search: the order lives at an address with seed (base = payer, seed =
+//! the nonce in hex, owner = this program), checked with one sha256 and created by
+//! the payer's own signature; the payer's associated USDC account is recognised
+//! from the client-supplied bump with one sha256 (see `sdk/pda.rs: pda_hash`).
 
 use crate::checks;
 use crate::events;
 use crate::fees::usage_charge;
 use crate::generated::{config, err, event, model, model_status, offer, order};
 use crate::sdk::account::Account;
-use crate::sdk::bytes::{rd_key, rd_u64, rd_u8, wr_i64, wr_key, wr_u64, wr_u8, Reader};
-use crate::sdk::ids::ASSOCIATED_TOKEN_PROGRAM;
+use crate::sdk::bytes::{rd_key, rd_u64, rd_u8, wr_i64, wr_key, wr_u64, Reader};
+use crate::sdk::ids::{ASSOCIATED_TOKEN_PROGRAM, SYSTEM_PROGRAM};
 use crate::sdk::sysvars::clock;
-use crate::sdk::{pda, token, ProgramResult, Pubkey};
+use crate::sdk::{pda, system, token, ProgramResult, Pubkey};
 use crate::seeds;
+
+/// The order's seed: `nonce` as 16 lowercase hex digits (most significant first).
+#[inline(always)]
+fn order_seed(nonce: u64) -> [u8; 16] {
+    let mut s = [0u8; 16];
+    let mut i = 0;
+    while i < 16 {
+        let v = ((nonce >> (60 - 4 * i)) & 0xf) as u8;
+        s[i] = if v < 10 { b'0' + v } else { b'a' + v - 10 };
+        i += 1;
+    }
+    s
+}
 
 #[inline(never)]
 pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
@@ -28,6 +46,7 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let max_out = r.u64()?;
     let ttl = r.i64()?;
     let max_hold = r.u64()?;
+    let ata_bump = r.u8()?;
     r.finish()?;
 
     checks::signer(payer)?;
@@ -45,8 +64,9 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     // goes back to it. Anyone can re-create an associated account, so a payer
     // who closes it after opening cannot make settlement fail (and then cancel
     // after expiry to get the whole hold back for a call already served).
-    let (ata, _) = pda::find(&[payer.key(), usdc_tp.key(), usdc_mint.key()], &ASSOCIATED_TOKEN_PROGRAM)
-        .ok_or(err::INVALID_PDA)?;
+    // A live token account at this hash of (payer, token program, mint, bump) was
+    // created by the associated token program, which signs only canonical bumps.
+    let ata = pda::pda_hash(&[payer.key(), usdc_tp.key(), usdc_mint.key(), &[ata_bump]], &ASSOCIATED_TOKEN_PROGRAM);
     checks::key_is(payer_token, &ata, err::PAYER_TOKEN_NOT_ASSOCIATED)?;
     let m = checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
     if rd_u8(m, model::STATUS) != model_status::APPROVED {
@@ -74,15 +94,19 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let now = clock().unix_timestamp;
     let expires_at = now.checked_add(ttl).ok_or(err::ARITHMETIC_OVERFLOW)?;
 
-    let nonce_le = nonce.to_le_bytes();
-    let bump = checks::init_pda(
-        payer, order_acc, program_id, &[seeds::ORDER, payer.key(), &nonce_le], order::LEN, &order::DISCRIMINATOR,
-    )?;
+    checks::writable(order_acc)?;
+    let seed = order_seed(nonce);
+    checks::key_is(order_acc, &pda::with_seed(payer.key(), &seed, program_id), err::INVALID_PDA)?;
+    if !order_acc.is_owned_by(&SYSTEM_PROGRAM) || order_acc.data_len() != 0 {
+        return Err(err::ALREADY_INITIALIZED);
+    }
+    system::create_account_with_seed(payer, order_acc, &seed, order::LEN, program_id)?;
     let decimals = token::mint_decimals(usdc_mint.data());
     token::transfer_checked(usdc_tp.key(), payer_token, usdc_mint, escrow, payer, hold, decimals, None)?;
 
     let provider_key = rd_key(o, offer::PROVIDER);
     let d = order_acc.data_mut();
+    checks::put_bytes(d, 0, &order::DISCRIMINATOR);
     wr_key(d, order::PAYER, payer.key());
     wr_key(d, order::PAYER_TOKEN, payer_token.key());
     wr_key(d, order::MODEL, model_acc.key());
@@ -94,10 +118,9 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     wr_u64(d, order::PRICE_OUTPUT_PER_MTOK, price_out);
     wr_i64(d, order::OPENED_AT, now);
     wr_i64(d, order::EXPIRES_AT, expires_at);
-    wr_u8(d, order::BUMP, bump);
 
-    let mut e = events::start(&event::ORDER_OPENED);
+    let mut e = events::start_sized::<160>(&event::ORDER_OPENED);
     e.key(order_acc.key()).key(payer.key()).key(model_acc.key()).key(&provider_key).u64(nonce).u64(hold).i64(expires_at);
-    events::send(&e);
+    events::send_sized(&e);
     Ok(())
 }

@@ -96,10 +96,10 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     add(m, model::SETTLEMENT_COUNT, 1)?;
     add(provider_acc.data_mut(), provider::TOTAL_EARNED, s.provider)?;
 
-    let mut e = events::start(&event::ORDER_SETTLED);
+    let mut e = events::start_sized::<192>(&event::ORDER_SETTLED);
     e.key(order_acc.key()).key(payer.key()).key(model_acc.key()).key(provider_acc.key());
     e.u64(tokens_in).u64(tokens_out).u64(gross).u64(s.provider).u64(s.creator).u64(s.protocol).u64(refund);
-    events::send(&e);
+    events::send_sized(&e);
     if refund_now || refund == 0 {
         return order_acc.close_into(payer);
     }
