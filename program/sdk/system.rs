@@ -40,3 +40,10 @@ pub fn create_pda_account(
     s.u32(1).key(owner);
     invoke(&SYSTEM_PROGRAM, &[Meta::ws(new_account)], s.as_slice(), Some(signer))
 }
+
+/// System transfer of `lamports` from `from` (a signer, or a PDA of `signer`) to `to`.
+pub fn transfer(from: &Account, to: &Account, lamports: u64, signer: Option<&Signer>) -> Result<(), u32> {
+    let mut t = Writer::<12>::new();
+    t.u32(2).u64(lamports);
+    invoke(&SYSTEM_PROGRAM, &[Meta::ws(from), Meta::w(to)], t.as_slice(), signer)
+}

@@ -160,7 +160,7 @@ def test_seed_prefixes_cannot_collide() -> None:
     account kinds can never derive the same address (only the model seed has a variable-
     length part, and it follows the unique prefix "model")."""
     prefixes = {v for k, v in vars(constants).items() if k.startswith("SEED_")}
-    assert len(prefixes) == 10
+    assert len(prefixes) == 11
     for a in prefixes:
         for b in prefixes:
             assert a == b or not b.startswith(a), (a, b)

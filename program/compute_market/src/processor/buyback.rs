@@ -37,55 +37,9 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let swap_data = r.bytes()?;
     r.finish()?;
 
-    let cfg = checks::load_config(cfg_acc, program_id)?;
-    checks::config_authority(crank, cfg, config::CRANK)?;
-    checks::not_paused(cfg)?;
-    checks::writable(model_acc)?;
-    let m = checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
-    if rd_u8(m, model::STATUS) != model_status::APPROVED {
-        return Err(err::MODEL_NOT_APPROVED);
-    }
-    if rd_u8(m, model::TOKEN_KIND) == token_kind::NONE {
-        return Err(err::NOT_TOKENIZED);
-    }
-    checks::key_is(revenue_vault, &rd_key(m, model::REVENUE_VAULT), err::ACCOUNT_MISMATCH)?;
-    checks::key_is(buyback_vault, &rd_key(m, model::BUYBACK_VAULT), err::ACCOUNT_MISMATCH)?;
-    checks::writable(revenue_vault)?;
-    checks::writable(buyback_vault)?;
+    let b = Buyback { program_id, crank, cfg_acc, model_acc, revenue_vault, buyback_vault, swap_program, amount_in, min_out };
+    let (cfg, m, now) = admit(&b, &[swap_program])?;
     let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
-    let model_tp = rd_key(m, model::TOKEN_PROGRAM);
-    checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
-    checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
-
-    // The swap program must be on the admin's allow-list.
-    let count = rd_u8(cfg, config::SWAP_PROGRAM_COUNT) as usize;
-    let mut allowed = false;
-    let mut i = 0;
-    while i < count && i < seeds::MAX_SWAP_PROGRAMS {
-        if key_eq(swap_program.key(), &rd_key(cfg, config::SWAP_PROGRAMS + 32 * i)) {
-            allowed = true;
-        }
-        i += 1;
-    }
-    if !allowed || key_eq(swap_program.key(), program_id) {
-        return Err(err::SWAP_PROGRAM_NOT_ALLOWED);
-    }
-    if amount_in == 0 {
-        return Err(err::ZERO_AMOUNT);
-    }
-    if min_out == 0 {
-        return Err(err::ZERO_MIN_OUT);
-    }
-    let cap = rd_u64(cfg, config::MAX_BUYBACK_PER_CALL);
-    if cap != 0 && amount_in > cap {
-        return Err(err::BUYBACK_CAP_EXCEEDED);
-    }
-    let now = clock().unix_timestamp;
-    let last = rd_i64(m, model::LAST_BUYBACK_TS);
-    let cooldown = rd_i64(cfg, config::BUYBACK_COOLDOWN_SECS);
-    if last != 0 && now < last.saturating_add(cooldown) {
-        return Err(err::BUYBACK_COOLDOWN);
-    }
     if remaining.len() > MAX_CPI_ACCOUNTS {
         return Err(err::NOT_ENOUGH_ACCOUNTS);
     }
@@ -133,6 +87,111 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         token::transfer_checked(&usdc_tp, &acc, &mint, revenue_vault, model_acc, left, decimals, Some(&signer))?;
     }
 
+    record(&b, &Before { usdc: usdc_before, tokens: tokens_before, revenue_len, buyback_len }, now)
+}
+
+/// The checks every buyback makes before its route runs: crank, pause,
+/// approved and tokenized model, its two vaults, amount and min_out, the
+/// allow-list, per-call cap and the cooldown. Returns the config, the model and the clock.
+#[inline(never)]
+pub fn admit<'a>(b: &Buyback<'a>, programs: &[&Account]) -> Result<(&'a mut [u8], &'a mut [u8], i64), u32> {
+    let (program_id, crank, cfg_acc, model_acc) = (b.program_id, b.crank, b.cfg_acc, b.model_acc);
+    let (revenue_vault, buyback_vault, amount_in, min_out) = (b.revenue_vault, b.buyback_vault, b.amount_in, b.min_out);
+    let cfg = checks::load_config(cfg_acc, program_id)?;
+    checks::config_authority(crank, cfg, config::CRANK)?;
+    checks::not_paused(cfg)?;
+    checks::writable(model_acc)?;
+    let m = checks::typed(model_acc, program_id, &model::DISCRIMINATOR, model::LEN)?;
+    if rd_u8(m, model::STATUS) != model_status::APPROVED {
+        return Err(err::MODEL_NOT_APPROVED);
+    }
+    if rd_u8(m, model::TOKEN_KIND) == token_kind::NONE {
+        return Err(err::NOT_TOKENIZED);
+    }
+    checks::key_is(revenue_vault, &rd_key(m, model::REVENUE_VAULT), err::ACCOUNT_MISMATCH)?;
+    checks::key_is(buyback_vault, &rd_key(m, model::BUYBACK_VAULT), err::ACCOUNT_MISMATCH)?;
+    checks::writable(revenue_vault)?;
+    checks::writable(buyback_vault)?;
+    let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
+    let model_tp = rd_key(m, model::TOKEN_PROGRAM);
+    checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
+    checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
+    // The swap programs must be on the admin's allow-list.
+    let mut p = 0;
+    while p < programs.len() {
+        allowed(cfg, programs[p], program_id)?;
+        p += 1;
+    }
+    if amount_in == 0 {
+        return Err(err::ZERO_AMOUNT);
+    }
+    if min_out == 0 {
+        return Err(err::ZERO_MIN_OUT);
+    }
+    let cap = rd_u64(cfg, config::MAX_BUYBACK_PER_CALL);
+    if cap != 0 && amount_in > cap {
+        return Err(err::BUYBACK_CAP_EXCEEDED);
+    }
+    let now = clock().unix_timestamp;
+    let last = rd_i64(m, model::LAST_BUYBACK_TS);
+    let cooldown = rd_i64(cfg, config::BUYBACK_COOLDOWN_SECS);
+    if last != 0 && now < last.saturating_add(cooldown) {
+        return Err(err::BUYBACK_COOLDOWN);
+    }
+    Ok((cfg, m, now))
+}
+
+/// `program` is on the admin's swap allow-list (and is not this program).
+#[inline(never)]
+pub fn allowed(cfg: &[u8], program: &Account, program_id: &Pubkey) -> ProgramResult {
+    let count = rd_u8(cfg, config::SWAP_PROGRAM_COUNT) as usize;
+    let mut i = 0;
+    while i < count && i < seeds::MAX_SWAP_PROGRAMS {
+        if key_eq(program.key(), &rd_key(cfg, config::SWAP_PROGRAMS + 32 * i)) && !key_eq(program.key(), program_id) {
+            return Ok(());
+        }
+        i += 1;
+    }
+    Err(err::SWAP_PROGRAM_NOT_ALLOWED)
+}
+
+/// The accounts and arguments every buyback shares (`swap_program` is the
+/// one named in the event).
+pub struct Buyback<'a> {
+    pub program_id: &'a Pubkey,
+    pub crank: &'a Account,
+    pub cfg_acc: &'a Account,
+    pub model_acc: &'a Account,
+    pub revenue_vault: &'a Account,
+    pub buyback_vault: &'a Account,
+    pub swap_program: &'a Account,
+    pub amount_in: u64,
+    pub min_out: u64,
+}
+
+/// Balances and vault lengths taken before the route ran.
+pub struct Before {
+    pub usdc: u64,
+    pub tokens: u64,
+    pub revenue_len: usize,
+    pub buyback_len: usize,
+}
+
+/// After the route: the vaults are still the model's alone, the USDC taken
+/// is at most amount_in, at least min_out tokens arrived; then the model's
+/// totals, the cooldown clock and the event.
+#[inline(never)]
+pub fn record(b: &Buyback, before: &Before, now: i64) -> ProgramResult {
+    let (model_acc, revenue_vault, buyback_vault, swap_program) = (b.model_acc, b.revenue_vault, b.buyback_vault, b.swap_program);
+    let (amount_in, min_out) = (b.amount_in, b.min_out);
+    let cfg = b.cfg_acc.data();
+    let m = b.model_acc.data();
+    let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
+    let model_tp = rd_key(m, model::TOKEN_PROGRAM);
+    let usdc_before = before.usdc;
+    let tokens_before = before.tokens;
+    let revenue_len = before.revenue_len;
+    let buyback_len = before.buyback_len;
     // Re-validate: the route may have closed or replaced accounts, or used
     // the model PDA's signature to hand a vault to someone (owner, delegate,
     // close authority) or to reallocate it with new extensions, while the
