@@ -1,10 +1,10 @@
 """Track B for a SOL-paired coin (ClawPump-like: legacy SPL mint, curve quoted in SOL) through
 the real crank daemon over JSON-RPC on the embedded localnet. The coin is listed with its mint
-pinned, its revenue vault funded; one cycle (``venue = "pump"``, ``sol_venue = "local_pool"``)
-prepays the buyer PDA and its volume accumulator, sends ``buyback_sol`` (USDC -> WSOL on the
-cp_pool WSOL/USDC pool, unwrapped into the buyer PDA, ``buy_exact_sol_in`` on the curve) and
-burns what arrived. USDC, lamports and tokens are exact to the unit; a second cycle spends
-what the first left in the buyer PDA."""
+pinned (``bourse_ops.track_b``: checked, attached), its revenue vault funded; one cycle
+(``venue = "pump"``, ``sol_venue = "local_pool"``) prepays the buyer PDA and its volume
+accumulator, sends ``buyback_sol`` (USDC -> WSOL on the cp_pool WSOL/USDC pool, unwrapped
+into the buyer PDA, ``buy_exact_sol_in`` on the curve) and burns what arrived. USDC, lamports
+and tokens are exact to the unit; a second cycle spends what the first left in the buyer PDA."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from bourse_chain import pump_curve, pump_sol
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
+from bourse_ops import track_b
+from bourse_ops.common import Session
 from bourse_ops.sandbox import pump_venue
 from bourse_ops.sandbox.crank_env import USDC, CrankEnv, Listed, start_env
 from cranks.buyback import BuybackReport, ModelResult
@@ -78,11 +80,16 @@ async def test_crank_buys_a_sol_paired_coin_on_the_curve(env: CrankEnv) -> None:
         [
             m.register_model(creator.pubkey(), slug, 500, ""),
             m.set_model_status(admin.pubkey(), slug, ModelStatus.APPROVED, coin.mint),
-            m.tokenize_model(creator.pubkey(), slug, coin.mint, TOKEN_PROGRAM_ID),
         ],
         creator,
         admin,
     )
+    # the Track B listing path: the coin checks out (SPL, no authorities, SOL-paired curve)
+    async with await Session.open(env.net.rpc_url) as session:
+        check = await track_b.check_coin(session, coin.mint)
+        assert (check.kind, check.market.venue) == ("spl", "pump_curve_sol")
+        view = await track_b.attach(session, creator, slug, coin.mint)
+    assert view.mint == str(coin.mint)
     model = Listed(
         slug=slug,
         address=m.model(slug),
