@@ -16,7 +16,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 
-from bourse_chain import pump_curve, pump_sol
+from bourse_chain import pools, pump_curve, pump_sol
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
@@ -25,9 +25,11 @@ from bourse_ops.common import Session
 from bourse_ops.sandbox import pump_venue
 from bourse_ops.sandbox.crank_env import USDC, CrankEnv, Listed, start_env
 from cranks.buyback import BuybackReport, ModelResult
+from cranks.config import JupiterSettings
 from cranks.daemon import Daemon, build_context
 from cranks.venues.base import min_out_after_slippage
 from cranks.venues.local_pool import quote_exact_in
+from tests.fakes.jupiter_localnet import LocalnetJupiter
 
 SOL = 1_000_000_000
 SLIPPAGE = 100
@@ -39,10 +41,17 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CrankEn
         yield e
 
 
-async def _cycle(env: CrankEnv, model: Listed) -> ModelResult:
+async def _cycle(env: CrankEnv, model: Listed, jupiter: LocalnetJupiter | None) -> ModelResult:
+    sol_venue = "local_pool" if jupiter is None else "jupiter"
     config = env.crank_config(
-        [model], venue="pump", sol_venue="local_pool", max_price_impact_bps=9_000
+        [model],
+        name=f"state-{sol_venue}",
+        venue="pump",
+        sol_venue=sol_venue,
+        max_price_impact_bps=9_000,
     )
+    if jupiter is not None:
+        config = config.replace(jupiter=JupiterSettings(base_url=jupiter.base_url, api="build"))
     ctx = await build_context(config, keypair=env.crank)
     try:
         (outcome,) = await Daemon(ctx, jobs=["buyback"]).run_all_once()
@@ -54,7 +63,26 @@ async def _cycle(env: CrankEnv, model: Listed) -> ModelResult:
     return result
 
 
-async def test_crank_buys_a_sol_paired_coin_on_the_curve(env: CrankEnv) -> None:
+@pytest.mark.parametrize("sol_venue", ["local_pool", "jupiter"])
+async def test_crank_buys_a_sol_paired_coin_on_the_curve(env: CrankEnv, sol_venue: str) -> None:
+    """The USDC -> SOL leg on the cp_pool venue, or on the Jupiter stand-in (its Swap API over
+    the same pool, the route's source rewritten to the revenue vault)."""
+    if sol_venue == "local_pool":
+        await _flow(env, None)
+        return
+
+    async def fetch(address: Pubkey) -> bytes | None:
+        account = await env.client.get_account(address)
+        return None if account is None else bytes(account.data)
+
+    async def slot() -> int:
+        return (await env.rpc.get_slot()).value
+
+    async with LocalnetJupiter(fetch, slot, route_accounts=12) as jupiter:
+        await _flow(env, jupiter)
+
+
+async def _flow(env: CrankEnv, jupiter: LocalnetJupiter | None) -> None:
     keys, m = env.keys, env.market
     assert env.net.chain is not None
     chain = pump_venue.LocalnetChain(env.net.chain, keys["payer"], keys["admin"], env.net.usdc_mint)
@@ -67,14 +95,16 @@ async def test_crank_buys_a_sol_paired_coin_on_the_curve(env: CrankEnv) -> None:
         quote_mint=WRAPPED_SOL_MINT,
         virtual_quote=30 * SOL,
     )
-    lp = Keypair()
-    chain.svm.set_account(lp.pubkey(), Account(1_100 * SOL, b"", Pubkey.default(), False, 0))
-    pool = pump_venue.seed_wsol_pool(chain, lp, 1_000 * SOL, 150_000 * USDC)
+    pool = pools.pool_addresses(WRAPPED_SOL_MINT, env.net.usdc_mint)
+    if chain.data(pool.pool) is None:
+        lp = Keypair()
+        chain.svm.set_account(lp.pubkey(), Account(1_100 * SOL, b"", Pubkey.default(), False, 0))
+        pump_venue.seed_wsol_pool(chain, lp, 1_000 * SOL, 150_000 * USDC)
     await env.send(
         [m.update_config(keys["admin"].pubkey(), swap_programs=[CP_POOL_ID, PUMP_ID])],
         keys["admin"],
     )
-    slug = env.slug("claw")
+    slug = env.slug("claw-jup" if jupiter else "claw")
     creator, admin = keys["creator"], keys["admin"]
     await env.send(
         [
@@ -125,7 +155,7 @@ async def test_crank_buys_a_sol_paired_coin_on_the_curve(env: CrankEnv) -> None:
     supply = await env.supply(coin.mint)
     assert await lamports(buyer) == 0
     sol1, q1 = await expected(40 * USDC, 0)
-    r1 = await _cycle(env, model)
+    r1 = await _cycle(env, model, jupiter)
     assert r1.reason == "", r1.detail
     assert (r1.outcome, r1.usdc_spent, r1.tokens_bought, r1.tokens_burned) == (
         "bought",
@@ -145,7 +175,7 @@ async def test_crank_buys_a_sol_paired_coin_on_the_curve(env: CrankEnv) -> None:
     await env.fund(model, 25 * USDC)
     sol2, q2 = await expected(25 * USDC, held)
     env.net.chain.expire_blockhash()
-    r2 = await _cycle(env, model)
+    r2 = await _cycle(env, model, jupiter)
     assert r2.reason == "", r2.detail
     assert (r2.usdc_spent, r2.tokens_bought, r2.tokens_burned) == (25 * USDC, q2.tokens, q2.tokens)
     assert await lamports(buyer) == held + sol2 - q2.spent

@@ -7,9 +7,9 @@ the micro-USDC and the lamport."""
 from __future__ import annotations
 
 import pytest
-from spl.token.constants import TOKEN_PROGRAM_ID
+from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 
-from bourse_chain import mints, pump_curve, pump_sol
+from bourse_chain import mints, pools, pump_curve, pump_sol
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_ops.sandbox import pump_venue
 from tests.security.kit import USDC, World
@@ -114,3 +114,38 @@ def test_buybacks_complete_the_curve_then_stop(sw: SolWorld) -> None:
     w.warp(1)
     err = c.fails([sw.buyback(10 * USDC, sw.sol_out(10 * USDC), 1)], [w.crank])
     assert err.custom_code == 6005  # BondingCurveComplete
+
+
+def test_a_swap_leg_spending_from_the_model_pdas_usdc_account_is_staged(sw: SolWorld) -> None:
+    """A Jupiter route spends from the user's associated USDC account: buyback_sol stages
+    amount_in there from the revenue vault and sweeps the rest back, as buyback does."""
+    w, c = sw.w, sw.w.c
+    sw.prepare()
+    model = w.model(SLUG)
+    stage = c.ata(model, c.usdc_mint)
+    vault = w.m.revenue_vault(SLUG)
+    revenue = w.balance(vault)
+    amount = 20 * USDC
+    sol = sw.sol_out(amount - 1)
+    swap = pools.swap(
+        model,
+        pools.Side(c.usdc_mint, TOKEN_PROGRAM_ID, stage),
+        pools.Side(WRAPPED_SOL_MINT, TOKEN_PROGRAM_ID, pump_sol.buyer_wsol(sw.buyer)),
+        amount - 1,  # the swap takes less than amount_in: 1 micro-USDC comes back
+        1,
+    )
+    legs = sw.legs(amount, sol)
+    legs.update(swap_data=bytes(swap.data), swap_accounts=pools.as_cpi_accounts(swap))
+    q = pump_sol.quote_buy_sol(sw.market, sol, sw.creator_vault_lamports())
+    ix = w.m.buyback_sol(
+        w.crank.pubkey(),
+        SLUG,
+        amount_in=amount,
+        min_out=q.tokens,
+        **legs,  # type: ignore[arg-type]
+    )
+    c.send([ix], [w.crank])
+    assert w.balance(stage) == 0
+    assert w.balance(vault) == revenue - (amount - 1)
+    assert _model(w).usdc_spent == amount - 1
+    assert w.balance(w.m.buyback_vault(SLUG)) == q.tokens

@@ -112,14 +112,15 @@ def buyback_sol(
     rent to `user`, which the data-carrying model PDA cannot pay). 1. `buyer_wsol` (the buyer
     PDA's associated WSOL account) is created if missing, paid by the buyer PDA; 2.
     swap_program runs the first `swap_accounts` remaining accounts (USDC -> WSOL into
-    buyer_wsol; the model PDA is marked signer, the buyer PDA is not); 3. buyer_wsol is closed
-    into the buyer PDA (unwrap: the swap's SOL plus the account's rent); 4. buy_program runs
-    the other remaining accounts (the buyer PDA, data-less, is marked signer and pays SOL; the
-    model PDA is not). Both programs must be allow-listed. After: USDC taken from the revenue
-    vault <= amount_in, tokens arrived in the buyback vault >= min_out, both vaults intact,
-    and the buyer PDA still system-owned, data-less, with at least the rent-exempt minimum of
-    itself and of buyer_wsol (what the crank prepays once): SOL left over stays there for the
-    next buyback.
+    buyer_wsol; the model PDA is marked signer, the buyer PDA is not; a route naming the model
+    PDA's associated USDC account and the USDC mint is staged as in buyback); 3. buyer_wsol is
+    closed into the buyer PDA (unwrap: the swap's SOL plus the account's rent); 4. buy_program
+    runs the other remaining accounts (the buyer PDA, data-less, is marked signer and pays
+    SOL; the model PDA is not). Both programs must be allow-listed. After: USDC taken from the
+    revenue vault <= amount_in, tokens arrived in the buyback vault >= min_out, both vaults
+    intact, and the buyer PDA still system-owned, data-less, with at least the rent-exempt
+    minimum of itself and of buyer_wsol (what the crank prepays once): SOL left over stays
+    there for the next buyback.
 
     Remaining accounts: swap_program's accounts (swap_accounts of them), then buy_program's;
     at most 128 each

@@ -57,10 +57,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
 
     let mut usdc_before = token::account_amount(revenue_vault.data());
-    if let Some((acc, mint)) = stage {
-        usdc_before = usdc_before.checked_add(token::account_amount(acc.data())).ok_or(err::ARITHMETIC_OVERFLOW)?;
-        let decimals = token::mint_decimals(mint.data());
-        token::transfer_checked(&usdc_tp, revenue_vault, &mint, &acc, model_acc, amount_in, decimals, Some(&signer))?;
+    if let Some(st) = &stage {
+        usdc_before = usdc_before.checked_add(st.fill(&b, &usdc_tp, &signer)?).ok_or(err::ARITHMETIC_OVERFLOW)?;
     }
 
     // Forward the route's accounts as given; the model PDA signs. The list is
@@ -79,12 +77,8 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     invoke(swap_program.key(), metas, swap_data, Some(&signer))?;
 
     // Sweep the staging account back into the vault (it must still be ours).
-    if let Some((acc, mint)) = stage {
-        checks::token_account_of(&acc, &usdc_tp, &usdc_mint)?;
-        checks::vault_intact(&acc, model_acc.key(), acc.data_len())?;
-        let left = token::account_amount(acc.data());
-        let decimals = token::mint_decimals(mint.data());
-        token::transfer_checked(&usdc_tp, &acc, &mint, revenue_vault, model_acc, left, decimals, Some(&signer))?;
+    if let Some(st) = &stage {
+        st.sweep(&b, &usdc_tp, &signer)?;
     }
 
     record(&b, &Before { usdc: usdc_before, tokens: tokens_before, revenue_len, buyback_len }, now)
@@ -227,17 +221,47 @@ pub fn record(b: &Buyback, before: &Before, now: i64) -> ProgramResult {
     Ok(())
 }
 
+/// A staging account (the model PDA's associated USDC account) and the USDC mint.
+pub struct Stage {
+    pub acc: Account,
+    pub mint: Account,
+}
+
+impl Stage {
+    /// Move amount_in from the revenue vault into the staging account; returns the
+    /// staging balance before (counted with the vault's).
+    #[inline(never)]
+    pub fn fill(&self, b: &Buyback, usdc_tp: &Pubkey, signer: &Signer) -> Result<u64, u32> {
+        let before = token::account_amount(self.acc.data());
+        let decimals = token::mint_decimals(self.mint.data());
+        let (vault, model) = (b.revenue_vault, b.model_acc);
+        token::transfer_checked(usdc_tp, vault, &self.mint, &self.acc, model, b.amount_in, decimals, Some(signer))?;
+        Ok(before)
+    }
+
+    /// Sweep the whole staging balance back into the vault (the account must still be ours).
+    #[inline(never)]
+    pub fn sweep(&self, b: &Buyback, usdc_tp: &Pubkey, signer: &Signer) -> ProgramResult {
+        checks::token_account_of(&self.acc, usdc_tp, self.mint.key())?;
+        checks::vault_intact(&self.acc, b.model_acc.key(), self.acc.data_len())?;
+        let left = token::account_amount(self.acc.data());
+        let decimals = token::mint_decimals(self.mint.data());
+        let (vault, model) = (b.revenue_vault, b.model_acc);
+        token::transfer_checked(usdc_tp, &self.acc, &self.mint, vault, model, left, decimals, Some(signer))
+    }
+}
+
 /// The model PDA's associated USDC account, when the route names it, and the
 /// USDC mint account (which the route must then name too). Any other USDC
 /// account of the model PDA in the route is not staged (nor counted).
 #[inline(never)]
-fn staging(
+pub fn staging(
     remaining: &[Account],
     model_acc: &Account,
     revenue_vault: &Account,
     usdc_tp: &Pubkey,
     usdc_mint: &Pubkey,
-) -> Result<Option<(Account, Account)>, u32> {
+) -> Result<Option<Stage>, u32> {
     let mut candidate: Option<Account> = None;
     let mut mint: Option<Account> = None;
     let mut j = 0;
@@ -264,5 +288,5 @@ fn staging(
     }
     let Some(mint) = mint else { return Err(err::NOT_ENOUGH_ACCOUNTS) };
     checks::vault_intact(&acc, model_acc.key(), acc.data_len())?;
-    Ok(Some((acc, mint)))
+    Ok(Some(Stage { acc, mint }))
 }

@@ -7,8 +7,9 @@
 //! 1. the buyer's associated WSOL account is created if missing (the buyer
 //!    pays its rent, prepaid once by the crank);
 //! 2. `swap_program` (allow-listed) runs the first `swap_accounts` route
-//!    accounts with the model PDA's signature: USDC from the revenue vault to
-//!    WSOL in that account;
+//!    accounts with the model PDA's signature: USDC from the revenue vault (or
+//!    staged through the model PDA's associated USDC account, as in `buyback`,
+//!    for a Jupiter route) to WSOL in that account;
 //! 3. the WSOL account is closed into the buyer (its SOL and rent);
 //! 4. `buy_program` (allow-listed) runs the other route accounts with the
 //!    buyer's signature (and never the model's): the pump.fun buy, tokens
@@ -21,11 +22,11 @@
 //! but never the crank's prepayment. Each leg gets one PDA's signature only:
 //! the buy cannot move USDC, the swap cannot move SOL.
 
-use super::buyback::{admit, record, Before, Buyback};
+use super::buyback::{admit, record, staging, Before, Buyback};
 use crate::checks;
-use crate::generated::{err, model};
+use crate::generated::{config, err, model};
 use crate::sdk::account::Account;
-use crate::sdk::bytes::{key_eq, rd_u8, Reader};
+use crate::sdk::bytes::{key_eq, rd_key, rd_u8, Reader};
 use crate::sdk::cpi::{invoke, invoke_with_infos, Meta, Signer, MAX_CPI_ACCOUNTS};
 use crate::sdk::ids::{ASSOCIATED_TOKEN_PROGRAM, NATIVE_MINT, SYSTEM_PROGRAM, TOKEN_PROGRAM};
 use crate::sdk::sysvars::minimum_balance;
@@ -48,7 +49,7 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     r.finish()?;
 
     let b = Buyback { program_id, crank, cfg_acc, model_acc, revenue_vault, buyback_vault, swap_program, amount_in, min_out };
-    let (_, m, now) = admit(&b, &[swap_program, buy_program])?;
+    let (cfg, m, now) = admit(&b, &[swap_program, buy_program])?;
     checks::system_program(system_program)?;
     checks::key_is(token_program, &TOKEN_PROGRAM, err::INVALID_PROGRAM_ID)?;
     checks::key_is(ata_program, &ASSOCIATED_TOKEN_PROGRAM, err::INVALID_PROGRAM_ID)?;
@@ -88,15 +89,27 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         Some(&buyer_signer),
     )?;
 
-    let before = Before {
+    // A swap spending from the model PDA's associated USDC account (Jupiter) is staged as in
+    // `buyback`: amount_in moves there first, the rest is swept back after the swap.
+    let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
+    let usdc_mint = rd_key(cfg, config::USDC_MINT);
+    let swap_route = &remaining[..swap_accounts];
+    let stage = staging(swap_route, model_acc, revenue_vault, &usdc_tp, &usdc_mint)?;
+    let mut before = Before {
         usdc: token::account_amount(revenue_vault.data()),
         tokens: token::account_amount(buyback_vault.data()),
         revenue_len: revenue_vault.data_len(),
         buyback_len: buyback_vault.data_len(),
     };
+    if let Some(st) = &stage {
+        before.usdc = before.usdc.checked_add(st.fill(&b, &usdc_tp, &model_signer)?).ok_or(err::ARITHMETIC_OVERFLOW)?;
+    }
 
     // 2. USDC -> WSOL, the model PDA signs.
-    forward(swap_program, &remaining[..swap_accounts], model_acc, swap_data, &model_signer)?;
+    forward(swap_program, swap_route, model_acc, swap_data, &model_signer)?;
+    if let Some(st) = &stage {
+        st.sweep(&b, &usdc_tp, &model_signer)?;
+    }
 
     // 3. Unwrap: close the WSOL account into the buyer.
     invoke_with_infos(
