@@ -178,14 +178,18 @@ class PumpVenue:
             self._lamports(buyer), self._lamports(vault), self._fetch(uva)
         )
         # What the buyer surely holds for the buy: the leg's guaranteed SOL and what earlier
-        # buys left above its floor, less a creator-vault rent top-up the buy may owe.
+        # buys left above its floor, less a creator-vault rent top-up the buy may owe. The
+        # route's price (expected_out, min_out) counts only this swap's SOL, so a leftover
+        # never inflates a reference observation; the leftover's tokens arrive on top.
         topup = max(0, mints.rent_exempt_lamports(0) - vault_lamports)
-        spendable = leg.min_out + max(0, held - pump_sol.BUYER_FLOOR) - topup
+        own = leg.min_out - topup
+        spendable = own + max(0, held - pump_sol.BUYER_FLOOR)
         try:
             q = pump_sol.quote_buy_sol(market, spendable, vault_lamports)
+            q_own = pump_sol.quote_buy_sol(market, own, vault_lamports)
         except ValueError as exc:
             raise NoRoute(str(exc), venue=CURVE_SOL) from exc
-        min_out = min_out_after_slippage(q.tokens, req.slippage_bps)
+        min_out = min_out_after_slippage(q_own.tokens, req.slippage_bps)
         buy = pump_sol.buy_sol_instruction(
             market, buyer, req.destination, spendable, min_out, cfg.pump_program
         )
@@ -200,7 +204,7 @@ class PumpVenue:
         route = dataclasses.replace(
             leg,
             venue=CURVE_SOL,
-            expected_out=q.tokens,
+            expected_out=q_own.tokens,
             min_out=min_out,
             price_impact=impact,
             quoted_at=now,
