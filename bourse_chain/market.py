@@ -17,7 +17,7 @@ from typing import Any
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
-from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID
+from spl.token.constants import ASSOCIATED_TOKEN_PROGRAM_ID, TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 from spl.token.instructions import (
     create_idempotent_associated_token_account,
     get_associated_token_address,
@@ -25,6 +25,7 @@ from spl.token.instructions import (
 
 from bourse_chain import pda, pools
 from bourse_chain.generated.compute_market import instructions as ix
+from bourse_chain.generated.compute_market.constants import SEED_BUYER
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID
 from bourse_chain.generated.compute_market.types.config_update import ConfigUpdate
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
@@ -447,6 +448,45 @@ class Market:
             ),
             self.program_id,
             remaining_accounts=swap_accounts,
+        )
+
+    def buyback_sol(
+        self,
+        crank: Pubkey,
+        slug: str,
+        *,
+        swap_program: Pubkey,
+        swap_data: bytes,
+        swap_accounts: list[AccountMeta],
+        buy_program: Pubkey,
+        buy_data: bytes,
+        buy_accounts: list[AccountMeta],
+        amount_in: int,
+        min_out: int,
+    ) -> Instruction:
+        """``buyback_sol``: USDC -> WSOL through ``swap_program`` (the model PDA signs), the
+        WSOL unwrapped into the model's buyer PDA, then ``buy_program`` (the buyer signs)."""
+        model = self.model(slug)
+        buyer = Pubkey.find_program_address([SEED_BUYER, bytes(model)], self.program_id)[0]
+        return ix.buyback_sol(
+            ix.BuybackSolArgs(
+                amount_in=amount_in,
+                min_out=min_out,
+                swap_accounts=len(swap_accounts),
+                swap_data=swap_data,
+                buy_data=buy_data,
+            ),
+            ix.BuybackSolAccounts(
+                crank=crank,
+                model=model,
+                revenue_vault=self.revenue_vault(slug),
+                buyback_vault=self.buyback_vault(slug),
+                buyer_wsol=get_associated_token_address(buyer, WRAPPED_SOL_MINT, TOKEN_PROGRAM_ID),
+                swap_program=swap_program,
+                buy_program=buy_program,
+            ),
+            self.program_id,
+            remaining_accounts=[*swap_accounts, *buy_accounts],
         )
 
     def buyback_via_pool(

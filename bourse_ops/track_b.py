@@ -3,8 +3,9 @@
 
 Before a creator asks for the admin's approval (which pins the mint) the coin is checked the
 way ``tokenize_model`` will check it, and its market is read: which venue the buyback crank
-will use (the bonding curve, PumpSwap after graduation, or none for SOL-paired coins, which
-need native SOL in the swap and more accounts than ``buyback`` forwards).
+will use (the USDC-paired bonding curve, PumpSwap after graduation, or, for SOL-paired coins
+such as ClawPump launches, the curve through ``buyback_sol`` — none once those graduate:
+PumpSwap's SOL pool is not served yet).
 
 A listable mint is a classic SPL mint or a Token-2022 mint carrying only the two metadata
 extensions ``create_v2`` sets (MetadataPointer, TokenMetadata), with no mint authority (fixed
@@ -18,6 +19,7 @@ from typing import Any
 
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from spl.token.constants import WRAPPED_SOL_MINT
 
 from bourse_chain import pump_curve, pump_swap
 from bourse_chain.generated.pump.accounts import BondingCurve
@@ -48,7 +50,7 @@ class PumpMarket:
     curve: str | None  # the bonding curve address, when there is one
     quote_mint: str | None
     complete: bool
-    venue: str  # "pump_curve" | "pump_swap" | "none"
+    venue: str  # "pump_curve" | "pump_curve_sol" | "pump_swap" | "none"
     reason: str
 
 
@@ -102,13 +104,20 @@ async def pump_market(session: Session, mint: Pubkey) -> PumpMarket:
         return PumpMarket(None, None, False, "none", "no pump.fun curve or PumpSwap pool")
     curve = BondingCurve.decode(bytes(found.data))
     quote = str(curve.quote_mint)
+    if curve.quote_mint in (Pubkey.default(), WRAPPED_SOL_MINT):
+        sol_venue, sol_reason = (
+            ("none", "SOL-paired and graduated: PumpSwap's SOL pool is not served yet")
+            if curve.complete
+            else ("pump_curve_sol", "SOL-paired bonding curve: buyback_sol (crank sol_venue)")
+        )
+        return PumpMarket(str(address), quote, curve.complete, sol_venue, sol_reason)
     if curve.quote_mint != usdc:
         return PumpMarket(
             str(address),
             quote,
             curve.complete,
             "none",
-            "paired with SOL (or another quote): buyback needs a USDC-paired coin",
+            "paired with another quote mint: buyback needs USDC or SOL",
         )
     venue, reason = (
         ("pump_swap", "the curve is complete: PumpSwap")

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from solders.sysvar import CLOCK as CLOCK_SYSVAR_ID
 
@@ -300,8 +301,10 @@ async def _process(
             return
         route = guarded
     allowed = list(config.swap_programs[: config.swap_program_count])
-    if route.swap_program not in allowed:
-        _skip(result, "swap_program_not_allowed", f"{route.venue} uses {route.swap_program}")
+    programs = [route.swap_program] + ([route.buy_leg.program] if route.buy_leg else [])
+    refused = [p for p in programs if p not in allowed]
+    if refused:
+        _skip(result, "swap_program_not_allowed", f"{route.venue} uses {refused[0]}")
         return
     impact_bps = None if route.price_impact is None else route.price_impact * 10_000
     if impact_bps is not None and impact_bps > settings.max_price_impact_bps:
@@ -319,15 +322,7 @@ async def _process(
     min_out = route.min_out
     if reference is not None:  # the program refuses less than the reference allows
         min_out = max(min_out, floor_out(reference, route.in_amount, policy.max_deviation_bps))
-    ix = ctx.market.buyback(
-        ctx.crank.pubkey(),
-        m.slug,
-        swap_program=route.swap_program,
-        swap_data=route.data,
-        swap_accounts=route.remaining_accounts(),
-        amount_in=route.in_amount,
-        min_out=min_out,
-    )
+    ix = _buyback_instruction(ctx, m, route, min_out)
     # The route's own tables, and the crank's for the keys they lack when the transaction
     # does not fit without (a dry run uses the crank's table as it is, extending nothing).
     given = await ctx.sender.lookup_tables(route.address_lookup_tables)
@@ -355,6 +350,34 @@ async def _process(
     await ctx.checkpoint("buyback:bought", m.slug)
     await _burn(ctx, m, result)
     result.outcome = "bought"
+
+
+def _buyback_instruction(
+    ctx: CrankContext, m: ListedModel, route: Route, min_out: int
+) -> Instruction:
+    """``buyback``, or ``buyback_sol`` when the route has a buy leg (a SOL-paired coin)."""
+    if route.buy_leg is None:
+        return ctx.market.buyback(
+            ctx.crank.pubkey(),
+            m.slug,
+            swap_program=route.swap_program,
+            swap_data=route.data,
+            swap_accounts=route.remaining_accounts(),
+            amount_in=route.in_amount,
+            min_out=min_out,
+        )
+    return ctx.market.buyback_sol(
+        ctx.crank.pubkey(),
+        m.slug,
+        swap_program=route.swap_program,
+        swap_data=route.data,
+        swap_accounts=route.remaining_accounts(),
+        buy_program=route.buy_leg.program,
+        buy_data=route.buy_leg.data,
+        buy_accounts=list(route.buy_leg.accounts),
+        amount_in=route.in_amount,
+        min_out=min_out,
+    )
 
 
 async def _quote(ctx: CrankContext, m: ListedModel, amount_in: int) -> Route:

@@ -133,6 +133,9 @@ class BuybackSettings:
     #: Venue quoted for the observations (empty: ``venue``); another venue is an
     #: independent source a lying quote API cannot move.
     reference_venue: str = ""
+    #: Venue of the USDC -> SOL leg for SOL-paired pump.fun coins (``venue = "pump"``; empty:
+    #: those coins are not bought back): ``local_pool`` (localnet) or ``jupiter``.
+    sol_venue: str = ""
 
     @property
     def threshold_micro_usdc(self) -> int:
@@ -484,6 +487,10 @@ def validate(config: CrankConfig) -> None:
     check(
         b.reference_venue in ("", *VENUES),
         f"buyback.reference_venue must be empty or one of {', '.join(VENUES)}",
+    )
+    check(
+        b.sol_venue in ("", "local_pool", "jupiter"),
+        "buyback.sol_venue must be empty, local_pool or jupiter",
     )
     check(h.min_withheld >= 1, "harvest.min_withheld must be >= 1")
     check(1 <= h.max_sources_per_tx <= 20, "harvest.max_sources_per_tx must be 1-20")

@@ -161,7 +161,11 @@ def build_venue(config: CrankConfig, sender: Sender, http: httpx.AsyncClient | N
         return LocalPoolVenue(sender.account_data, lp)
     if b.venue == "pump":
         pc = PumpConfig(payer=sender.payer.pubkey(), max_quote_age_s=b.max_quote_age_secs)
-        return PumpVenue(sender.account_data, pc)
+        sol_leg = None
+        if b.sol_venue:
+            leg_config = config.replace(buyback=dataclasses.replace(b, venue=b.sol_venue))
+            sol_leg = build_venue(leg_config, sender, http)
+        return PumpVenue(sender.account_data, pc, sol_leg=sol_leg, lamports=sender.account_lamports)
     if http is None:
         raise ConfigError(f"venue {b.venue} needs an HTTP client")
     if b.venue == "jupiter":
@@ -247,7 +251,7 @@ async def build_context(
         )
         b = config.buyback
         if b.enabled and (venue is None or (reference_venue is None and b.reference_venue)):
-            if {b.venue, b.reference_venue} - {"local_pool", ""}:
+            if {b.venue, b.reference_venue, b.sol_venue} - {"local_pool", ""}:
                 http = httpx.AsyncClient()
             if venue is None:
                 venue = build_venue(config, sender, http)

@@ -431,6 +431,11 @@ class Sender:
         account = await self.client.get_account(address)
         return None if account is None else bytes(account.data)
 
+    async def account_lamports(self, address: Pubkey) -> int:
+        """Lamports of ``address`` (0 when it does not exist): the SOL venues' balances."""
+        account = await self.client.get_account(address)
+        return 0 if account is None else int(account.lamports)
+
     async def lookup_tables(self, keys: Sequence[Pubkey]) -> list[AddressLookupTableAccount]:
         if not keys:
             return []

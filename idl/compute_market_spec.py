@@ -49,6 +49,9 @@ ADDRESS = "HXs6nArt6sTodCHtza2eRxCMEeAHRfnU5gXR9zPCuGt1"
 SYSTEM = "11111111111111111111111111111111"
 BPF_LOADER_UPGRADEABLE = "BPFLoaderUpgradeab1e11111111111111111111111"
 TOKEN_2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"
+SPL_TOKEN = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+ASSOCIATED_TOKEN = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
+WSOL_MINT = "So11111111111111111111111111111111111111112"
 
 # PDA seed prefixes (rendered into program/compute_market/src/seeds.rs and the bindings).
 SEED_CONFIG = b"config"
@@ -60,6 +63,7 @@ SEED_PROVIDER = b"provider"
 SEED_OFFER = b"offer"
 SEED_STREAM = b"stream"
 SEED_INBOX = b"inbox"
+SEED_BUYER = b"buyer"
 
 MAX_SLUG_LEN = 32
 MAX_URI_LEN = 128
@@ -88,6 +92,13 @@ CONSTANTS = [
     Constant("SEED_STREAM", "bytes", SEED_STREAM, "STREAM"),
     Constant(
         "SEED_INBOX", "bytes", SEED_INBOX, "INBOX", "The x402 inbox authority PDA [inbox, model]"
+    ),
+    Constant(
+        "SEED_BUYER",
+        "bytes",
+        SEED_BUYER,
+        "BUYER",
+        "The data-less SOL buyer PDA [buyer, model] (buyback_sol)",
     ),
     Constant("MAX_SLUG_LEN", "usize", MAX_SLUG_LEN),
     Constant("MAX_URI_LEN", "usize", MAX_URI_LEN),
@@ -533,6 +544,10 @@ ERRORS = [
         "HoldAboveMax", "The hold at the offer's current prices is above the payer's max_hold"
     ),
     ErrorCode("OrderAlreadySettled", "The order was settled; only its pending refund remains"),
+    ErrorCode(
+        "BuyerDrained",
+        "The buy spent SOL the buyer PDA did not get from this swap (its prepaid rent), or the buyer PDA now carries data or another owner",
+    ),
 ]
 
 INSTRUCTIONS = [
@@ -790,6 +805,48 @@ INSTRUCTIONS = [
         ),
         (Field("amount_in", "u64"), Field("min_out", "u64"), Field("swap_data", "bytes")),
         remaining="the swap instruction's accounts, in order (at most 128: the runtime's CPI account-info limit), passed to swap_program; the model PDA is marked signer",
+    ),
+    Instruction(
+        "buyback_sol",
+        "Buyback of a SOL-paired coin (pump.fun's bonding curve charges native SOL and per-user rent to `user`, which the data-carrying model PDA cannot pay). "
+        "1. `buyer_wsol` (the buyer PDA's associated WSOL account) is created if missing, paid by the buyer PDA; "
+        "2. swap_program runs the first `swap_accounts` remaining accounts (USDC -> WSOL into buyer_wsol; the model PDA is marked signer, the buyer PDA is not; a route naming the model PDA's associated USDC account and the USDC mint is staged as in buyback); "
+        "3. buyer_wsol is closed into the buyer PDA (unwrap: the swap's SOL plus the account's rent); "
+        "4. buy_program runs the other remaining accounts (the buyer PDA, data-less, is marked signer and pays SOL; the model PDA is not). "
+        "Both programs must be allow-listed. After: USDC taken from the revenue vault <= amount_in, tokens arrived in the buyback vault >= min_out, both vaults intact, "
+        "and the buyer PDA still system-owned, data-less, with at least the rent-exempt minimum of itself and of buyer_wsol (what the crank prepays once): SOL left over stays there for the next buyback.",
+        (
+            Acc("crank", signer=True),
+            _config(),
+            Acc("model", writable=True),
+            Acc("revenue_vault", writable=True),
+            Acc("buyback_vault", writable=True),
+            Acc(
+                "buyer",
+                writable=True,
+                seeds=(const(SEED_BUYER), account_seed("model")),
+                docs='Data-less SOL buyer PDA ["buyer", model]',
+            ),
+            Acc(
+                "buyer_wsol",
+                writable=True,
+                docs="The buyer PDA's associated WSOL account (created and closed within the instruction)",
+            ),
+            Acc("wsol_mint", address=WSOL_MINT),
+            Acc("token_program", address=SPL_TOKEN),
+            Acc("associated_token_program", address=ASSOCIATED_TOKEN),
+            _system(),
+            Acc("swap_program", docs="USDC -> WSOL leg"),
+            Acc("buy_program", docs="SOL -> model token leg (pump.fun)"),
+        ),
+        (
+            Field("amount_in", "u64"),
+            Field("min_out", "u64"),
+            Field("swap_accounts", "u8"),
+            Field("swap_data", "bytes"),
+            Field("buy_data", "bytes"),
+        ),
+        remaining="swap_program's accounts (swap_accounts of them), then buy_program's; at most 128 each",
     ),
     Instruction(
         "burn",

@@ -19,11 +19,17 @@ from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.message import Message
 from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
-from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
-from spl.token.instructions import create_associated_token_account, get_associated_token_address
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
+from spl.token.instructions import (
+    create_associated_token_account,
+    get_associated_token_address,
+    sync_native,
+)
+from spl.token.models import SyncNativeParams
 
-from bourse_chain import mints, pump_curve, pump_swap
+from bourse_chain import mints, pools, pump_curve, pump_swap
 from bourse_chain.generated.pump import PROGRAM_ID
 from bourse_chain.generated.pump.accounts import BondingCurve, Global
 from bourse_chain.generated.pump_amm import PROGRAM_ID as AMM_ID
@@ -139,6 +145,11 @@ def launch(
     if quote == chain.usdc_mint:
         chain.ata(curve, chain.usdc_mint)
         chain.ata(pump_curve.creator_vault(creator), chain.usdc_mint)
+    else:  # SOL fees land in System accounts, as they exist after a coin's first trades
+        for account in (venue.fee_recipient, pump_curve.creator_vault(creator)):
+            if chain.data(account) is None:
+                rent = mints.rent_exempt_lamports(0)
+                chain.svm.set_account(account, Account(rent, b"", Pubkey.default(), False, 0))
     state = BondingCurve(
         virtual_token_reserves=INITIAL_VIRTUAL_TOKENS,
         virtual_quote_reserves=virtual_quote,
@@ -278,6 +289,54 @@ def swap_market(
         base_reserve=chain.token_balance(state.pool_base_token_account),
         quote_reserve=chain.token_balance(state.pool_quote_token_account),
     )
+
+
+def seed_wsol_pool(
+    chain: SvmChain, depositor: Keypair, lamports: int, usdc: int, fee_bps: int = 30
+) -> pools.PoolAddresses:
+    """The ``cp_pool`` pool of WSOL against USDC (the localnet stand-in for the USDC -> SOL
+    leg Jupiter routes on mainnet): ``lamports`` wrapped from the depositor's SOL, ``usdc``
+    minted to it, both deposited."""
+    install_native_mint(chain)
+    wsol = chain.ata(depositor.pubkey(), WRAPPED_SOL_MINT)
+    usdc_account = chain.ata(depositor.pubkey(), chain.usdc_mint)
+    chain.send(
+        [
+            transfer(
+                TransferParams(from_pubkey=depositor.pubkey(), to_pubkey=wsol, lamports=lamports)
+            ),
+            sync_native(SyncNativeParams(program_id=TOKEN_PROGRAM_ID, account=wsol)),
+        ],
+        [depositor],
+    )
+    _set_amount(chain, usdc_account, chain.token_balance(usdc_account) + usdc)
+    _add_supply(chain, chain.usdc_mint, usdc)
+    sol_side = pools.Side(WRAPPED_SOL_MINT, TOKEN_PROGRAM_ID, wsol)
+    cash = pools.Side(chain.usdc_mint, TOKEN_PROGRAM_ID, usdc_account)
+    chain.send([pools.create_pool(chain.payer.pubkey(), sol_side, cash, fee_bps)], [])
+    chain.send(
+        [pools.add_liquidity(depositor.pubkey(), sol_side, lamports, cash, usdc)], [depositor]
+    )
+    return pools.pool_addresses(WRAPPED_SOL_MINT, chain.usdc_mint)
+
+
+def install_native_mint(chain: SvmChain) -> None:
+    """SPL Token's native mint (WSOL) as on every cluster (LiteSVM starts without it):
+    no authorities, 9 decimals, initialized."""
+    if chain.data(WRAPPED_SOL_MINT) is not None:
+        return
+    data = bytes(4 + 32) + (0).to_bytes(8, "little") + bytes([9, 1]) + bytes(4 + 32)
+    lamports = mints.rent_exempt_lamports(len(data))
+    chain.svm.set_account(WRAPPED_SOL_MINT, Account(lamports, data, TOKEN_PROGRAM_ID, False, 0))
+
+
+def _add_supply(chain: SvmChain, mint: Pubkey, amount: int) -> None:
+    acc = chain.svm.get_account(mint)
+    assert acc is not None
+    data = bytearray(acc.data)
+    supply = int.from_bytes(data[36:44], "little") + amount
+    data[36:44] = supply.to_bytes(8, "little")
+    chain.svm.set_account(mint, Account(acc.lamports, bytes(data), acc.owner, False, 0))
 
 
 def _set_amount(chain: SvmChain, account: Pubkey, amount: int) -> None:

@@ -77,6 +77,22 @@ class QuoteRequest:
             raise ValueError("source and destination are the same account")
 
 
+#: Accounts ``buyback_sol`` adds to a transaction besides the two legs' own: the buyer PDA,
+#: its WSOL account, the WSOL mint, SPL Token, the ATA program and the System program.
+BUYBACK_SOL_OWN_ACCOUNTS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class BuyLeg:
+    """The second CPI of ``buyback_sol`` (a SOL-paired coin): the buy that spends the SOL the
+    first leg (the route's own swap, USDC -> WSOL) brought, signed by the model's data-less
+    buyer PDA. ``accounts`` follow the first leg's in ``buyback_sol``'s remaining accounts."""
+
+    program: Pubkey
+    data: bytes
+    accounts: tuple[AccountMeta, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """A quoted swap, ready to be wrapped in ``buyback``.
@@ -113,6 +129,9 @@ class Route:
     #: pays for (accounts a venue charges to the swapping user, which a PDA cannot pay:
     #: pump.fun's per-user volume accumulators, the staging USDC account).
     prepare_instructions: tuple[Instruction, ...] = ()
+    #: Set for SOL-paired coins: the crank sends ``buyback_sol`` (this route's swap is its
+    #: USDC -> WSOL leg, ``request.destination`` is reached by the buy leg).
+    buy_leg: BuyLeg | None = None
     raw_quote: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def remaining_accounts(self) -> list[AccountMeta]:
@@ -167,7 +186,10 @@ def tx_account_locks(route: Route) -> int:
     req = route.request
     keys = {m.pubkey for m in route.accounts}
     keys |= {req.authority, req.source, req.destination, route.swap_program}
-    return len(keys) + BUYBACK_OWN_ACCOUNTS
+    if route.buy_leg is None:
+        return len(keys) + BUYBACK_OWN_ACCOUNTS
+    keys |= {m.pubkey for m in route.buy_leg.accounts} | {route.buy_leg.program}
+    return len(keys) + BUYBACK_OWN_ACCOUNTS + BUYBACK_SOL_OWN_ACCOUNTS
 
 
 def check_cpi_route(route: Route, *, max_accounts: int = MAX_REMAINING_ACCOUNTS) -> Route:
@@ -186,6 +208,15 @@ def check_cpi_route(route: Route, *, max_accounts: int = MAX_REMAINING_ACCOUNTS)
             f"{len(route.cleanup_instructions)} cleanup instructions; a CPI cannot carry them",
             venue=route.venue,
         )
+    leg = route.buy_leg
+    for accounts in (route.accounts, () if leg is None else leg.accounts):
+        if len(accounts) > max_accounts:
+            raise RouteTooLarge(
+                f"route needs {len(accounts)} accounts, buyback forwards {max_accounts}",
+                venue=route.venue,
+                accounts=len(accounts),
+                limit=max_accounts,
+            )
     if len(route.accounts) > max_accounts:
         raise RouteTooLarge(
             f"route needs {len(route.accounts)} accounts, buyback forwards {max_accounts}",
@@ -203,7 +234,8 @@ def check_cpi_route(route: Route, *, max_accounts: int = MAX_REMAINING_ACCOUNTS)
             accounts=locks,
             limit=MAX_TX_ACCOUNT_LOCKS,
         )
-    signers = [m.pubkey for m in route.accounts if m.is_signer]
+    every = route.accounts + (() if leg is None else leg.accounts)
+    signers = [m.pubkey for m in every if m.is_signer]
     if signers:
         raise UnsupportedRoute(
             f"route needs signers {[str(s) for s in signers]} besides the authority",
@@ -212,7 +244,7 @@ def check_cpi_route(route: Route, *, max_accounts: int = MAX_REMAINING_ACCOUNTS)
     if req.authority not in keys:
         raise UnsupportedRoute("the swap authority is not among the accounts", venue=route.venue)
     for label, key in (("source", req.source), ("destination", req.destination)):
-        metas = [m for m in route.accounts if m.pubkey == key]
+        metas = [m for m in every if m.pubkey == key]
         if not metas:
             raise UnsupportedRoute(f"{label} {key} is not among the accounts", venue=route.venue)
         if not any(m.is_writable for m in metas):

@@ -12,10 +12,16 @@ completes:
 * curve ``complete`` (or no curve) → PumpSwap ``buy_exact_quote_in`` on the canonical pool
   (index 0, creator = pump.fun's ``pool-authority`` PDA), spending straight from the revenue
   vault (PumpSwap leaves the user's token accounts free).
-* a SOL-paired curve (``quote_mint`` is not the input) → :class:`~cranks.venues.errors.NoRoute`
-  (those coins go through Jupiter).
+* a SOL-paired curve (``quote_mint`` WSOL or none: legacy ``create`` and ClawPump coins), not
+  ``complete`` → ``buyback_sol``: the route's own swap is USDC -> WSOL quoted on ``sol_leg``
+  (``local_pool`` on the localnet, Jupiter on mainnet) into the model's buyer PDA's WSOL
+  account, and its :class:`~cranks.venues.base.BuyLeg` is pump.fun ``buy_exact_sol_in`` paid
+  by that data-less buyer PDA with the leg's guaranteed SOL (``min_out``) plus what earlier
+  buys left in it above its floor. Without a ``sol_leg`` →
+  :class:`~cranks.venues.errors.NoRoute`. A *completed* SOL-paired coin (PumpSwap's SOL pool)
+  is not served yet: ``NoRoute``.
 
-Both programs charge a per-user account's rent to the swapping ``user`` (the model PDA,
+All three charge a per-user account's rent to the swapping ``user`` (the model PDA,
 which cannot pay it): when it or the staging account is missing, the route carries
 ``prepare_instructions`` (idempotent, paid by the crank) that the crank sends first.
 Quotes mirror the programs (``bourse_chain.pump_curve`` / ``bourse_chain.pump_swap``).
@@ -27,18 +33,19 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, Self, TypeVar
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
-from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID
+from spl.token.constants import TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 from spl.token.instructions import (
     create_idempotent_associated_token_account,
     get_associated_token_address,
 )
 
-from bourse_chain import pump_curve, pump_swap
+from bourse_chain import mints, pump_curve, pump_sol, pump_swap
 from bourse_chain.errors import AccountDecodeError
 from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
 from bourse_chain.generated.pump.accounts import BondingCurve, Global
@@ -47,8 +54,10 @@ from bourse_chain.generated.pump_amm.accounts import GlobalConfig, Pool
 from cranks.http import ClockFn
 from cranks.venues.base import (
     AccountFetcher,
+    BuyLeg,
     QuoteRequest,
     Route,
+    Venue,
     check_cpi_route,
     min_out_after_slippage,
 )
@@ -58,7 +67,11 @@ from cranks.venues.errors import MalformedResponse, NoRoute
 log = logging.getLogger(__name__)
 
 CURVE = "pump_curve"
+CURVE_SOL = "pump_curve_sol"
 SWAP = "pump_swap"
+
+#: ``async (address) -> lamports (0 when the account does not exist)``.
+LamportsFetcher = Callable[[Pubkey], Awaitable[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +86,20 @@ class PumpVenue:
     """:class:`~cranks.venues.base.Venue` over pump.fun's curve and PumpSwap."""
 
     def __init__(
-        self, account_fetcher: AccountFetcher, config: PumpConfig, *, clock: ClockFn = time.time
+        self,
+        account_fetcher: AccountFetcher,
+        config: PumpConfig,
+        *,
+        clock: ClockFn = time.time,
+        sol_leg: Venue | None = None,
+        lamports: LamportsFetcher | None = None,
     ) -> None:
         self.config = config
         self._fetch = account_fetcher
         self._chain = ChainReader(account_fetcher, venue=CURVE)
         self._clock = clock
+        self._sol_leg = sol_leg
+        self._lamports = lamports
 
     @property
     def name(self) -> str:
@@ -101,15 +122,107 @@ class PumpVenue:
         cfg = self.config
         curve_data = await self._fetch(pump_curve.curve_address(output_mint, cfg.pump_program))
         curve = _decode(BondingCurve, curve_data, "bonding curve") if curve_data else None
+        if curve is not None and curve.quote_mint in (Pubkey.default(), WRAPPED_SOL_MINT):
+            if curve.complete:
+                raise NoRoute(
+                    f"{output_mint} is SOL-paired and has graduated: PumpSwap's SOL pool is not "
+                    "served yet",
+                    venue=CURVE_SOL,
+                )
+            return await self._sol_route(req, curve)
         if curve is not None and not curve.complete:
             if curve.quote_mint != input_mint:
                 raise NoRoute(
                     f"{output_mint} is paired with {curve.quote_mint} on its curve, not "
-                    f"{input_mint}: route it through Jupiter",
+                    f"{input_mint}",
                     venue=CURVE,
                 )
             return await self._curve_route(req, curve)
         return await self._swap_route(req)
+
+    async def _sol_route(self, req: QuoteRequest, curve: BondingCurve) -> Route:
+        """USDC -> WSOL on the SOL leg's venue, then ``buy_exact_sol_in`` by the buyer PDA."""
+        cfg = self.config
+        if self._sol_leg is None or self._lamports is None:
+            raise NoRoute(
+                f"{req.output_mint} is SOL-paired: set buyback.sol_venue for its USDC -> SOL leg",
+                venue=CURVE_SOL,
+            )
+        glob = _decode(
+            Global,
+            await self._chain.required(pump_curve.global_address(cfg.pump_program), "global"),
+            "global",
+        )
+        curve_key = pump_curve.curve_address(req.output_mint, cfg.pump_program)
+        market = pump_curve.CurveMarket(
+            mint=req.output_mint,
+            token_program=await self._token_program(curve_key, req.output_mint),
+            quote_mint=curve.quote_mint,
+            quote_token_program=TOKEN_PROGRAM_ID,
+            curve=curve,
+            glob=glob,
+        )
+        buyer = pump_sol.buyer_address(req.authority)
+        leg = await self._sol_leg.quote(
+            req.input_mint,
+            WRAPPED_SOL_MINT,
+            req.amount_in,
+            req.slippage_bps,
+            authority=req.authority,
+            source=req.source,
+            destination=pump_sol.buyer_wsol(buyer),
+        )
+        vault = pump_curve.creator_vault(curve.creator, cfg.pump_program)
+        uva = pump_curve.user_volume_accumulator(buyer, cfg.pump_program)
+        held, vault_lamports, uva_data = await asyncio.gather(
+            self._lamports(buyer), self._lamports(vault), self._fetch(uva)
+        )
+        # What the buyer surely holds for the buy: the leg's guaranteed SOL and what earlier
+        # buys left above its floor, less a creator-vault rent top-up the buy may owe. The
+        # route's price (expected_out, min_out) counts only this swap's SOL, so a leftover
+        # never inflates a reference observation; the leftover's tokens arrive on top.
+        topup = max(0, mints.rent_exempt_lamports(0) - vault_lamports)
+        own = leg.min_out - topup
+        spendable = own + max(0, held - pump_sol.BUYER_FLOOR)
+        try:
+            q = pump_sol.quote_buy_sol(market, spendable, vault_lamports)
+            q_own = pump_sol.quote_buy_sol(market, own, vault_lamports)
+        except ValueError as exc:
+            raise NoRoute(str(exc), venue=CURVE_SOL) from exc
+        min_out = min_out_after_slippage(q_own.tokens, req.slippage_bps)
+        buy = pump_sol.buy_sol_instruction(
+            market, buyer, req.destination, spendable, min_out, cfg.pump_program
+        )
+        prepare = pump_sol.prepare_instructions(
+            cfg.payer, req.authority, held, uva_data is not None, cfg.pump_program
+        )
+        curve_impact = 1.0 - (q.tokens * curve.virtual_quote_reserves) / (
+            q.net * curve.virtual_token_reserves
+        )
+        impact = 1.0 - (1.0 - (leg.price_impact or 0.0)) * (1.0 - curve_impact)
+        now = self._clock()
+        route = dataclasses.replace(
+            leg,
+            venue=CURVE_SOL,
+            expected_out=q_own.tokens,
+            min_out=min_out,
+            price_impact=impact,
+            quoted_at=now,
+            expires_at=min(leg.expires_at, now + cfg.max_quote_age_s),
+            request=req,
+            prepare_instructions=leg.prepare_instructions + tuple(prepare),
+            buy_leg=BuyLeg(buy.program_id, bytes(buy.data), tuple(pump_sol.as_cpi_accounts(buy))),
+            raw_quote={"completes_curve": q.completes, "sol_in": spendable},
+        )
+        log.debug(
+            "%s: %d -> %d lamports -> %d (min %d)",
+            CURVE_SOL,
+            req.amount_in,
+            spendable,
+            q.tokens,
+            min_out,
+        )
+        return check_cpi_route(route)
 
     async def _curve_route(self, req: QuoteRequest, curve: BondingCurve) -> Route:
         cfg = self.config

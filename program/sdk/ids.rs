@@ -28,3 +28,9 @@ pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey = [
 pub fn is_token_program(id: &Pubkey) -> bool {
     super::bytes::key_eq(id, &TOKEN_PROGRAM) || super::bytes::key_eq(id, &TOKEN_2022_PROGRAM)
 }
+
+/// So11111111111111111111111111111111111111112 (SPL Token's native mint, WSOL)
+pub const NATIVE_MINT: Pubkey = [
+    6, 155, 136, 87, 254, 171, 129, 132, 251, 104, 127, 99, 70, 24, 192, 53, 218, 196, 57, 220, 26,
+    235, 59, 85, 152, 160, 240, 0, 0, 0, 0, 1,
+];

@@ -70,3 +70,10 @@ pub fn create_account_with_seed(
     a.u32(9).key(payer.key()).u64(seed.len() as u64).raw(seed).u64(space as u64).key(owner);
     invoke_n(&SYSTEM_PROGRAM, &[Meta::w(new_account), Meta::rs(payer)], a.as_slice(), None)
 }
+
+/// System transfer of `lamports` from `from` (a signer, or a PDA of `signer`) to `to`.
+pub fn transfer(from: &Account, to: &Account, lamports: u64, signer: Option<&Signer>) -> Result<(), u32> {
+    let mut t = Writer::<12>::new();
+    t.u32(2).u64(lamports);
+    invoke(&SYSTEM_PROGRAM, &[Meta::ws(from), Meta::w(to)], t.as_slice(), signer)
+}

@@ -20,14 +20,17 @@ from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
+from spl.token.constants import WRAPPED_SOL_MINT
 
-from bourse_chain import merkle, mints, pda, token_layout
+from bourse_chain import merkle, mints, pda, pools, pump_curve, pump_sol, token_layout
 from bourse_chain.generated.compute_market.accounts import Order, Provider, SettlementStream
 from bourse_chain.generated.compute_market.program_id import PROGRAM_ID as MARKET_ID
 from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool import instructions as pool_ix
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
+from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
 from bourse_chain.market import payment_id_bytes
+from bourse_ops.sandbox import pump_venue
 from bourse_ops.sandbox.svm_chain import (
     TOKEN_2022_PROGRAM_ID,
     TOKEN_PROGRAM_ID,
@@ -36,10 +39,12 @@ from bourse_ops.sandbox.svm_chain import (
     TxFailed,
     new_chain,
 )
+from cranks.venues.local_pool import quote_exact_in
 from localnet.loader import deploy_upgradeable
 
 REPO = Path(__file__).resolve().parents[2]
 USDC = 1_000_000
+SOL = 1_000_000_000
 SYSTEM_PROGRAM_ID = Pubkey.default()
 EVIL_ROUTER_DIR = Path(__file__).resolve().parent / "programs" / "evil_router"
 
@@ -602,6 +607,7 @@ class World:
             [c.admin],
         )
         self.evil: Pubkey | None = deploy_program(c, evil_image) if evil_image else None
+        self._sol: tuple[pump_curve.CurveMarket, pools.PoolAddresses] | None = None
         self.allow([CP_POOL_ID])
 
         self.mints: dict[str, Pubkey] = {}
@@ -862,6 +868,35 @@ class World:
             min_out=min_out,
         )
 
+    def buyback_sol_ix(
+        self,
+        slug: str,
+        amount_in: int,
+        min_out: int,
+        *,
+        buy: Instruction,
+        crank: Pubkey | None = None,
+    ) -> Instruction:
+        """``buyback_sol`` whose swap leg is the model's cp_pool route (rejection cases stop
+        before it runs) and whose buy leg is ``buy``."""
+        swap = self.pool_swap(slug, amount_in)
+
+        def cpi(ix: Instruction) -> list[AccountMeta]:
+            return [AccountMeta(a.pubkey, False, a.is_writable) for a in ix.accounts]
+
+        return self.m.buyback_sol(
+            crank or self.crank.pubkey(),
+            slug,
+            swap_program=swap.program_id,
+            swap_data=bytes(swap.data),
+            swap_accounts=cpi(swap),
+            buy_program=buy.program_id,
+            buy_data=bytes(buy.data),
+            buy_accounts=cpi(buy),
+            amount_in=amount_in,
+            min_out=min_out,
+        )
+
     def evil_buyback_ix(
         self,
         slug: str,
@@ -901,6 +936,74 @@ class World:
         src = c.ata(creator.pubkey(), mint, tp)
         c.send([tk_transfer_checked(tp, src, mint, dest, creator.pubkey(), amount)], [creator])
         return dest
+
+    def list_sol_coin(
+        self, slug: str, *, real_tokens: int = 60_000_000_000_000
+    ) -> tuple[pump_curve.CurveMarket, pools.PoolAddresses]:
+        """A SOL-paired pump.fun coin (legacy SPL mint, curve quoted in SOL, as ClawPump
+        launches) listed as ``slug`` with revenue in its vault, the pump.fun stand-in
+        installed, and the cp_pool pool of WSOL/USDC (the stand-in for the Jupiter leg)."""
+        c = self.c
+        venue = pump_venue.install(c)
+        market = pump_venue.launch(
+            c,
+            venue,
+            self.creator.pubkey(),
+            token2022=False,
+            quote_mint=WRAPPED_SOL_MINT,
+            virtual_quote=30 * SOL,
+            real_tokens=real_tokens,
+        )
+        self.register(slug, 500, self.creator, approve=False)
+        self.approve(slug, market.mint)
+        c.send(
+            [self.m.tokenize_model(self.creator.pubkey(), slug, market.mint, TOKEN_PROGRAM_ID)],
+            [self.creator],
+        )
+        c.send(
+            [self.m.upsert_offer(self.provider.pubkey(), slug, PRICE_IN, PRICE_OUT)],
+            [self.provider],
+        )
+        self.pay(slug, 4_000 * USDC)
+        lp = c.new_wallet(sol=1_100)
+        pool = pump_venue.seed_wsol_pool(c, lp, 1_000 * SOL, 150_000 * USDC)
+        return market, pool
+
+    def _sol_sample(self) -> Instruction:
+        """A valid ``buyback_sol`` of 1 USDC on a SOL-paired coin (listed on first use)."""
+        if self._sol is None:
+            self._sol = self.list_sol_coin("solcoin")
+            self.allow([CP_POOL_ID, PUMP_ID])
+            model = self.model("solcoin")
+            self.c.send(pump_sol.prepare_instructions(self.c.payer.pubkey(), model, 0, False), [])
+        market, pool = self._sol
+        buyer = pump_sol.buyer_address(self.model("solcoin"))
+        sol = quote_exact_in(
+            1 * USDC,
+            self.balance(pool.vault(self.c.usdc_mint)),
+            self.balance(pool.vault(WRAPPED_SOL_MINT)),
+            30,
+        )[1]
+        swap = pools.swap(
+            self.model("solcoin"),
+            pools.Side(self.c.usdc_mint, TOKEN_PROGRAM_ID, self.m.revenue_vault("solcoin")),
+            pools.Side(WRAPPED_SOL_MINT, TOKEN_PROGRAM_ID, pump_sol.buyer_wsol(buyer)),
+            1 * USDC,
+            1,
+        )
+        buy = pump_sol.buy_sol_instruction(market, buyer, self.m.buyback_vault("solcoin"), sol, 1)
+        return self.m.buyback_sol(
+            self.crank.pubkey(),
+            "solcoin",
+            swap_program=CP_POOL_ID,
+            swap_data=bytes(swap.data),
+            swap_accounts=pools.as_cpi_accounts(swap),
+            buy_program=PUMP_ID,
+            buy_data=bytes(buy.data),
+            buy_accounts=pump_sol.as_cpi_accounts(buy),
+            amount_in=1 * USDC,
+            min_out=1,
+        )
 
     def samples(self) -> dict[str, tuple[Instruction, list[Keypair]]]:
         """A valid instance of every instruction but initialize_config, with its signers
@@ -948,6 +1051,7 @@ class World:
             "cancel_order": (self.cancel_ix(o2, self.settler.pubkey()), [self.settler]),
             "settle_batch": (self.payment_ix("alpha", 1 * USDC), [self.settler]),
             "buyback": (self.buyback_ix("alpha", 1 * USDC, 1), [self.crank]),
+            "buyback_sol": (self._sol_sample(), [self.crank]),
             "burn": (self.burn_ix("alpha"), [self.crank]),
             "harvest_fees": (self.harvest_ix("gamma", []), [self.crank]),
             "accept_admin": (

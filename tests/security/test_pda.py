@@ -176,7 +176,7 @@ def test_seed_prefixes_cannot_collide() -> None:
     length part, and it follows the unique prefix "model"). Orders are addresses with seed,
     sha256(base ‖ seed ‖ owner) with no "ProgramDerivedAddress" suffix: never a PDA."""
     prefixes = {v for k, v in vars(constants).items() if k.startswith("SEED_")}
-    assert len(prefixes) == 9
+    assert len(prefixes) == 10
     for a in prefixes:
         for b in prefixes:
             assert a == b or not b.startswith(a), (a, b)

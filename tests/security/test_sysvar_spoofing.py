@@ -68,13 +68,29 @@ def test_fake_system_program(w: World, name: str, fake: str) -> None:
 
 def test_no_instruction_trusts_a_program_id_it_is_handed() -> None:
     """Every fixed program account in the interface is pinned to its address (system,
-    Token-2022 for harvest); token programs come from the config or the model and are
-    checked; the ATA program and the instructions sysvar are never taken at all."""
+    Token-2022 for harvest; SPL Token, the ATA program and the WSOL mint for buyback_sol's
+    unwrap); token programs come from the config or the model and are checked; the ATA
+    program is taken only by buyback_sol (pinned), the instructions sysvar never."""
     idl = json.loads((REPO / "idl" / "compute_market.json").read_text())
     fixed = {a["address"] for i in idl["instructions"] for a in i["accounts"] if "address" in a}
-    assert fixed == {str(SYSTEM_PROGRAM_ID), "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb"}
+    assert fixed == {
+        str(SYSTEM_PROGRAM_ID),
+        "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb",
+        "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+        "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL",
+        "So11111111111111111111111111111111111111112",
+    }
     names = {a["name"] for i in idl["instructions"] for a in i["accounts"]}
-    assert not any("sysvar" in n or "clock" in n or "rent" in n or "associated" in n for n in names)
+    assert not any("sysvar" in n or "clock" in n or "rent" in n for n in names)
+    associated = {
+        (i["name"], a["name"], a.get("address"))
+        for i in idl["instructions"]
+        for a in i["accounts"]
+        if "associated" in a["name"]
+    }
+    assert associated == {
+        ("buyback_sol", "associated_token_program", "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL")
+    }
 
 
 # -- initialize_config: the ProgramData account proves the upgrade authority ----------------------

@@ -389,6 +389,27 @@ def buyback_unlisted_swap_program(w: World) -> Forged:
     )
 
 
+def _sol_ix(w: World, crank: Pubkey | None = None) -> Instruction:
+    return w.buyback_sol_ix("alpha", 1 * USDC, 1, buy=w.pool_swap("alpha", 1), crank=crank)
+
+
+def buyback_sol_paused(w: World) -> Forged:
+    return _one(w, _sol_ix(w), w.crank)
+
+
+def buyback_sol_by_stranger(w: World) -> Forged:
+    return _one(w, _sol_ix(w, w.attacker.pubkey()), w.attacker)
+
+
+def buyback_sol_unlisted_buy_program(w: World) -> Forged:
+    return _one(w, patch(_sol_ix(w), "buy_program", TOKEN_PROGRAM_ID), w.crank)
+
+
+def buyback_sol_another_models_buyer(w: World) -> Forged:
+    other = Pubkey.find_program_address([b"buyer", bytes(w.model("beta"))], w.m.program_id)[0]
+    return _one(w, patch(_sol_ix(w), "buyer", other), w.crank)
+
+
 def burn_wrong_token_program(w: World) -> Forged:
     return _one(w, patch(w.burn_ix("alpha"), "token_program", TOKEN_2022_PROGRAM_ID), w.crank)
 
@@ -496,6 +517,15 @@ CASES = [
         "SwapProgramNotAllowed",
         buyback_unlisted_swap_program,
     ),
+    Case("buyback_sol", "paused", "ProgramPaused", buyback_sol_paused, paused=True),
+    Case("buyback_sol", "wrong signer", "Unauthorized", buyback_sol_by_stranger),
+    Case(
+        "buyback_sol",
+        "wrong mint or token program",
+        "SwapProgramNotAllowed",
+        buyback_sol_unlisted_buy_program,
+    ),
+    Case("buyback_sol", "foreign PDA", "InvalidPda", buyback_sol_another_models_buyer),
     Case("burn", "wrong mint or token program", "InvalidTokenProgram", burn_wrong_token_program),
     Case("burn", "foreign PDA", "AccountMismatch", burn_another_models_vault),
     Case("burn", "wrong signer", "Unauthorized", burn_by_stranger),
@@ -532,6 +562,6 @@ def test_rejected_and_nothing_moved(case: Case, world: World, paused_world: Worl
 
 def test_every_instruction_and_class_is_covered() -> None:
     assert {c.instruction for c in CASES} == set(INSTRUCTIONS)
-    assert len(INSTRUCTIONS) == 15
+    assert len(INSTRUCTIONS) == 16
     assert {c.kind for c in CASES} == set(CLASSES)
     assert all(c.error in MARKET_ERRORS for c in CASES)

@@ -160,3 +160,14 @@ def test_the_operators_page_example_is_a_valid_config() -> None:
     assert cfg.send.daily_fee_budget_lamports == 200_000_000
     assert len(cfg.rpc_urls) == 2 and cfg.metrics.port == 9464
     assert "BOURSE_CRANK_RAYDIUM_POOLS" in env_names()
+
+
+def test_sol_venue_is_one_of_the_sol_leg_venues() -> None:
+    cfg = load_config(
+        text='[buyback]\nvenue = "pump"\nsol_venue = "local_pool"\n',
+        environ={"BOURSE_CRANK_BUYBACK_SOL_VENUE": "jupiter"},
+    )
+    assert cfg.buyback.sol_venue == "jupiter"  # the variable overrides the file
+    assert "BOURSE_CRANK_BUYBACK_SOL_VENUE" in env_names()
+    with pytest.raises(ConfigError, match="sol_venue"):
+        load_config(text='[buyback]\nsol_venue = "raydium"\n', environ={})

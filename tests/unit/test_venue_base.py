@@ -12,6 +12,7 @@ from bourse_chain.tx import MAX_TX_ACCOUNT_LOCKS
 from cranks.venues import (
     BUYBACK_OWN_ACCOUNTS,
     MAX_REMAINING_ACCOUNTS,
+    BuyLeg,
     MalformedResponse,
     QuoteExpired,
     QuoteRequest,
@@ -140,6 +141,34 @@ def test_check_cpi_route_counts_the_transaction_locks() -> None:
     with pytest.raises(RouteTooLarge) as err:
         check_cpi_route(route(accounts=(*ok.accounts, meta(key("one-more")))))
     assert (err.value.accounts, err.value.limit) == (65, 64)
+
+
+# --- buyback_sol routes (a SOL-paired coin's buy leg) ------------------------------------------
+
+WSOL_ACCOUNT, BUYER, BUY = key("buyer-wsol"), key("buyer-pda"), key("pump")
+
+
+def sol_route(*buy_accounts: AccountMeta) -> Route:
+    """USDC -> WSOL into the buyer's account, then a buy leg delivering to DST."""
+    leg = (meta(AUTH), meta(SRC, writable=True), meta(WSOL_ACCOUNT, writable=True))
+    buy = buy_accounts or (meta(BUYER, writable=True), meta(DST, writable=True))
+    return route(accounts=leg, buy_leg=BuyLeg(BUY, b"\x03", tuple(buy)))
+
+
+def test_a_buy_leg_may_reach_the_destination() -> None:
+    r = sol_route()
+    assert check_cpi_route(r) is r
+    assert tx_account_locks(r) == 7 + BUYBACK_OWN_ACCOUNTS + 6  # both legs, 2 programs, + 6 own
+
+
+def test_a_buy_leg_is_checked_like_the_swap() -> None:
+    with pytest.raises(UnsupportedRoute, match="signers"):
+        check_cpi_route(sol_route(meta(BUYER, signer=True), meta(DST, writable=True)))
+    with pytest.raises(UnsupportedRoute, match="destination"):
+        check_cpi_route(sol_route(meta(BUYER, writable=True)))
+    padded = [meta(DST, writable=True)] * (MAX_REMAINING_ACCOUNTS + 1)
+    with pytest.raises(RouteTooLarge):
+        check_cpi_route(sol_route(*padded))
 
 
 def test_min_out_after_slippage_rounds_down() -> None:

@@ -18,11 +18,17 @@ SEED_BUYBACK_VAULT: Final = b"buyback_vault"
 SEED_PROVIDER: Final = b"provider"
 SEED_OFFER: Final = b"offer"
 SEED_STREAM: Final = b"stream"
+SEED_BUYER: Final = b"buyer"
 
 # Fixed addresses of instruction accounts and PDA owner programs.
 
 SYSTEM_PROGRAM_ID: Final = Pubkey.from_string("11111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE_ID: Final = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
+WSOL_MINT_ID: Final = Pubkey.from_string("So11111111111111111111111111111111111111112")
+TOKEN_PROGRAM_ID: Final = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+ASSOCIATED_TOKEN_PROGRAM_ID: Final = Pubkey.from_string(
+    "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL"
+)
 TOKEN_2022_PROGRAM_ID: Final = Pubkey.from_string("TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb")
 
 # Interface constants (the IDL's ``constants``).

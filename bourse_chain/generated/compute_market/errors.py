@@ -460,6 +460,19 @@ class OrderAlreadySettled(ComputeMarketError):
     msg = "The order was settled; only its pending refund remains"
 
 
+class BuyerDrained(ComputeMarketError):
+    """6054 (0x17a6): The buy spent SOL the buyer PDA did not get from this swap (its prepaid
+    rent), or the buyer PDA now carries data or another owner
+    """
+
+    code = 6054
+    name = "BuyerDrained"
+    msg = (
+        "The buy spent SOL the buyer PDA did not get from this swap (its prepaid rent), or the "
+        "buyer PDA now carries data or another owner"
+    )
+
+
 ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
     {
         6000: InvalidInstructionData,
@@ -516,6 +529,7 @@ ERRORS: Final[Mapping[int, type[ComputeMarketError]]] = MappingProxyType(
         6051: InvalidBatch,
         6052: HoldAboveMax,
         6053: OrderAlreadySettled,
+        6054: BuyerDrained,
     }
 )
 
@@ -534,6 +548,7 @@ __all__ = [
     "ArithmeticOverflow",
     "BuybackCapExceeded",
     "BuybackCooldown",
+    "BuyerDrained",
     "ComputeMarketError",
     "DuplicateAccount",
     "FeeAboveCap",

@@ -18,6 +18,7 @@ pub mod ix {
     pub const CANCEL_ORDER: u64 = 0x84df3108f0ed815f;
     pub const SETTLE_BATCH: u64 = 0xd6a37ae1df150216;
     pub const BUYBACK: u64 = 0x2d0745381e40756a;
+    pub const BUYBACK_SOL: u64 = 0x37dd1395ba2b3526;
     pub const BURN: u64 = 0x5d2adb6b381d6e74;
     pub const HARVEST_FEES: u64 = 0xca9bbaa3f19e955a;
 }
@@ -78,6 +79,7 @@ pub mod err {
     pub const INVALID_BATCH: u32 = 6051;
     pub const HOLD_ABOVE_MAX: u32 = 6052;
     pub const ORDER_ALREADY_SETTLED: u32 = 6053;
+    pub const BUYER_DRAINED: u32 = 6054;
 }
 
 /// Event discriminators.

@@ -57,6 +57,7 @@ fn dispatch(program_id: &Pubkey, accounts: &[Account], data: &[u8]) -> ProgramRe
         ix::CANCEL_ORDER => processor::cancel_order::process(program_id, accounts, args),
         ix::SETTLE_BATCH => processor::settle_batch::process(program_id, accounts, args),
         ix::BUYBACK => processor::buyback::process(program_id, accounts, args),
+        ix::BUYBACK_SOL => processor::buyback_sol::process(program_id, accounts, args),
         ix::BURN => processor::burn::process(program_id, accounts, args),
         ix::HARVEST_FEES => processor::harvest_fees::process(program_id, accounts, args),
         _ => Err(err::INVALID_INSTRUCTION_DATA),

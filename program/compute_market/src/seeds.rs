@@ -12,6 +12,8 @@ pub const OFFER: &[u8] = b"offer";
 pub const STREAM: &[u8] = b"stream";
 /// The x402 inbox authority PDA [inbox, model]
 pub const INBOX: &[u8] = b"inbox";
+/// The data-less SOL buyer PDA [buyer, model] (buyback_sol)
+pub const BUYER: &[u8] = b"buyer";
 pub const MAX_SLUG_LEN: usize = 32;
 pub const MAX_URI_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 32;

@@ -14,6 +14,14 @@
 //!   volume accumulator is created with rent charged to `user` (so a PDA
 //!   that carries data cannot buy until someone prepays it).
 //!
+//! * `buy_exact_sol_in` — a SOL-paired curve buy (legacy `create` and
+//!   ClawPump coins): price and fees are native SOL moved from `user` by
+//!   System transfers (price into the curve account, the protocol fee to
+//!   `fee_recipient`, the creator fee to the creator vault, topped up to its
+//!   rent-exempt minimum at the user's expense), the IDL's quote formula
+//!   (`net - 1`), tokens to any token account of the mint, the volume
+//!   accumulator's rent charged to `user` as above.
+//!
 //! `Global` and `BondingCurve` accounts are written by the localnet fixture
 //! (bourse_ops.sandbox.pump) in the IDL's layout; `create_v2`, mayhem mode,
 //! cashback and migration are not implemented.
@@ -29,7 +37,7 @@ use sdk::account::Account;
 use sdk::bytes::{key_eq, rd_key, rd_u64, rd_u8, wr_u64, wr_u8, Reader};
 use sdk::cpi::Signer;
 use sdk::entrypoint::deserialize;
-use sdk::ids::{ASSOCIATED_TOKEN_PROGRAM, SYSTEM_PROGRAM};
+use sdk::ids::{ASSOCIATED_TOKEN_PROGRAM, NATIVE_MINT, SYSTEM_PROGRAM};
 use sdk::{token, ProgramResult, Pubkey};
 
 #[panic_handler]
@@ -39,6 +47,7 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 
 // Discriminators (first 8 data bytes, little-endian u64).
 const IX_BUY_EXACT_QUOTE_IN_V2: u64 = u64::from_le_bytes([194, 171, 28, 70, 104, 77, 91, 47]);
+const IX_BUY_EXACT_SOL_IN: u64 = u64::from_le_bytes([56, 252, 116, 8, 158, 223, 205, 95]);
 const IX_INIT_USER_VOLUME_ACCUMULATOR: u64 = u64::from_le_bytes([94, 6, 202, 115, 255, 96, 232, 183]);
 const DISC_GLOBAL: [u8; 8] = [167, 232, 232, 177, 200, 108, 114, 127];
 const DISC_BONDING_CURVE: [u8; 8] = [23, 183, 248, 55, 96, 216, 172, 96];
@@ -93,6 +102,7 @@ fn dispatch(program_id: &Pubkey, accounts: &[Account], data: &[u8]) -> ProgramRe
     let args = &data[8..];
     match rd_u64(data, 0) {
         IX_BUY_EXACT_QUOTE_IN_V2 => buy_exact_quote_in_v2(program_id, accounts, args),
+        IX_BUY_EXACT_SOL_IN => buy_exact_sol_in(program_id, accounts, args),
         IX_INIT_USER_VOLUME_ACCUMULATOR => init_user_volume_accumulator(program_id, accounts),
         _ => Err(E_FALLBACK_NOT_FOUND),
     }
@@ -214,6 +224,110 @@ fn buy_exact_quote_in_v2(program_id: &Pubkey, accounts: &[Account], args: &[u8])
     let c = curve.data_mut();
     wr_u64(c, C_VIRTUAL_TOKEN, vt - tokens);
     wr_u64(c, C_VIRTUAL_QUOTE, vq + net);
+    wr_u64(c, C_REAL_TOKEN, rt - tokens);
+    wr_u64(c, C_REAL_QUOTE, rd_u64(c, C_REAL_QUOTE) + net);
+    if complete {
+        wr_u8(c, C_COMPLETE, 1);
+    }
+    Ok(())
+}
+
+fn buy_exact_sol_in(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> ProgramResult {
+    let [global, fee_recipient, mint, curve, curve_base, user_base, user, system_program, base_tp, creator_vault, _event_authority, _program, global_volume, uva, _fee_config, _fee_program, ..] =
+        accounts
+    else {
+        return Err(E_NOT_ENOUGH_ACCOUNTS);
+    };
+    let mut r = Reader::new(args);
+    let spendable = r.u64().map_err(|_| E_INSTRUCTION_DID_NOT_DESERIALIZE)?;
+    let min_tokens_out = r.u64().map_err(|_| E_INSTRUCTION_DID_NOT_DESERIALIZE)?;
+    r.u8().map_err(|_| E_INSTRUCTION_DID_NOT_DESERIALIZE)?; // track_volume: OptionBool
+    if spendable == 0 {
+        return Err(E_BUY_ZERO);
+    }
+
+    pda_is(global, &[b"global"], program_id)?;
+    let g = typed(global, program_id, &DISC_GLOBAL, G_MIN_LEN)?;
+    address_is(system_program, &SYSTEM_PROGRAM)?;
+    let curve_bump = pda_is(curve, &[b"bonding-curve", mint.key()], program_id)?;
+    let c = typed(curve, program_id, &DISC_BONDING_CURVE, C_LEN)?;
+    let quote = rd_key(c, C_QUOTE_MINT);
+    if !key_eq(&quote, &NATIVE_MINT) && !key_eq(&quote, &[0u8; 32]) {
+        return Err(E_MINT_MISMATCH); // a quote-mint curve buys with buy_exact_quote_in_v2
+    }
+    if !token::is_mint(mint, base_tp.key()) {
+        return Err(E_ACCOUNT_OWNED_BY_WRONG_PROGRAM);
+    }
+    signer(user)?;
+    let mut k = 0;
+    let must_write = [fee_recipient, curve, curve_base, user_base, user, creator_vault, uva];
+    while k < must_write.len() {
+        writable(must_write[k])?;
+        k += 1;
+    }
+    if !key_eq(fee_recipient.key(), &rd_key(g, G_FEE_RECIPIENT)) && !listed(g, fee_recipient.key(), G_FEE_RECIPIENTS, 7) {
+        return Err(E_NOT_AUTHORIZED);
+    }
+    associated(curve_base, curve.key(), base_tp.key(), mint.key())?;
+    any_token_account(user_base, base_tp.key(), mint.key())?;
+    let creator = rd_key(c, C_CREATOR);
+    pda_is(creator_vault, &[b"creator-vault", &creator], program_id)?;
+    pda_is(global_volume, &[b"global_volume_accumulator"], program_id)?;
+    ensure_accumulator(program_id, user, user.key(), uva, UVA_LEN)?;
+    if rd_u8(c, C_COMPLETE) != 0 {
+        return Err(E_COMPLETE);
+    }
+
+    // The IDL's quote: net = floor(spendable * 1e4 / (1e4 + fees)), less any
+    // excess of the rounded-up fees; tokens = floor((net - 1) vt / (vs + net - 1)).
+    let fee_bps = rd_u64(g, G_FEE_BPS);
+    let creator_bps = if key_eq(&creator, &[0u8; 32]) { 0 } else { rd_u64(g, G_CREATOR_FEE_BPS) };
+    let vt = rd_u64(c, C_VIRTUAL_TOKEN);
+    let vs = rd_u64(c, C_VIRTUAL_QUOTE);
+    let rt = rd_u64(c, C_REAL_TOKEN);
+    let mut net = sdk::math::mul_div_floor(spendable, 10_000, 10_000 + fee_bps + creator_bps).ok_or(E_OVERFLOW)?;
+    let fees = fee(net, fee_bps)? + fee(net, creator_bps)?;
+    if net + fees > spendable {
+        net -= net + fees - spendable;
+    }
+    if net <= 1 {
+        return Err(E_BUY_ZERO);
+    }
+    let mut tokens = sdk::math::mul_div_floor(net - 1, vt, vs.checked_add(net - 1).ok_or(E_OVERFLOW)?).ok_or(E_OVERFLOW)?;
+    let mut complete = false;
+    if tokens >= rt {
+        // The last buy takes what is left and pays its reverse quote.
+        tokens = rt;
+        net = sdk::math::mul_div_ceil(vs, tokens, vt.checked_sub(tokens).ok_or(E_OVERFLOW)?).ok_or(E_OVERFLOW)? + 1;
+        complete = true;
+    }
+    if tokens == 0 || tokens < min_tokens_out {
+        return Err(E_SLIPPAGE);
+    }
+    let protocol_fee = fee(net, fee_bps)?;
+    let creator_fee = fee(net, creator_bps)?;
+    if net + protocol_fee + creator_fee > spendable {
+        return Err(6002); // TooMuchSolRequired
+    }
+
+    sdk::system::transfer(user, curve, net, None)?;
+    sdk::system::transfer(user, fee_recipient, protocol_fee, None)?;
+    let vault_rent = sdk::sysvars::minimum_balance(0);
+    let mut to_creator = creator_fee;
+    if creator_vault.lamports() + creator_fee < vault_rent {
+        to_creator = vault_rent - creator_vault.lamports();
+    }
+    if to_creator > 0 {
+        sdk::system::transfer(user, creator_vault, to_creator, None)?;
+    }
+    let b = [curve_bump];
+    let curve_signer = Signer::new(&[b"bonding-curve", mint.key(), &b]);
+    let bd = token::mint_decimals(mint.data());
+    token::transfer_checked(base_tp.key(), curve_base, mint, user_base, curve, tokens, bd, Some(&curve_signer))?;
+
+    let c = curve.data_mut();
+    wr_u64(c, C_VIRTUAL_TOKEN, vt - tokens);
+    wr_u64(c, C_VIRTUAL_QUOTE, vs + net);
     wr_u64(c, C_REAL_TOKEN, rt - tokens);
     wr_u64(c, C_REAL_QUOTE, rd_u64(c, C_REAL_QUOTE) + net);
     if complete {

@@ -7,6 +7,7 @@ from __future__ import annotations
 from .accept_admin import AcceptAdminAccounts, accept_admin
 from .burn import BurnAccounts, burn
 from .buyback import BuybackAccounts, BuybackArgs, buyback
+from .buyback_sol import BuybackSolAccounts, BuybackSolArgs, buyback_sol
 from .cancel_order import CancelOrderAccounts, cancel_order
 from .harvest_fees import HarvestFeesAccounts, harvest_fees
 from .initialize_config import InitializeConfigAccounts, InitializeConfigArgs, initialize_config
@@ -25,6 +26,8 @@ __all__ = [
     "BurnAccounts",
     "BuybackAccounts",
     "BuybackArgs",
+    "BuybackSolAccounts",
+    "BuybackSolArgs",
     "CancelOrderAccounts",
     "HarvestFeesAccounts",
     "InitializeConfigAccounts",
@@ -49,6 +52,7 @@ __all__ = [
     "accept_admin",
     "burn",
     "buyback",
+    "buyback_sol",
     "cancel_order",
     "harvest_fees",
     "initialize_config",

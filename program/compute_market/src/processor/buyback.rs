@@ -37,6 +37,60 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let swap_data = r.bytes()?;
     r.finish()?;
 
+    let b = Buyback { program_id, crank, cfg_acc, model_acc, revenue_vault, buyback_vault, swap_program, amount_in, min_out };
+    let (cfg, m, now) = admit(&b, &[swap_program])?;
+    let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
+    if remaining.len() > MAX_CPI_ACCOUNTS {
+        return Err(err::NOT_ENOUGH_ACCOUNTS);
+    }
+
+    let usdc_mint = rd_key(cfg, config::USDC_MINT);
+    let stage = staging(remaining, model_acc, revenue_vault, &usdc_tp, &usdc_mint)?;
+    let tokens_before = token::account_amount(buyback_vault.data());
+    let revenue_len = revenue_vault.data_len();
+    let buyback_len = buyback_vault.data_len();
+
+    let mut slug = [0u8; 32];
+    let slug_len = rd_u8(m, model::SLUG_LEN) as usize;
+    checks::put_bytes(&mut slug, 0, &m[model::SLUG..model::SLUG + slug_len]);
+    let bump = [rd_u8(m, model::BUMP)];
+    let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
+
+    let mut usdc_before = token::account_amount(revenue_vault.data());
+    if let Some(st) = &stage {
+        usdc_before = usdc_before.checked_add(st.fill(&b, &usdc_tp, &signer)?).ok_or(err::ARITHMETIC_OVERFLOW)?;
+    }
+
+    // Forward the route's accounts as given; the model PDA signs. The list is
+    // built in the heap (up to MAX_CPI_ACCOUNTS entries: 2 KiB).
+    let metas = heap::region::<Meta>(heap::FORWARD_OFF);
+    let mut j = 0;
+    while j < remaining.len() {
+        let a = &remaining[j];
+        let is_model = key_eq(a.key(), model_acc.key());
+        unsafe {
+            metas.add(j).write(Meta { account: *a, writable: a.is_writable(), signer: a.is_signer() || is_model });
+        }
+        j += 1;
+    }
+    let metas = unsafe { core::slice::from_raw_parts(metas as *const Meta, remaining.len()) };
+    invoke(swap_program.key(), metas, swap_data, Some(&signer))?;
+
+    // Sweep the staging account back into the vault (it must still be ours).
+    if let Some(st) = &stage {
+        st.sweep(&b, &usdc_tp, &signer)?;
+    }
+
+    record(&b, &Before { usdc: usdc_before, tokens: tokens_before, revenue_len, buyback_len }, now)
+}
+
+/// The checks every buyback makes before its route runs: crank, pause,
+/// approved and tokenized model, its two vaults, amount and min_out, the
+/// allow-list, per-call cap and the cooldown. Returns the config, the model and the clock.
+#[inline(never)]
+pub fn admit<'a>(b: &Buyback<'a>, programs: &[&Account]) -> Result<(&'a mut [u8], &'a mut [u8], i64), u32> {
+    let (program_id, crank, cfg_acc, model_acc) = (b.program_id, b.crank, b.cfg_acc, b.model_acc);
+    let (revenue_vault, buyback_vault, amount_in, min_out) = (b.revenue_vault, b.buyback_vault, b.amount_in, b.min_out);
     let cfg = checks::load_config(cfg_acc, program_id)?;
     checks::config_authority(crank, cfg, config::CRANK)?;
     checks::not_paused(cfg)?;
@@ -56,19 +110,11 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     let model_tp = rd_key(m, model::TOKEN_PROGRAM);
     checks::token_account_of(revenue_vault, &usdc_tp, &rd_key(cfg, config::USDC_MINT))?;
     checks::token_account_of(buyback_vault, &model_tp, &rd_key(m, model::MINT))?;
-
-    // The swap program must be on the admin's allow-list.
-    let count = rd_u8(cfg, config::SWAP_PROGRAM_COUNT) as usize;
-    let mut allowed = false;
-    let mut i = 0;
-    while i < count && i < seeds::MAX_SWAP_PROGRAMS {
-        if key_eq(swap_program.key(), &rd_key(cfg, config::SWAP_PROGRAMS + 32 * i)) {
-            allowed = true;
-        }
-        i += 1;
-    }
-    if !allowed || key_eq(swap_program.key(), program_id) {
-        return Err(err::SWAP_PROGRAM_NOT_ALLOWED);
+    // The swap programs must be on the admin's allow-list.
+    let mut p = 0;
+    while p < programs.len() {
+        allowed(cfg, programs[p], program_id)?;
+        p += 1;
     }
     if amount_in == 0 {
         return Err(err::ZERO_AMOUNT);
@@ -86,53 +132,60 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     if last != 0 && now < last.saturating_add(cooldown) {
         return Err(err::BUYBACK_COOLDOWN);
     }
-    if remaining.len() > MAX_CPI_ACCOUNTS {
-        return Err(err::NOT_ENOUGH_ACCOUNTS);
-    }
+    Ok((cfg, m, now))
+}
 
-    let usdc_mint = rd_key(cfg, config::USDC_MINT);
-    let stage = staging(remaining, model_acc, revenue_vault, &usdc_tp, &usdc_mint)?;
-    let tokens_before = token::account_amount(buyback_vault.data());
-    let revenue_len = revenue_vault.data_len();
-    let buyback_len = buyback_vault.data_len();
-
-    let mut slug = [0u8; 32];
-    let slug_len = rd_u8(m, model::SLUG_LEN) as usize;
-    checks::put_bytes(&mut slug, 0, &m[model::SLUG..model::SLUG + slug_len]);
-    let bump = [rd_u8(m, model::BUMP)];
-    let signer = Signer::new(&[seeds::MODEL, &slug[..slug_len], &bump]);
-
-    let mut usdc_before = token::account_amount(revenue_vault.data());
-    if let Some((acc, mint)) = stage {
-        usdc_before = usdc_before.checked_add(token::account_amount(acc.data())).ok_or(err::ARITHMETIC_OVERFLOW)?;
-        let decimals = token::mint_decimals(mint.data());
-        token::transfer_checked(&usdc_tp, revenue_vault, &mint, &acc, model_acc, amount_in, decimals, Some(&signer))?;
-    }
-
-    // Forward the route's accounts as given; the model PDA signs. The list is
-    // built in the heap (up to MAX_CPI_ACCOUNTS entries: 2 KiB).
-    let metas = heap::region::<Meta>(heap::FORWARD_OFF);
-    let mut j = 0;
-    while j < remaining.len() {
-        let a = &remaining[j];
-        let is_model = key_eq(a.key(), model_acc.key());
-        unsafe {
-            metas.add(j).write(Meta { account: *a, writable: a.is_writable(), signer: a.is_signer() || is_model });
+/// `program` is on the admin's swap allow-list (and is not this program).
+#[inline(never)]
+pub fn allowed(cfg: &[u8], program: &Account, program_id: &Pubkey) -> ProgramResult {
+    let count = rd_u8(cfg, config::SWAP_PROGRAM_COUNT) as usize;
+    let mut i = 0;
+    while i < count && i < seeds::MAX_SWAP_PROGRAMS {
+        if key_eq(program.key(), &rd_key(cfg, config::SWAP_PROGRAMS + 32 * i)) && !key_eq(program.key(), program_id) {
+            return Ok(());
         }
-        j += 1;
+        i += 1;
     }
-    let metas = unsafe { core::slice::from_raw_parts(metas as *const Meta, remaining.len()) };
-    invoke(swap_program.key(), metas, swap_data, Some(&signer))?;
+    Err(err::SWAP_PROGRAM_NOT_ALLOWED)
+}
 
-    // Sweep the staging account back into the vault (it must still be ours).
-    if let Some((acc, mint)) = stage {
-        checks::token_account_of(&acc, &usdc_tp, &usdc_mint)?;
-        checks::vault_intact(&acc, model_acc.key(), acc.data_len())?;
-        let left = token::account_amount(acc.data());
-        let decimals = token::mint_decimals(mint.data());
-        token::transfer_checked(&usdc_tp, &acc, &mint, revenue_vault, model_acc, left, decimals, Some(&signer))?;
-    }
+/// The accounts and arguments every buyback shares (`swap_program` is the
+/// one named in the event).
+pub struct Buyback<'a> {
+    pub program_id: &'a Pubkey,
+    pub crank: &'a Account,
+    pub cfg_acc: &'a Account,
+    pub model_acc: &'a Account,
+    pub revenue_vault: &'a Account,
+    pub buyback_vault: &'a Account,
+    pub swap_program: &'a Account,
+    pub amount_in: u64,
+    pub min_out: u64,
+}
 
+/// Balances and vault lengths taken before the route ran.
+pub struct Before {
+    pub usdc: u64,
+    pub tokens: u64,
+    pub revenue_len: usize,
+    pub buyback_len: usize,
+}
+
+/// After the route: the vaults are still the model's alone, the USDC taken
+/// is at most amount_in, at least min_out tokens arrived; then the model's
+/// totals, the cooldown clock and the event.
+#[inline(never)]
+pub fn record(b: &Buyback, before: &Before, now: i64) -> ProgramResult {
+    let (model_acc, revenue_vault, buyback_vault, swap_program) = (b.model_acc, b.revenue_vault, b.buyback_vault, b.swap_program);
+    let (amount_in, min_out) = (b.amount_in, b.min_out);
+    let cfg = b.cfg_acc.data();
+    let m = b.model_acc.data();
+    let usdc_tp = rd_key(cfg, config::USDC_TOKEN_PROGRAM);
+    let model_tp = rd_key(m, model::TOKEN_PROGRAM);
+    let usdc_before = before.usdc;
+    let tokens_before = before.tokens;
+    let revenue_len = before.revenue_len;
+    let buyback_len = before.buyback_len;
     // Re-validate: the route may have closed or replaced accounts, or used
     // the model PDA's signature to hand a vault to someone (owner, delegate,
     // close authority) or to reallocate it with new extensions, while the
@@ -168,17 +221,47 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
     Ok(())
 }
 
+/// A staging account (the model PDA's associated USDC account) and the USDC mint.
+pub struct Stage {
+    pub acc: Account,
+    pub mint: Account,
+}
+
+impl Stage {
+    /// Move amount_in from the revenue vault into the staging account; returns the
+    /// staging balance before (counted with the vault's).
+    #[inline(never)]
+    pub fn fill(&self, b: &Buyback, usdc_tp: &Pubkey, signer: &Signer) -> Result<u64, u32> {
+        let before = token::account_amount(self.acc.data());
+        let decimals = token::mint_decimals(self.mint.data());
+        let (vault, model) = (b.revenue_vault, b.model_acc);
+        token::transfer_checked(usdc_tp, vault, &self.mint, &self.acc, model, b.amount_in, decimals, Some(signer))?;
+        Ok(before)
+    }
+
+    /// Sweep the whole staging balance back into the vault (the account must still be ours).
+    #[inline(never)]
+    pub fn sweep(&self, b: &Buyback, usdc_tp: &Pubkey, signer: &Signer) -> ProgramResult {
+        checks::token_account_of(&self.acc, usdc_tp, self.mint.key())?;
+        checks::vault_intact(&self.acc, b.model_acc.key(), self.acc.data_len())?;
+        let left = token::account_amount(self.acc.data());
+        let decimals = token::mint_decimals(self.mint.data());
+        let (vault, model) = (b.revenue_vault, b.model_acc);
+        token::transfer_checked(usdc_tp, &self.acc, &self.mint, vault, model, left, decimals, Some(signer))
+    }
+}
+
 /// The model PDA's associated USDC account, when the route names it, and the
 /// USDC mint account (which the route must then name too). Any other USDC
 /// account of the model PDA in the route is not staged (nor counted).
 #[inline(never)]
-fn staging(
+pub fn staging(
     remaining: &[Account],
     model_acc: &Account,
     revenue_vault: &Account,
     usdc_tp: &Pubkey,
     usdc_mint: &Pubkey,
-) -> Result<Option<(Account, Account)>, u32> {
+) -> Result<Option<Stage>, u32> {
     let mut candidate: Option<Account> = None;
     let mut mint: Option<Account> = None;
     let mut j = 0;
@@ -205,5 +288,5 @@ fn staging(
     }
     let Some(mint) = mint else { return Err(err::NOT_ENOUGH_ACCOUNTS) };
     checks::vault_intact(&acc, model_acc.key(), acc.data_len())?;
-    Ok(Some((acc, mint)))
+    Ok(Some(Stage { acc, mint }))
 }

@@ -3,6 +3,7 @@
 pub mod accept_admin;
 pub mod burn;
 pub mod buyback;
+pub mod buyback_sol;
 pub mod cancel_order;
 pub mod harvest_fees;
 pub mod initialize_config;
