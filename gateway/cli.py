@@ -1,7 +1,9 @@
-"""``bourse-gateway`` (and ``bourse gateway``): serve the gateway; manage keys and credits.
+"""``bourse-gateway`` (and ``bourse gateway``): serve the gateway; manage keys and credits;
+show and verify a call's settlement receipt.
 
-Key and credit commands work on the database directly (``--db`` or the config's ``db``),
-so they run with or without a gateway serving it. Output is JSON.
+Key, credit and receipt commands work on the database directly (``--db`` or the config's
+``db``), so they run with or without a gateway serving it. Output is JSON (``receipt``: a
+table, or JSON with ``-o json``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from rich.console import Group, RenderableType
+from rich.text import Text
 
+from bourse_cli.output import Output, OutputMode
 from gateway import logs
 from gateway.db.engine import create_schema, make_engine
 from gateway.keys import KeyError_, KeyStore
@@ -115,6 +120,94 @@ def credits_grant(
         return {"credited": credited, "balance": bal.available, "held": bal.held}
 
     _echo(_with_store(config, db, grant))
+
+
+@app.command("receipt")
+def receipt(
+    call_id: Annotated[str, typer.Argument(help="The call's id (its X-Request-Id)")],
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    rpc_url: Annotated[str | None, typer.Option(help="Solana RPC URL or cluster")] = None,
+    output: Annotated[
+        OutputMode, typer.Option("--output", "-o", help="json or table")
+    ] = OutputMode.table,
+) -> None:
+    """Show a call's settlement receipt (batch, sequence, transaction, proof) and verify the
+    proof against the chain as ``bourse receipt verify`` does; exit 1 unless it verifies and
+    agrees with the ledger row."""
+    from bourse_chain.client import BourseClient
+    from bourse_chain.receipts import verify_on_chain
+    from gateway.settlement.receipts import call_receipt
+
+    settings = load_settings(config, db=db, rpc_url=rpc_url)
+
+    async def run() -> dict[str, Any] | None:
+        engine = make_engine(settings.db)
+        try:
+            found = await call_receipt(engine, call_id)
+        finally:
+            await engine.dispose()
+        if found is None:
+            return None
+        out = found.to_json()
+        proof = found.call_proof()
+        verification = None
+        if proof is not None:
+            async with BourseClient.connect(settings.rpc_url) as client:
+                verification = (await verify_on_chain(client, proof)).to_json()
+        out["verification"] = verification
+        out["disagreements"] = found.disagreements()
+        out["verified"] = (
+            bool(found.settled and verification is not None and verification["verified"])
+            and not out["disagreements"]
+        )
+        return out
+
+    result = asyncio.run(run())
+    if result is None:
+        typer.echo(f"error: no call {call_id!r}", err=True)
+        raise typer.Exit(1)
+    Output(output).emit(result, render_receipt)
+    if not result["verified"]:
+        raise typer.Exit(1)
+
+
+def render_receipt(d: dict[str, Any]) -> RenderableType:
+    from bourse_cli.output import key_values, usdc
+    from bourse_cli.receipt import render_verification
+
+    c, b = d["call"], d["batch"] or {}
+    parts: list[RenderableType] = [
+        key_values(
+            "call",
+            [
+                ("id", c["id"]),
+                ("state", c["state"]),
+                ("model / provider", f"{c['model']} / {c['provider']}"),
+                ("charged", f"{usdc(c['gross'])} USDC"),
+                (
+                    "provider / creator / protocol",
+                    " / ".join(
+                        usdc(c[k]) for k in ("provider_amount", "creator_fee", "protocol_fee")
+                    ),
+                ),
+            ],
+        ),
+        key_values(
+            "batch",
+            [(k, b.get(k)) for k in ("id", "stream", "sequence", "root", "count", "total")]
+            + [("transaction", b.get("tx_signature"))],
+        ),
+    ]
+    if d["verification"] is not None:
+        parts.append(render_verification(d["verification"]))
+    if d["disagreements"]:
+        parts.append(
+            Text("the proof disagrees with the ledger: " + "; ".join(d["disagreements"]), "red")
+        )
+    if not d["settled"]:
+        parts.append(Text(f"not settled yet (state {c['state']})", "yellow"))
+    return Group(*parts)
 
 
 @app.command("serve")
