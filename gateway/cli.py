@@ -12,19 +12,19 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import uvicorn
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bourse_cli.output import Output, OutputMode
-from gateway import logs
-from gateway.db.engine import create_schema, make_engine
-from gateway.keys import KeyError_, KeyStore
-from gateway.ledger import Ledger, UnknownUser
 from gateway.settings import load_settings
+
+if TYPE_CHECKING:  # the database and server stacks load when a command runs (`bourse` starts
+    # with this app mounted)
+    from gateway.keys import KeyStore
+    from gateway.ledger import Ledger
 
 T = TypeVar("T")
 
@@ -53,6 +53,10 @@ def _echo(data: Any) -> None:
 def _with_store(
     config: Path | None, db: str | None, fn: Callable[[KeyStore, Ledger], Awaitable[T]]
 ) -> T:
+    from gateway.db.engine import create_schema, make_engine
+    from gateway.keys import KeyError_, KeyStore
+    from gateway.ledger import Ledger, UnknownUser
+
     settings = load_settings(config, db=db)
 
     async def run() -> T:
@@ -137,6 +141,7 @@ def receipt(
     agrees with the ledger row."""
     from bourse_chain.client import BourseClient
     from bourse_chain.receipts import verify_on_chain
+    from gateway.db.engine import make_engine
     from gateway.settlement.receipts import call_receipt
 
     settings = load_settings(config, db=db, rpc_url=rpc_url)
@@ -231,6 +236,10 @@ def serve(
     settings = load_settings(
         config, db=db, rpc_url=rpc_url, settler_keypair=settler_keypair, worker=worker
     )
+    import uvicorn
+
+    from gateway import logs
+
     logs.setup(settings.log_json)
     if localnet:
         from gateway.localnet_serve import serve_localnet
@@ -254,6 +263,8 @@ def standin(
     delay: Annotated[float, typer.Option(help="slow: seconds before answering")] = 2.0,
 ) -> None:
     """Serve a LOCAL STAND-IN upstream (OpenAI wire, no model) at http://HOST:PORT/v1."""
+    import uvicorn
+
     from gateway.server import config as server_config
     from gateway.standin import StandIn
 
