@@ -182,6 +182,8 @@ async def gateway_leg(
     hook: Hook | None = None,
 ) -> GatewayFlow:
     """The paid calls, their settlement by the gateway's worker, and the figures."""
+    import openai  # noqa: F401  (loaded here, so "calls" times the calls, not the import)
+
     from gateway.demo_calls import run_paid_calls
     from gateway.settlement.outbox import Outbox
 
