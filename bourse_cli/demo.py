@@ -26,6 +26,7 @@ from bourse_cli.errors import guard
 from bourse_cli.options import in_range
 from bourse_cli.output import stderr_console, tokens, usdc
 from bourse_ops.demo import DemoReport, run_demo
+from gateway import demo_leg
 
 #: Most orders / gateway calls per model.
 MAX_CALLS = 1_000
@@ -203,7 +204,12 @@ def demo(
     )
     with guard(), progress:
         report: DemoReport = asyncio.run(
-            run_demo(reporter=RichReporter(progress), orders=orders, calls=calls)
+            run_demo(
+                reporter=RichReporter(progress),
+                orders=orders,
+                calls=calls,
+                gateway_leg=demo_leg.run,
+            )
         )
     data = report.to_json()
     state.out.emit(data, render_report)

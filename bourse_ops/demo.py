@@ -9,7 +9,8 @@
    after an upstream failure), and calls through the inference gateway (``gateway/``, rail 1:
    a ``bs_live_`` key with credits) made with the official ``openai`` client against a LOCAL
    STAND-IN upstream; the gateway's own settlement worker settles them on-chain in batches
-   (``bourse_ops.demo_gateway``).
+   (the leg ``gateway.demo_leg.run`` that ``bourse demo`` passes in; its figures and checks:
+   ``bourse_ops.demo_gateway``).
 5. One crank cycle: buyback with each revenue vault's USDC (orders' and gateway calls'
    creator fees), burn, Token-2022 fee harvest.
 
@@ -45,11 +46,11 @@ from bourse_ops.common import Session, base_units_json, read_manifest
 from bourse_ops.crank import CrankReport
 from bourse_ops.demo_gateway import (
     GatewayFlow,
+    GatewayLeg,
     GatewayModel,
-    Hook,
+    GatewayRun,
     gateway_checks,
-    gateway_leg,
-    running_gateway,
+    leg_steps,
 )
 
 USDC = 1_000_000
@@ -244,16 +245,16 @@ async def run_demo(
     workdir: str | Path | None = None,
     orders: int = 6,
     calls: int = 8,
-    x402_hook: Hook | None = None,
+    gateway_leg: GatewayLeg,
 ) -> DemoReport:
-    """Run the demo on a fresh embedded localnet; returns its report. ``calls``: paid calls
-    per model through the gateway; ``x402_hook`` runs while the gateway serves (see the x402
-    HOOK in :func:`bourse_ops.demo_gateway.gateway_leg`)."""
+    """Run the demo on a fresh embedded localnet; returns its report. ``gateway_leg`` makes
+    ``calls`` paid calls per model through the gateway (``gateway.demo_leg.run``)."""
     started = time.perf_counter()
     rep = reporter or _Silent()
     planned = plan_calls(orders)
-    # steps: 8 once, 8 per model (5 listing, offer, gateway calls, buyback), one per order
-    rep.begin(8 + 8 * len(MODELS) + len(planned))
+    # steps: 5 once (start, init, provider, harvest, read back), 7 per model (5 listing,
+    # offer, buyback), one per order, and the gateway leg's
+    rep.begin(5 + 7 * len(MODELS) + len(planned) + leg_steps(len(MODELS)))
     rep.step("Starting an embedded localnet")
     phases = _Phases()
     with tempfile.TemporaryDirectory(prefix="bourse-demo-") as tmp:
@@ -271,7 +272,7 @@ async def run_demo(
                     _GatewayRun(net.rpc_url, net.keypair_paths["settler"], Path(tmp), calls),
                     rep,
                     phases,
-                    x402_hook,
+                    gateway_leg,
                 )
     report.elapsed_seconds = time.perf_counter() - started
     report.timings = {**phases.seconds, "total": report.elapsed_seconds}
@@ -293,7 +294,7 @@ async def _flow(
     gw: _GatewayRun,
     rep: Reporter,
     phases: _Phases,
-    x402_hook: Hook | None,
+    leg: GatewayLeg,
 ) -> DemoReport:
     report = DemoReport()
     treasury = Keypair()
@@ -338,7 +339,7 @@ async def _flow(
     settlement = await Settlement.load(s.client, k["settler"])
     await _orders(s, settlement, payer, prov.pubkey(), calls, flows, rep)
     phases.done("orders")
-    report.gateway = await _gateway(s, settlement, prov, gw, flows, rep, phases, x402_hook)
+    report.gateway = await _gateway(settlement, prov, gw, flows, rep, phases, leg)
     after_calls = {name: await s.token_balance(a) or 0 for name, a in watched.items()}
 
     cycle: dict[str, CrankReport] = {}
@@ -374,27 +375,33 @@ def crank_state(gw: _GatewayRun) -> Path:
 
 
 async def _gateway(
-    s: Session,
     settlement: Settlement,
     prov: Keypair,
     run: _GatewayRun,
     flows: dict[str, ModelFlow],
     rep: Reporter,
     phases: _Phases,
-    x402_hook: Hook | None,
+    leg: GatewayLeg,
 ) -> GatewayFlow:
     """Paid calls through the gateway, settled on-chain by its worker (before the buyback:
     their creator fees are in the revenue vaults it spends)."""
-    models = [
+    models = tuple(
         GatewayModel(m.slug, m.fee_bps, m.price_input_per_mtok, m.price_output_per_mtok)
         for m in MODELS
-    ]
-    rep.step("Gateway starts: local stand-in upstream, a bs_live_ key with 10 USDC of credits")
-    async with running_gateway(run.rpc_url, run.settler_path, prov, models, run.workdir) as running:
-        phases.done("gateway_start")
-        flow = await gateway_leg(
-            running, settlement, models, run.calls_per_model, rep.step, hook=x402_hook
+    )
+    flow = await leg(
+        GatewayRun(
+            run.rpc_url,
+            run.settler_path,
+            prov,
+            models,
+            run.calls_per_model,
+            run.workdir,
+            settlement,
+            rep.step,
+            lambda: phases.done("gateway_start"),
         )
+    )
     phases.seconds.update({f"gateway_{k}": v for k, v in flow.seconds.items()})
     phases.done("gateway")
     for slug, m in flow.per_model.items():

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 
-from bourse_cli.output import Output, OutputMode
 from gateway.settings import load_settings
 
 if TYPE_CHECKING:  # the database and server stacks load when a command runs (`bourse` starts
@@ -39,6 +41,12 @@ credits_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 app.add_typer(credits_app, name="credits")
+
+
+class Output(StrEnum):
+    table = "table"
+    json = "json"
+
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file")]
 DbOpt = Annotated[
@@ -132,9 +140,7 @@ def receipt(
     config: ConfigOpt = None,
     db: DbOpt = None,
     rpc_url: Annotated[str | None, typer.Option(help="Solana RPC URL or cluster")] = None,
-    output: Annotated[
-        OutputMode, typer.Option("--output", "-o", help="json or table")
-    ] = OutputMode.table,
+    output: Annotated[Output, typer.Option("--output", "-o", help="json or table")] = Output.table,
 ) -> None:
     """Show a call's settlement receipt (batch, sequence, transaction, proof) and verify the
     proof against the chain as ``bourse receipt verify`` does; exit 1 unless it verifies and
@@ -172,47 +178,62 @@ def receipt(
     if result is None:
         typer.echo(f"error: no call {call_id!r}", err=True)
         raise typer.Exit(1)
-    Output(output).emit(result, render_receipt)
+    if output is Output.json:
+        _echo(result)
+    else:
+        Console(width=None if sys.stdout.isatty() else 200).print(render_receipt(result))
     if not result["verified"]:
         raise typer.Exit(1)
 
 
 def render_receipt(d: dict[str, Any]) -> RenderableType:
-    from bourse_cli.output import key_values, usdc
-    from bourse_cli.receipt import render_verification
+    """Tables of the receipt; the verdict reads like ``bourse receipt verify``'s."""
+    c, b, v = d["call"], d["batch"] or {}, d["verification"]
 
-    c, b = d["call"], d["batch"] or {}
+    def table(title: str, rows: list[tuple[str, Any]]) -> Table:
+        t = Table(title=title, show_header=False, box=None, pad_edge=False)
+        t.add_column("field", style="bold")
+        t.add_column("value", overflow="fold")
+        for name, value in rows:
+            t.add_row(name, "-" if value is None else str(value))
+        return t
+
+    split = " / ".join(_usdc(c[k]) for k in ("provider_amount", "creator_fee", "protocol_fee"))
     parts: list[RenderableType] = [
-        key_values(
+        table(
             "call",
             [
                 ("id", c["id"]),
                 ("state", c["state"]),
                 ("model / provider", f"{c['model']} / {c['provider']}"),
-                ("charged", f"{usdc(c['gross'])} USDC"),
-                (
-                    "provider / creator / protocol",
-                    " / ".join(
-                        usdc(c[k]) for k in ("provider_amount", "creator_fee", "protocol_fee")
-                    ),
-                ),
+                ("charged", f"{_usdc(c['gross'])} USDC"),
+                ("provider / creator / protocol", split),
             ],
         ),
-        key_values(
+        table(
             "batch",
             [(k, b.get(k)) for k in ("id", "stream", "sequence", "root", "count", "total")]
             + [("transaction", b.get("tx_signature"))],
         ),
     ]
-    if d["verification"] is not None:
-        parts.append(render_verification(d["verification"]))
-    if d["disagreements"]:
+    if v is not None:
         parts.append(
-            Text("the proof disagrees with the ledger: " + "; ".join(d["disagreements"]), "red")
+            table(
+                "on-chain verification",
+                [("verified", "yes" if v["verified"] else "NO"), ("reason", v["reason"])],
+            )
         )
+    if d["disagreements"]:
+        parts.append(Text("disagrees with the ledger: " + "; ".join(d["disagreements"]), "red"))
     if not d["settled"]:
         parts.append(Text(f"not settled yet (state {c['state']})", "yellow"))
     return Group(*parts)
+
+
+def _usdc(micro: int) -> str:
+    from bourse_ops.common import USDC_DECIMALS, format_amount
+
+    return format_amount(micro, USDC_DECIMALS)
 
 
 @app.command("serve")
