@@ -269,7 +269,7 @@ async def run_demo(
                     session,
                     net.keypairs,
                     planned,
-                    _GatewayRun(net.rpc_url, net.keypair_paths["settler"], Path(tmp), calls),
+                    _Env(net.rpc_url, net.keypair_paths["settler"], Path(tmp), calls),
                     rep,
                     phases,
                     gateway_leg,
@@ -280,18 +280,24 @@ async def run_demo(
 
 
 @dataclass(frozen=True)
-class _GatewayRun:
+class _Env:
+    """The demo's chain and scratch folder, and the gateway calls per model."""
+
     rpc_url: str
     settler_path: Path
     workdir: Path
     calls_per_model: int
+
+    @property
+    def crank_state(self) -> Path:
+        return self.workdir / "crank-state"
 
 
 async def _flow(
     s: Session,
     k: dict[str, Keypair],
     calls: list[_Call],
-    gw: _GatewayRun,
+    env: _Env,
     rep: Reporter,
     phases: _Phases,
     leg: GatewayLeg,
@@ -339,20 +345,20 @@ async def _flow(
     settlement = await Settlement.load(s.client, k["settler"])
     await _orders(s, settlement, payer, prov.pubkey(), calls, flows, rep)
     phases.done("orders")
-    report.gateway = await _gateway(settlement, prov, gw, flows, rep, phases, leg)
+    report.gateway = await _gateway(settlement, prov, env, flows, rep, phases, leg)
     after_calls = {name: await s.token_balance(a) or 0 for name, a in watched.items()}
 
     cycle: dict[str, CrankReport] = {}
     for m in MODELS:
         rep.step(f"Crank buys back and burns {m.slug}")
         cycle[m.slug] = await crank.buyback_and_burn(
-            s, k["crank"], m.slug, state_dir=crank_state(gw)
+            s, k["crank"], m.slug, state_dir=env.crank_state
         )
     rep.step("Crank harvests Token-2022 transfer fees")
     for m in MODELS:
         if m.token_2022:
             flows[m.slug].transfer_fees_harvested = (
-                await crank.harvest_fees(s, k["crank"], m.slug, state_dir=crank_state(gw))
+                await crank.harvest_fees(s, k["crank"], m.slug, state_dir=env.crank_state)
             ).harvested
     phases.done("buyback_and_burn")
     rep.step("Reading the chain back")
@@ -370,14 +376,10 @@ async def _flow(
     return report
 
 
-def crank_state(gw: _GatewayRun) -> Path:
-    return gw.workdir / "crank-state"
-
-
 async def _gateway(
     settlement: Settlement,
     prov: Keypair,
-    run: _GatewayRun,
+    run: _Env,
     flows: dict[str, ModelFlow],
     rep: Reporter,
     phases: _Phases,
