@@ -80,6 +80,10 @@ class OrderNotFound(SettlementError):
     """No open order at this address, and none in its transaction history."""
 
 
+class BatchSequenceTaken(SettlementError):
+    """A batch pinned to a stream sequence that another batch holds: it can never land."""
+
+
 class HoldAlreadyUsed(SettlementError):
     """The idempotency key's order was already opened and closed (settled or released)."""
 
@@ -512,6 +516,7 @@ class Settlement:
         *,
         source: Pubkey | None = None,
         source_authority: Keypair | None = None,
+        sequence: int | None = None,
     ) -> BatchResult:
         """Settle ``calls`` (all of one model and provider, distinct payment ids) in one
         ``settle_batch`` instruction, from the model's x402 inbox, or from ``source`` (a USDC
@@ -521,41 +526,42 @@ class Settlement:
         with the same calls (after a timeout, or a crash between send and confirm) returns the
         batch the stream recorded, and sends nothing. Retry a batch before sending the next
         one of the same (model, provider).
+
+        ``sequence`` (from :meth:`plan_batch`, recorded by the caller before sending) pins the
+        batch to that stream sequence: if the stream has passed it, the batch recorded there is
+        returned when it is this one, and :class:`BatchSequenceTaken` is raised when another
+        batch holds it (this one can then never land); it is never sent at another sequence.
+        A crashed caller resumes safely however many batches the stream settled since.
         """
-        if not calls:
-            raise ValueError("a batch has at least one call")
-        first = calls[0]
-        if any(str(c.model) != str(first.model) or c.provider != first.provider for c in calls):
-            raise ValueError("a batch settles the calls of one (model, provider)")
-        ids = [c.id32 for c in calls]
-        if len(set(ids)) != len(ids):
-            raise IdempotencyConflict("a payment id appears twice in the batch")
-        if any(c.amount <= 0 for c in calls):
-            raise ValueError("every call amount must be positive")
-        model_addr, model = await self.model(first.model)
-        provider = await self.provider(first.provider)
-        leaves = merkle.leaves([(pid, c.amount) for pid, c in zip(ids, calls, strict=True)])
-        root = merkle.root(leaves)
-        plan = _Plan(tuple(calls), tuple(leaves), root, sum(c.amount for c in calls))
-        stream = self.market.stream(model_addr, first.provider)
+        planned = await self.plan_batch(calls)
+        plan, stream = planned.plan, planned.stream
+        model_addr, model = await self.model(calls[0].model)
+        provider = await self.provider(calls[0].provider)
         lock = self._stream_locks.setdefault(stream, asyncio.Lock())
         async with lock:
             for _ in range(3):
                 state = await self.client.fetch(stream, SettlementStream)
-                recorded = await self._recorded_batch(stream, state, plan, model_addr)
-                if recorded is not None:
-                    return recorded
-                sequence = state.next_sequence if state is not None else 0
+                next_sequence = state.next_sequence if state is not None else 0
+                if sequence is not None and next_sequence > sequence:
+                    return await self._batch_at(stream, sequence, plan, model_addr)
+                if sequence is not None and next_sequence < sequence:
+                    raise SettlementError(
+                        f"stream {stream} is at {next_sequence}: batch {sequence} cannot be sent"
+                    )
+                if sequence is None:
+                    recorded = await self._recorded_batch(stream, state, plan, model_addr)
+                    if recorded is not None:
+                        return recorded
                 ix = self.market.settle_batch(
                     self.settler.pubkey(),
                     model=model_addr,
-                    provider=first.provider,
+                    provider=calls[0].provider,
                     provider_payout=provider.payout,
                     revenue_vault=model.revenue_vault,
-                    sequence=sequence,
+                    sequence=next_sequence,
                     count=len(calls),
                     total=plan.total,
-                    root=root,
+                    root=plan.root,
                     source=source,
                     source_authority=source_authority.pubkey() if source_authority else None,
                 )
@@ -568,10 +574,49 @@ class Settlement:
                     logger.info("settle_batch: stream %s moved on; re-reading it", stream)
                     continue
                 for event in result.events:
-                    if isinstance(event, BatchSettled) and bytes(event.root) == root:
+                    if isinstance(event, BatchSettled) and bytes(event.root) == plan.root:
                         return self._result(stream, model_addr, plan, event, result.signature)
                 raise SettlementError(f"no BatchSettled event in {result.signature}")
         raise SettlementError(f"stream {stream} kept moving; batch not settled")
+
+    async def plan_batch(self, calls: Sequence[PaidCall]) -> PlannedBatch:
+        """Check ``calls`` as :meth:`settle_batch` does and say where they would go: the
+        stream, its next sequence, the Merkle root and the total (what a caller records
+        before sending, to resume with ``settle_batch(calls, sequence=…)``)."""
+        if not calls:
+            raise ValueError("a batch has at least one call")
+        first = calls[0]
+        if any(str(c.model) != str(first.model) or c.provider != first.provider for c in calls):
+            raise ValueError("a batch settles the calls of one (model, provider)")
+        ids = [c.id32 for c in calls]
+        if len(set(ids)) != len(ids):
+            raise IdempotencyConflict("a payment id appears twice in the batch")
+        if any(c.amount <= 0 for c in calls):
+            raise ValueError("every call amount must be positive")
+        model_addr, _ = await self.model(first.model)
+        await self.provider(first.provider)
+        leaves = merkle.leaves([(pid, c.amount) for pid, c in zip(ids, calls, strict=True)])
+        plan = _Plan(tuple(calls), tuple(leaves), merkle.root(leaves), sum(c.amount for c in calls))
+        stream = self.market.stream(model_addr, first.provider)
+        state = await self.client.fetch(stream, SettlementStream)
+        return PlannedBatch(stream, state.next_sequence if state is not None else 0, plan)
+
+    async def _batch_at(
+        self, stream: Pubkey, sequence: int, plan: _Plan, model: Pubkey
+    ) -> BatchResult:
+        """The batch the stream recorded at ``sequence``, if it is ``plan``'s."""
+        event = await batch_event(self.client, stream, sequence)
+        if event is None:
+            raise SettlementError(f"stream {stream} has no event for batch {sequence}")
+        if bytes(event.root) != plan.root:
+            raise BatchSequenceTaken(
+                f"batch {sequence} of stream {stream} is another batch (root "
+                f"{bytes(event.root).hex()}): this one never landed"
+            )
+        if (event.count, event.total) != (len(plan.calls), plan.total):
+            raise IdempotencyConflict(f"root {plan.root.hex()} recorded with other totals")
+        logger.info("settle_batch: batch %d already settled; returning it", sequence)
+        return self._result(stream, model, plan, event, None)
 
     async def settle_batches(
         self,
@@ -655,6 +700,28 @@ class _Plan:
     total: int
 
 
+@dataclass(frozen=True)
+class PlannedBatch:
+    """Where a batch would go (:meth:`Settlement.plan_batch`): its stream and that stream's
+    next sequence, and the batch's Merkle root and total."""
+
+    stream: Pubkey
+    sequence: int
+    plan: _Plan
+
+    @property
+    def root(self) -> bytes:
+        return self.plan.root
+
+    @property
+    def total(self) -> int:
+        return self.plan.total
+
+    @property
+    def count(self) -> int:
+        return len(self.plan.calls)
+
+
 def _hold(order_addr: Pubkey, order: Order, signature: Signature | None) -> Hold:
     return Hold(
         order=order_addr,
@@ -675,6 +742,7 @@ def _hold(order_addr: Pubkey, order: Order, signature: Signature | None) -> Hold
 
 __all__ = [
     "BatchResult",
+    "BatchSequenceTaken",
     "CallProof",
     "Hold",
     "HoldAlreadyReleased",
@@ -684,6 +752,7 @@ __all__ = [
     "OrderNotFound",
     "PaidCall",
     "PayerTokenClosed",
+    "PlannedBatch",
     "Settlement",
     "SettlementError",
     "SettlerMismatch",

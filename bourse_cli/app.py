@@ -21,6 +21,7 @@ from bourse_cli import admin, crank, demo, market, model, order, pool, provider,
 from bourse_cli.context import DEFAULT_LOCALNET_DIR, CliState
 from bourse_cli.errors import fail
 from bourse_cli.output import OutputMode
+from gateway.cli import app as gateway_app
 
 app: typer.Typer = typer.Typer(
     name="bourse",
@@ -40,7 +41,12 @@ GROUPS: dict[str, typer.Typer] = {
     "crank": crank.app,
     "pool": pool.app,
     "receipt": receipt.app,
+    #: ``bourse gateway …`` = ``bourse-gateway …`` (its own options: see :data:`OWN_OPTIONS`)
+    "gateway": gateway_app,
 }
+#: Groups that parse their own options (``--config`` is the gateway's TOML file there): global
+#: options are not hoisted out of their command lines.
+OWN_OPTIONS = frozenset({"gateway"})
 for _name, _group in GROUPS.items():
     app.add_typer(_group, name=_name)
 app.command("demo")(demo.demo)
@@ -118,6 +124,8 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     ['-o', 'json', '--url=localnet', 'market', 'list']
     >>> hoist_global_options(["model", "status", "--", "-o"])
     ['model', 'status', '--', '-o']
+    >>> hoist_global_options(["-o", "json", "gateway", "keys", "list", "--config", "gw.toml"])
+    ['-o', 'json', 'gateway', 'keys', 'list', '--config', 'gw.toml']
     """
     front: list[str] = []
     rest: list[str] = []
@@ -125,7 +133,7 @@ def hoist_global_options(argv: Sequence[str]) -> list[str]:
     args = list(argv)
     while i < len(args):
         arg = args[i]
-        if arg == "--":
+        if arg == "--" or (not rest and arg in OWN_OPTIONS):
             rest += args[i:]
             break
         name = arg.split("=", 1)[0]

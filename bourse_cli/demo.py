@@ -26,8 +26,9 @@ from bourse_cli.errors import guard
 from bourse_cli.options import in_range
 from bourse_cli.output import stderr_console, tokens, usdc
 from bourse_ops.demo import DemoReport, run_demo
+from gateway import demo_leg
 
-#: Most orders / payments per model (each one is a transaction).
+#: Most orders / gateway calls per model.
 MAX_CALLS = 1_000
 
 
@@ -52,7 +53,7 @@ def render_report(d: dict[str, Any]) -> RenderableType:
         "model",
         "token",
         "orders",
-        "payments",
+        "gateway calls",
         "paid in",
         "gross",
         "provider",
@@ -66,7 +67,7 @@ def render_report(d: dict[str, Any]) -> RenderableType:
             m["slug"],
             m["token_kind"],
             str(m["orders"]),
-            str(m["payments"]),
+            str(m["gateway_calls"]),
             usdc(m["paid_in"]),
             usdc(m["gross"]),
             usdc(m["provider"]),
@@ -79,7 +80,7 @@ def render_report(d: dict[str, Any]) -> RenderableType:
         "total",
         "",
         str(t["orders"]),
-        str(t["payments"]),
+        str(t["gateway_calls"]),
         usdc(t["paid_in"]),
         usdc(t["gross"]),
         usdc(t["provider"]),
@@ -119,12 +120,19 @@ def render_report(d: dict[str, Any]) -> RenderableType:
     who.add_column("party")
     who.add_column("amount", justify="right")
     who.add_row("payer paid (orders, after refunds)", usdc(p["payer"]["paid"]))
-    who.add_row("gateway paid (collected payments)", usdc(p["gateway"]["paid"]))
+    who.add_row("gateway paid (its calls, from its settlement wallet)", usdc(p["gateway"]["paid"]))
     who.add_row("provider received", usdc(p["provider"]["received"]))
     who.add_row("revenue vaults received (creator fees)", usdc(p["revenue_vaults"]["received"]))
     who.add_row("  spent on buyback", usdc(p["revenue_vaults"]["spent_on_buyback"]))
     who.add_row("treasury received (protocol fees)", usdc(p["treasury"]["received"]))
     who.add_row("escrow left", usdc(p["escrow"]["left"]))
+
+    gateway = render_gateway(d["gateway"])
+    timings = Table(title="Seconds per phase")
+    timings.add_column("phase")
+    timings.add_column("seconds", justify="right")
+    for name, seconds in d["timings"].items():
+        timings.add_row(name.replace("_", " "), f"{seconds:.2f}")
 
     checks = Table(title="Checks")
     checks.add_column("check")
@@ -135,21 +143,52 @@ def render_report(d: dict[str, Any]) -> RenderableType:
         f"All checks passed in {d['elapsed_seconds']:.1f} s." if d["ok"] else "Some checks failed.",
         style="bold green" if d["ok"] else "bold red",
     )
-    return Group(calls, burn, who, checks, verdict)
+    return Group(calls, gateway, burn, who, timings, checks, verdict)
+
+
+def render_gateway(g: dict[str, Any]) -> RenderableType:
+    table = Table(
+        title="Gateway (rail 1): calls with the openai client, settled on-chain by its worker"
+    )
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("calls served / asked", f"{g['served']} / {g['calls']}"),
+        ("charged (ledger, USDC)", usdc(sum(g["ledger_charged"].values()))),
+        ("settled on-chain (batch totals, USDC)", usdc(sum(g["onchain_settled"].values()))),
+        ("charged (X-Bourse-Charge headers, USDC)", usdc(g["charged_headers"])),
+        (
+            "credits left of granted (USDC)",
+            f"{usdc(g['credits_left'])} / {usdc(g['credits_granted'])}",
+        ),
+        (
+            "batches (model #sequence: calls)",
+            ", ".join(f"{b['model']} #{b['sequence']}: {b['count']}" for b in g["batches"]),
+        ),
+        ("proofs verified on-chain", f"{g['proofs_verified']} / {g['settled']}"),
+        ("paid calls per second", f"{g['calls_per_second']:.1f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
 
 
 def demo(
     ctx: typer.Context,
     orders: Annotated[int, typer.Option(help="Orders per model (the last one is released)")] = 6,
-    payments: Annotated[int, typer.Option(help="Collected payments per model")] = 8,
+    calls: Annotated[
+        int, typer.Option(help="Paid calls per model through the gateway (openai client)")
+    ] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display")] = False,
 ) -> None:
-    """List two models (SPL and Token-2022), register a provider, run paid calls and one
-    crank cycle on an embedded localnet, and print the value flow. No setup needed."""
+    """List two models (SPL and Token-2022), register a provider, run paid calls (on-chain
+    orders, and calls through the inference gateway with the openai client, settled on-chain
+    by its worker) and one crank cycle on an embedded localnet, and print the value flow. No
+    setup needed."""
     state = state_of(ctx)
     with guard():
         in_range("--orders", orders, 2, MAX_CALLS)
-        in_range("--payments", payments, 1, MAX_CALLS)
+        in_range("--calls", calls, 1, MAX_CALLS)
     # The embedded localnet's HTTP server logs the requests a Ctrl-C cuts off (with a
     # traceback); every client of that server is this command, which reports the interrupt.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
@@ -165,7 +204,12 @@ def demo(
     )
     with guard(), progress:
         report: DemoReport = asyncio.run(
-            run_demo(reporter=RichReporter(progress), orders=orders, payments=payments)
+            run_demo(
+                reporter=RichReporter(progress),
+                orders=orders,
+                calls=calls,
+                gateway_leg=demo_leg.run,
+            )
         )
     data = report.to_json()
     state.out.emit(data, render_report)

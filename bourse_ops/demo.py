@@ -5,13 +5,20 @@
    with a Token-2022 token carrying a 1% transfer fee; the admin approves both; each token
    gets a pool against USDC.
 3. A provider registers and offers both models.
-4. A batch of paid calls: orders (hold, then settle of actual usage; one released after an
-   upstream failure) and payments collected off-chain (x402 / credits), settled in batches.
-5. One crank cycle: buyback with each revenue vault's USDC, burn, Token-2022 fee harvest.
+4. Paid calls, two ways: on-chain orders (hold, then settle of actual usage; one released
+   after an upstream failure), and calls through the inference gateway (``gateway/``, rail 1:
+   a ``bs_live_`` key with credits) made with the official ``openai`` client against a LOCAL
+   STAND-IN upstream; the gateway's own settlement worker settles them on-chain in batches
+   (the leg ``gateway.demo_leg.run`` that ``bourse demo`` passes in; its figures and checks:
+   ``bourse_ops.demo_gateway``).
+5. One crank cycle: buyback with each revenue vault's USDC (orders' and gateway calls'
+   creator fees), burn, Token-2022 fee harvest.
 
-The :class:`DemoReport` holds the figures (raw units: micro-USDC, token base units) and the
-checks that make them assertable: value is conserved call by call and in the balances read
-back from the chain, and each token's supply fell by exactly what was burned.
+The :class:`DemoReport` holds the figures (raw units: micro-USDC, token base units), the
+seconds each phase took, and the checks that make them assertable: value is conserved call by
+call and in the balances read back from the chain, the gateway's ledger charges equal the
+totals of the batches the program recorded (to the micro-USDC) and every gateway call's proof
+verifies, and each token's supply fell by exactly what was burned.
 ``python scripts/demo.py`` is ``bourse demo``.
 """
 
@@ -33,10 +40,18 @@ from bourse_chain.generated.compute_market.types.model_status import ModelStatus
 from bourse_chain.generated.cp_pool.program_id import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.market import Market
 from bourse_chain.results import Split
-from bourse_chain.settlement import PaidCall, Settlement
+from bourse_chain.settlement import Settlement
 from bourse_ops import admin, crank, list_model, pool, provider
 from bourse_ops.common import Session, base_units_json, read_manifest
 from bourse_ops.crank import CrankReport
+from bourse_ops.demo_gateway import (
+    GatewayFlow,
+    GatewayLeg,
+    GatewayModel,
+    GatewayRun,
+    gateway_checks,
+    leg_steps,
+)
 
 USDC = 1_000_000
 TOKEN_DECIMALS = 6
@@ -94,7 +109,7 @@ class ModelFlow:
     mint: str = ""
     orders: int = 0
     released: int = 0
-    payments: int = 0
+    gateway_calls: int = 0
     paid_in: int = 0
     gross: int = 0
     provider: int = 0
@@ -134,6 +149,9 @@ class DemoReport:
     protocol_fee_bps: int = PROTOCOL_FEE_BPS
     models: list[ModelFlow] = field(default_factory=list)
     parties: dict[str, dict[str, int]] = field(default_factory=dict)
+    gateway: GatewayFlow = field(default_factory=GatewayFlow)
+    #: seconds per phase
+    timings: dict[str, float] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -141,7 +159,7 @@ class DemoReport:
         keys = [
             "orders",
             "released",
-            "payments",
+            "gateway_calls",
             "paid_in",
             "gross",
             "provider",
@@ -169,6 +187,8 @@ class DemoReport:
             ],
             "totals": self.totals,
             "parties": self.parties,
+            "gateway": self.gateway.to_json(),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "checks": self.checks,
             "ok": self.ok,
         }
@@ -185,11 +205,10 @@ class _Call:
     fails_upstream: bool
 
 
-def plan_calls(orders: int, payments: int) -> tuple[list[_Call], list[tuple[DemoModel, int, int]]]:
-    """The demo's calls, deterministic: per model ``orders`` orders (the last one released)
-    and ``payments`` collected payments of 0.05-2 USDC."""
+def plan_calls(orders: int) -> list[_Call]:
+    """The demo's orders, deterministic: per model ``orders`` orders (the last one released)."""
     rng = random.Random(SEED)
-    calls, pays = [], []
+    calls = []
     for m in MODELS:
         for i in range(orders):
             max_in, max_out = rng.randint(50, 400) * 1_000, rng.randint(10, 100) * 1_000
@@ -204,9 +223,20 @@ def plan_calls(orders: int, payments: int) -> tuple[list[_Call], list[tuple[Demo
                     fails_upstream=i == orders - 1,
                 )
             )
-        for i in range(payments):
-            pays.append((m, i, rng.randint(50_000, 2_000_000)))
-    return calls, pays
+    return calls
+
+
+class _Phases:
+    """Seconds per phase of the demo (``report.timings``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._at = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._at
+        self._at = now
 
 
 async def run_demo(
@@ -214,35 +244,63 @@ async def run_demo(
     reporter: Reporter | None = None,
     workdir: str | Path | None = None,
     orders: int = 6,
-    payments: int = 8,
+    calls: int = 8,
+    gateway_leg: GatewayLeg,
 ) -> DemoReport:
-    """Run the demo on a fresh embedded localnet; returns its report."""
+    """Run the demo on a fresh embedded localnet; returns its report. ``gateway_leg`` makes
+    ``calls`` paid calls per model through the gateway (``gateway.demo_leg.run``)."""
     started = time.perf_counter()
     rep = reporter or _Silent()
-    calls, pays = plan_calls(orders, payments)
-    rep.begin(6 + 6 * len(MODELS) + len(calls))
+    planned = plan_calls(orders)
+    # steps: 5 once (start, init, provider, harvest, read back), 7 per model (5 listing,
+    # offer, buyback), one per order, and the gateway leg's
+    rep.begin(5 + 7 * len(MODELS) + len(planned) + leg_steps(len(MODELS)))
     rep.step("Starting an embedded localnet")
+    phases = _Phases()
     with tempfile.TemporaryDirectory(prefix="bourse-demo-") as tmp:
         from localnet import Localnet
 
         async with Localnet.start(port=0, workdir=workdir or tmp, backend="embedded") as net:
+            phases.done("localnet")
             manifest = read_manifest(net.manifest_path)
             session = await Session.open(net.rpc_url, manifest=manifest)
             async with session:
                 report = await _flow(
-                    session, net.keypairs, calls, pays, rep, Path(tmp) / "crank-state"
+                    session,
+                    net.keypairs,
+                    planned,
+                    _Env(net.rpc_url, net.keypair_paths["settler"], Path(tmp), calls),
+                    rep,
+                    phases,
+                    gateway_leg,
                 )
     report.elapsed_seconds = time.perf_counter() - started
+    report.timings = {**phases.seconds, "total": report.elapsed_seconds}
     return report
+
+
+@dataclass(frozen=True)
+class _Env:
+    """The demo's chain and scratch folder, and the gateway calls per model."""
+
+    rpc_url: str
+    settler_path: Path
+    workdir: Path
+    calls_per_model: int
+
+    @property
+    def crank_state(self) -> Path:
+        return self.workdir / "crank-state"
 
 
 async def _flow(
     s: Session,
     k: dict[str, Keypair],
     calls: list[_Call],
-    pays: list[tuple[DemoModel, int, int]],
+    env: _Env,
     rep: Reporter,
-    crank_state: Path,
+    phases: _Phases,
+    leg: GatewayLeg,
 ) -> DemoReport:
     report = DemoReport()
     treasury = Keypair()
@@ -272,6 +330,7 @@ async def _flow(
         await provider.upsert_offer(
             s, prov, m.slug, m.price_input_per_mtok, m.price_output_per_mtok
         )
+    phases.done("market_setup")
 
     market = s.market
     payer, gateway = k["payer"], k["settler"]
@@ -285,38 +344,81 @@ async def _flow(
     before = {name: await s.token_balance(a) or 0 for name, a in watched.items()}
     settlement = await Settlement.load(s.client, k["settler"])
     await _orders(s, settlement, payer, prov.pubkey(), calls, flows, rep)
-    rep.step(f"Gateway settles {len(pays)} collected payments, one batch per model")
-    for m in MODELS:
-        mine = [(i, amount) for pm, i, amount in pays if pm.slug == m.slug]
-        if not mine:
-            continue
-        batch = await settlement.settle_batch(
-            [
-                PaidCall(f"x402:{m.slug}:{i}", amount, m.slug, market.provider(prov.pubkey()))
-                for i, amount in mine
-            ],
-            source=watched["gateway"],
-            source_authority=gateway,
-        )
-        flows[m.slug].payments += len(mine)
-        flows[m.slug].add(batch.split, batch.total)
+    phases.done("orders")
+    report.gateway = await _gateway(settlement, prov, env, flows, rep, phases, leg)
     after_calls = {name: await s.token_balance(a) or 0 for name, a in watched.items()}
 
     cycle: dict[str, CrankReport] = {}
     for m in MODELS:
         rep.step(f"Crank buys back and burns {m.slug}")
-        cycle[m.slug] = await crank.buyback_and_burn(s, k["crank"], m.slug, state_dir=crank_state)
+        cycle[m.slug] = await crank.buyback_and_burn(
+            s, k["crank"], m.slug, state_dir=env.crank_state
+        )
     rep.step("Crank harvests Token-2022 transfer fees")
     for m in MODELS:
         if m.token_2022:
             flows[m.slug].transfer_fees_harvested = (
-                await crank.harvest_fees(s, k["crank"], m.slug, state_dir=crank_state)
+                await crank.harvest_fees(s, k["crank"], m.slug, state_dir=env.crank_state)
             ).harvested
+    phases.done("buyback_and_burn")
     rep.step("Reading the chain back")
     await _settle_figures(s, report, flows, cycle, market)
     _parties(report, before, after_calls, flows)
-    report.checks = await _checks(s, report, flows, before, after_calls, market)
+    report.checks = {
+        **await _checks(s, report, flows, before, after_calls, market),
+        **gateway_checks(report.gateway),
+    }
+    # the gateway paid, from its settlement wallet, exactly its ledger's credits charges
+    report.checks["gateway_wallet_paid_its_ledger_charges"] = report.parties["gateway"][
+        "paid"
+    ] == report.gateway.ledger_charged.get("credits", -1)
+    phases.done("read_back")
     return report
+
+
+async def _gateway(
+    settlement: Settlement,
+    prov: Keypair,
+    run: _Env,
+    flows: dict[str, ModelFlow],
+    rep: Reporter,
+    phases: _Phases,
+    leg: GatewayLeg,
+) -> GatewayFlow:
+    """Paid calls through the gateway, settled on-chain by its worker (before the buyback:
+    their creator fees are in the revenue vaults it spends)."""
+    models = tuple(
+        GatewayModel(m.slug, m.fee_bps, m.price_input_per_mtok, m.price_output_per_mtok)
+        for m in MODELS
+    )
+    flow = await leg(
+        GatewayRun(
+            run.rpc_url,
+            run.settler_path,
+            prov,
+            models,
+            run.calls_per_model,
+            run.workdir,
+            settlement,
+            rep.step,
+            lambda: phases.done("gateway_start"),
+        )
+    )
+    phases.seconds.update({f"gateway_{k}": v for k, v in flow.seconds.items()})
+    phases.done("gateway")
+    for slug, m in flow.per_model.items():
+        if slug in flows:
+            flows[slug].gateway_calls += m["calls"]
+            flows[slug].add(
+                Split(
+                    gross=m["gross"],
+                    provider=m["provider"],
+                    creator=m["creator"],
+                    protocol=m["protocol"],
+                ),
+                m["gross"],
+            )
+    return flow
 
 
 async def _list(s: Session, k: dict[str, Keypair], m: DemoModel, rep: Reporter) -> ModelFlow:

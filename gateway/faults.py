@@ -1,7 +1,9 @@
 """Crash points for the crash tests: ``BOURSE_GATEWAY_CRASH_AT=<point>`` makes the process
 die at once (``os._exit``, like SIGKILL: no cleanup, no flush) when it reaches that point.
 Points: ``after_post`` (a call's ledger rows are committed, the answer not yet sent),
-``after_chain`` (a settlement batch landed on-chain, the outbox not yet updated)."""
+``after_pin`` (a settlement batch is pinned in the ledger — stream, sequence, root — and its
+transaction not yet sent), ``after_chain`` (the batch landed on-chain, the outbox not yet
+updated)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Admin API (``Authorization: Bearer <admin token>``): keys and credit grants. The grant
-stands in for the card onramp (Privy/MoonPay cannot be reached from here)."""
+"""Admin API (``Authorization: Bearer <admin token>``): keys, credit grants and calls'
+settlement receipts. The grant stands in for the card onramp (Privy/MoonPay cannot be reached
+from here)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from gateway.errors import BadRequest, NotFound
 from gateway.keys import KeyError_
 from gateway.ledger import UnknownUser
 from gateway.service import Gateway
+from gateway.settlement.receipts import call_receipt
 
 router = APIRouter(prefix="/api/admin", dependencies=[Depends(require_admin)])
 
@@ -69,3 +71,13 @@ async def grant(body: GrantBody, request: Request) -> dict[str, Any]:
     credited = await gw.ledger.credit(user_id, body.amount, "grant", f"grant:{body.reference}")
     bal = await gw.ledger.balance(user_id)
     return {"credited": credited, "balance": bal.available, "held": bal.held}
+
+
+@router.get("/calls/{call_id}/receipt")
+async def receipt(call_id: str, request: Request) -> dict[str, Any]:
+    """The call's ledger row, its batch (stream, sequence, root, transaction) and inclusion
+    proof (``null`` until settled); 404 for an unknown call."""
+    found = await call_receipt(_gw(request).engine, call_id)
+    if found is None:
+        raise NotFound(f"no call {call_id!r}")
+    return found.to_json()

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from gateway.db.schema import metadata
+from gateway.db.migrate import upgrade
 
 DEFAULT_SQLITE = "sqlite+aiosqlite:///bourse-gateway.sqlite3"
 READ_OPTION = "bourse_read_only"
@@ -69,13 +69,15 @@ def _sqlite_events(engine: AsyncEngine | Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-async def create_schema(engine: AsyncEngine) -> None:
-    """Create missing tables (idempotent; safe when several processes start at once)."""
+async def create_schema(engine: AsyncEngine) -> list[str]:
+    """Create missing tables and add missing columns (``gateway.db.migrate``: additive
+    upgrades of an older gateway's database); idempotent, and safe when several processes
+    start at once. Returns the ``table.column`` names added."""
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            # Serialize concurrent CREATE TABLEs of processes starting together.
+            # Serialize concurrent schema changes of processes starting together.
             await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(72120001)")
-        await conn.run_sync(metadata.create_all)
+        return await conn.run_sync(upgrade)
 
 
 def reading(engine: AsyncEngine) -> AsyncConnection:

@@ -112,6 +112,30 @@ calls = Table(
     Index("gw_calls_state", "state", "model", "provider", "rail"),
 )
 
+#: Settlement batches, recorded before their transaction is sent: (stream, sequence, root) pins
+#: the batch, so a worker that died between send and confirm resumes by asking the chain what
+#: that sequence holds (never by sending the rows again at another). Its rows are the
+#: ``gw_calls`` with this ``batch_id`` and a positive gross, in id order.
+#: state: sending -> settled | void (another batch holds the sequence: this one never landed)
+batches = Table(
+    "gw_batches",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("provider", String(44), nullable=False),
+    Column("rail", String(8), nullable=False),
+    Column("stream", String(44), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("tx_signature", String(100), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("settled_at", BigInteger, nullable=True),
+    Index("gw_batches_stream", "stream", "sequence"),
+)
+
 #: Solana Pay transfer requests: credited once, by the signature that paid them.
 topups = Table(
     "gw_topups",

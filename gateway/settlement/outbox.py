@@ -1,6 +1,9 @@
 """The settlement outbox: ``gw_calls`` rows (written in the same transaction that posts the
 call's hold) go pending -> sending (claimed into a batch) -> settled (with transaction,
-batch and proof). A batch left ``sending`` by a worker that died is re-sent as it was."""
+batch and proof). Before its transaction is sent, a batch is pinned in ``gw_batches``
+(stream, sequence, root, count, total); a batch left ``sending`` by a worker that died is
+re-sent as it was, at its pinned sequence. Rows go back to pending only when their batch can
+never land (``RowReceipt.void``)."""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.db.engine import now_ms, reading
-from gateway.db.schema import calls
-from gateway.settlement.chain_port import RowReceipt
+from gateway.db.schema import batches, calls
+from gateway.settlement.chain_port import BatchPin, RowReceipt
 
 
 @dataclass(frozen=True)
@@ -106,17 +109,63 @@ class Outbox:
             ).all()
         return [OutboxRow(*r) for r in rows]
 
+    async def pinned(self, batch_id: str) -> BatchPin | None:
+        """The batch's recorded pin, if it was recorded (it may have been sent)."""
+        async with reading(self.engine) as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        batches.c.stream,
+                        batches.c.sequence,
+                        batches.c.root,
+                        batches.c.count,
+                        batches.c.total,
+                    ).where(batches.c.id == batch_id, batches.c.state == "sending")
+                )
+            ).first()
+        return None if row is None else BatchPin(str(row[0]), int(row[1]), str(row[2]), *row[3:])
+
+    async def pin(self, batch_id: str, model: str, provider: str, rail: str, pin: BatchPin) -> None:
+        """Record where the batch goes, before its transaction is sent."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                batches.insert().values(
+                    id=batch_id,
+                    model=model,
+                    provider=provider,
+                    rail=rail,
+                    stream=pin.stream,
+                    sequence=pin.sequence,
+                    root=pin.root,
+                    count=pin.count,
+                    total=pin.total,
+                    state="sending",
+                    created_at=now_ms(),
+                )
+            )
+
     async def record(self, receipts: list[RowReceipt]) -> None:
+        """Each row settled (with its split, transaction and proof), back to pending (void:
+        its batch can never land) or left ``sending`` at its pinned sequence (may have
+        landed: re-sent next round); the batch rows of ``gw_batches`` follow."""
         at = now_ms()
         async with self.engine.begin() as conn:
+            settled: dict[str, str | None] = {}
+            void: set[str] = set()
             for r in receipts:
                 if r.split is None:
+                    values: dict[str, object] = {"last_error": r.error}
+                    if r.void:
+                        values.update(state="pending", batch_id=None)
+                        void.add(r.batch_id)
                     await conn.execute(
                         update(calls)
                         .where(calls.c.id == r.call_id, calls.c.state == "sending")
-                        .values(state="pending", last_error=r.error)
+                        .values(**values)
                     )
                     continue
+                if r.split.gross > 0:  # a row of the on-chain batch (free rows are not)
+                    settled[r.batch_id] = r.signature
                 await conn.execute(
                     update(calls)
                     .where(calls.c.id == r.call_id, calls.c.state == "sending")
@@ -132,6 +181,18 @@ class Outbox:
                         settled_at=at,
                         last_error=r.error,
                     )
+                )
+            for batch_id, signature in settled.items():
+                await conn.execute(
+                    update(batches)
+                    .where(batches.c.id == batch_id)
+                    .values(state="settled", tx_signature=signature, settled_at=at)
+                )
+            for batch_id in void - settled.keys():
+                await conn.execute(
+                    update(batches)
+                    .where(batches.c.id == batch_id, batches.c.state == "sending")
+                    .values(state="void", settled_at=at)
                 )
 
     async def backlog(self) -> tuple[int, int | None]:

@@ -1,6 +1,7 @@
 """The settlement worker: every ``interval`` seconds, if this process is the leader, it
-re-sends batches a dead worker left half-done, then claims batches of at most ``size``
-pending calls per (model, provider, rail) and settles them through the :class:`ChainPort`.
+re-sends batches a dead worker left half-done (at the stream sequence they were pinned to),
+then claims batches of at most ``size`` pending calls per (model, provider, rail), pins each
+in the ledger (stream, sequence, root) and settles it through the :class:`ChainPort`.
 Every process also expires overdue holds and refreshes the ledger gauges."""
 
 from __future__ import annotations
@@ -96,13 +97,7 @@ class SettlementWorker:
         paid = [r for r in rows if r.gross > 0]
         receipts = list(free)
         if paid:
-            receipts += await self.port.settle_batch(
-                paid[0].model,
-                Pubkey.from_string(paid[0].provider),
-                batch_id,
-                [BatchRow(r.id, r.gross) for r in paid],
-                rail=paid[0].rail,
-            )
+            receipts += await self._settle_paid(batch_id, paid)
         faults.point("after_chain")
         by_id = {r.id: r for r in rows}
         for rec in receipts:
@@ -112,8 +107,31 @@ class SettlementWorker:
         await self.outbox.record(receipts)
         done = sum(1 for r in receipts if r.split is not None)
         self.metrics.settled.inc(done)
+        errors = {r.error for r in receipts if r.split is None}
+        if errors:
+            log.warning("batch %s: %d calls not settled: %s", batch_id, len(rows) - done, errors)
         log.info("settled batch %s: %d of %d calls", batch_id, done, len(rows))
         return done
+
+    async def _settle_paid(self, batch_id: str, paid: list[OutboxRow]) -> list[RowReceipt]:
+        """Pin the batch (stream, sequence, root) in the ledger unless a dead worker already
+        did, then send it at that sequence."""
+        assert self.port is not None
+        first = paid[0]
+        provider = Pubkey.from_string(first.provider)
+        rows = [BatchRow(r.id, r.gross) for r in paid]
+        pin = await self.outbox.pinned(batch_id)
+        if pin is None:
+            try:
+                pin = await self.port.plan(first.model, provider, rows)
+            except Exception as e:  # nothing recorded, nothing sent: back to the outbox
+                err = f"{type(e).__name__}: {e}"
+                return [RowReceipt(r.id, None, None, batch_id, None, err, True) for r in paid]
+            await self.outbox.pin(batch_id, first.model, first.provider, first.rail, pin)
+        faults.point("after_pin")
+        return await self.port.settle_batch(
+            first.model, provider, batch_id, rows, pin, rail=first.rail
+        )
 
     async def _gauges(self) -> None:
         pending, oldest = await self.outbox.backlog()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -60,3 +61,29 @@ def test_keys_create_list_rotate_revoke(chain: Chain, upstreams: Upstreams, db_u
         assert _ok(gw.base_url, rotated["key"]) == 401
         r = gw.admin("POST", f"/api/admin/keys/{rotated['id']}/revoke")
         assert r.status_code == 404
+
+
+def test_bourse_gateway_is_the_gateway_cli(db_url: str, tmp_path: Path) -> None:
+    # `bourse gateway keys …` (the gateway CLI mounted in `bourse`): its own --config and
+    # --db, not the bourse global options
+    config = tmp_path / "gw.toml"
+    config.write_text(f"db = {json.dumps(db_url)}\n")
+
+    def bourse(*args: str) -> Any:
+        out = subprocess.run(
+            [sys.executable, "-m", "bourse_cli", "gateway", *args, "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    made = bourse("keys", "create", "--user", "bob")
+    assert made["key"].startswith("bs_live_") and made["user"] == "bob"
+    granted = bourse("credits", "grant", "--user", "bob", "--amount", "5", "--reference", "x")
+    assert granted == {"credited": True, "balance": 5, "held": 0}
+    assert [k["id"] for k in bourse("keys", "list")] == [made["id"]]
+    # the same rows through bourse-gateway
+    assert [k["id"] for k in _cli(db_url, "keys", "list", "--user", "bob")] == [made["id"]]

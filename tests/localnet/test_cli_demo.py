@@ -57,20 +57,50 @@ def assert_figures(report: dict[str, Any]) -> None:
     assert p["treasury"]["received"] == t["protocol"]
     assert p["revenue_vaults"]["received"] == t["creator"]
     assert p["escrow"]["left"] == 0
+    assert_gateway(report)
     assert report["elapsed_seconds"] < 60
+
+
+def assert_gateway(report: dict[str, Any]) -> None:
+    """The calls through the gateway: served, charged by the ledger exactly what the batches
+    the program recorded carried, each call's proof verified, before the buyback spent it."""
+    g, models = report["gateway"], {m["slug"]: m for m in report["models"]}
+    assert g["served"] == g["calls"] == sum(m["gateway_calls"] for m in models.values()) > 0
+    assert g["failed"] == 0
+    assert g["ledger_charged"] == g["onchain_settled"] and g["ledger_charged"]["credits"] > 0
+    assert g["charged_headers"] == g["ledger_charged"]["credits"]
+    assert g["credits_granted"] - g["credits_left"] == g["charged_headers"]
+    assert report["parties"]["gateway"]["paid"] == g["ledger_charged"]["credits"]
+    assert g["proofs_verified"] == g["settled"] == g["served"]
+    assert {b["model"] for b in g["batches"]} == set(models)
+    for b in g["batches"]:
+        assert b["total"] == b["onchain_total"] > 0 and b["signature"]
+    assert sum(b["count"] for b in g["batches"]) == g["served"]
+    for slug, per in g["per_model"].items():
+        assert per["gross"] == per["provider"] + per["creator"] + per["protocol"]
+        assert per["calls"] == models[slug]["gateway_calls"]
+    # the phases, measured: the gateway ran before the buyback that spent its fees
+    t = report["timings"]
+    phases = ["localnet", "market_setup", "orders", "gateway", "buyback_and_burn", "read_back"]
+    assert all(p in t for p in phases)
+    assert list(t).index("gateway") < list(t).index("buyback_and_burn")
+    assert t["total"] == report["elapsed_seconds"] < 60
 
 
 def test_demo_json_figures() -> None:
     run = Bourse("localnet", ROOT / ".no-localnet")("demo", "--quiet", "--orders", "3")
     report = run.json()
     assert_figures(report)
-    assert report["totals"]["orders"] == 6 and report["totals"]["payments"] == 16
+    assert report["totals"]["orders"] == 6 and report["totals"]["gateway_calls"] == 16
 
 
 def test_demo_table_with_progress() -> None:
-    run = Bourse("localnet", ROOT / ".no-localnet")("demo", "--payments", "2", output="table")
+    run = Bourse("localnet", ROOT / ".no-localnet")("demo", "--calls", "2", output="table")
     assert run.code == 0, run.stderr
     assert "Who got what" in run.stdout and "All checks passed" in run.stdout
+    assert "Gateway (rail 1)" in run.stdout and "4 / 4" in run.stdout
+    assert "gateway ledger charges equal onchain settled" in run.stdout
+    assert "Seconds per phase" in run.stdout
     assert "supply fell by burned" in run.stdout
     assert "fees harvested (tokens)" in run.stdout
     # the progress display went to stderr, ending on the last step
@@ -110,7 +140,8 @@ main(["demo"])
 """
 
 
-@pytest.mark.parametrize("after_step", [3, 8, 13, 20, 28])
+#: steps: 1-15 listing, 16-27 orders, 28 gateway start, 29-30 its calls, 31 its settlement
+@pytest.mark.parametrize("after_step", [3, 8, 13, 20, 28, 29, 31])
 def test_ctrl_c_during_the_demo_exits_cleanly(after_step: int) -> None:
     out = subprocess.run(
         [sys.executable, "-c", CTRL_C_DRIVER, str(after_step)],

@@ -31,6 +31,7 @@ from bourse_chain.receipts import CallProof, verify_on_chain
 from bourse_chain.results import Split
 from bourse_chain.settlement import (
     BatchResult,
+    BatchSequenceTaken,
     IdempotencyConflict,
     PaidCall,
     Settlement,
@@ -276,6 +277,57 @@ async def test_crash_between_send_and_confirm_resumes_without_a_second_transfer(
     assert moved(before, await sinks(market, source)) == expected_moves(
         sum(c.amount for c in calls)
     )
+
+
+async def test_a_pinned_sequence_resumes_after_later_batches_and_is_never_resent(
+    market: MarketEnv, settlement: Settlement
+) -> None:
+    # The caller records (stream, sequence, root) before sending; the process dies between
+    # send and confirm; other batches of the same stream settle before it resumes: the root
+    # is no longer the stream's last, but the pinned sequence finds the batch.
+    payer = await market.new_wallet(usdc=10 * USDC)
+    source = market.usdc_account(payer.pubkey())
+    calls = calls_of(market, "pinned", [7_000, 11])
+    planned = await settlement.plan_batch(calls)
+    assert (planned.count, planned.total) == (2, 7_011)
+    before = await sinks(market, source)
+    crashing = CrashAfterSend(market.net.rpc_url)  # type: ignore[attr-defined]
+    try:
+        first = Settlement(BourseClient(crashing, options=FAST), market.settler, settlement.config)
+        with pytest.raises(KeyboardInterrupt):
+            await first.settle_batch(
+                calls, source=source, source_authority=payer, sequence=planned.sequence
+            )
+    finally:
+        await crashing.close()
+    later = await settlement.settle_batch(
+        calls_of(market, "pinned-later", [5]), source=source, source_authority=payer
+    )
+    assert later.sequence == planned.sequence + 1
+    rpc = CountingRpc(market.net.rpc_url)  # type: ignore[attr-defined]
+    try:
+        resumed = Settlement(BourseClient(rpc, options=FAST), market.settler, settlement.config)
+        result = await resumed.settle_batch(
+            calls, source=source, source_authority=payer, sequence=planned.sequence
+        )
+        assert rpc.calls["sendTransaction"] == 0
+        # the same calls pinned to the later batch's sequence: another batch holds it
+        with pytest.raises(BatchSequenceTaken):
+            await resumed.settle_batch(
+                calls, source=source, source_authority=payer, sequence=later.sequence
+            )
+        assert rpc.calls["sendTransaction"] == 0
+    finally:
+        await rpc.close()
+    assert (result.sequence, result.root, result.signature) == (
+        planned.sequence,
+        planned.root,
+        None,
+    )
+    first_moves, later_moves = expected_moves(7_011), expected_moves(5)
+    assert moved(before, await sinks(market, source)) == {
+        k: first_moves[k] + later_moves[k] for k in first_moves
+    }
 
 
 async def settled_batch(market: MarketEnv, settlement: Settlement, tag: str) -> BatchResult:

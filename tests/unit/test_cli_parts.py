@@ -60,6 +60,12 @@ DAY = 86_400
         ),
         (["model", "status", "--", "-o"], ["model", "status", "--", "-o"]),
         (["market", "list", "--output"], ["--output", "market", "list"]),
+        # the gateway group parses its own options (--config is its TOML file)
+        (
+            ["-o", "json", "gateway", "keys", "list", "--config", "gw.toml", "-o", "x"],
+            ["-o", "json", "gateway", "keys", "list", "--config", "gw.toml", "-o", "x"],
+        ),
+        (["--url", "devnet", "gateway", "serve"], ["--url", "devnet", "gateway", "serve"]),
     ],
 )
 def test_global_options_anywhere(argv: list[str], expected: list[str]) -> None:
@@ -217,7 +223,17 @@ def test_daily_series_buckets_by_utc_day() -> None:
 def test_help_lists_the_command_groups() -> None:
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
-    for group in ("demo", "model", "provider", "admin", "market", "order", "crank", "pool"):
+    for group in (
+        "demo",
+        "model",
+        "provider",
+        "admin",
+        "market",
+        "order",
+        "crank",
+        "pool",
+        "gateway",
+    ):
         assert group in result.stdout
 
 

@@ -29,7 +29,8 @@ LAYERS: dict[str, set[str]] = {
     "localnet": {"bourse_chain"},
     "cranks": {"bourse_chain"},
     "bourse_ops": {"bourse_chain", "localnet", "cranks"},
-    "bourse_cli": {"bourse_chain", "localnet", "cranks", "bourse_ops"},
+    "gateway": {"bourse_chain", "localnet", "cranks", "bourse_ops"},
+    "bourse_cli": {"bourse_chain", "localnet", "cranks", "bourse_ops", "gateway"},
 }
 #: Checkout folders that are not installed but import the packages.
 CHECKOUT = {"scripts", "benchmarks", "idl", "program"}
