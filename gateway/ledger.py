@@ -23,30 +23,32 @@ from sqlalchemy.sql.elements import BindParameter
 
 from bourse_chain.results import Split
 from gateway.db.engine import now_ms, reading
+from gateway.db.prepared import Prepared, PreparedInsert
 from gateway.db.schema import calls, credits, holds, journal, users
 from gateway.db.writer import Writer
 
-# The hot path's statements, built once (bind parameters per call): SQLAlchemy then skips
-# constructing and cache-keying them on every transaction.
+# The hot path's statements, built and compiled once and run on the driver's cursor
+# (gateway/db/prepared.py): a paid call's seven statements cost little more than SQLite's own
+# work.
 _P_USER: BindParameter[int] = bindparam("p_user")
 _P_AMOUNT: BindParameter[int] = bindparam("p_amount")
 _P_HOLD: BindParameter[str] = bindparam("p_hold")
-_DEBIT = (
+_DEBIT = Prepared(
     update(users)
     .where(users.c.id == _P_USER, users.c.available >= _P_AMOUNT)
     .values(available=users.c.available - _P_AMOUNT, held=users.c.held + _P_AMOUNT)
     .returning(users.c.available)
 )
-_INSERT_HOLD = insert(holds)
-_INSERT_JOURNAL = insert(journal)
-_INSERT_CALL = insert(calls)
-_POST_HOLD = (
+_INSERT_HOLD = PreparedInsert(holds)
+_INSERT_JOURNAL = PreparedInsert(journal)
+_INSERT_CALL = PreparedInsert(calls)
+_POST_HOLD = Prepared(
     update(holds)
     .where(holds.c.id == _P_HOLD, holds.c.state == "pending", holds.c.amount >= _P_AMOUNT)
     .values(state="posted", resolved_at=bindparam("p_at"), posted_amount=_P_AMOUNT)
     .returning(holds.c.amount, holds.c.user_id)
 )
-_SETTLE_USER = (
+_SETTLE_USER = Prepared(
     update(users)
     .where(users.c.id == _P_USER)
     .values(
@@ -54,7 +56,7 @@ _SETTLE_USER = (
         held=users.c.held - bindparam("p_release"),
     )
 )
-_CLOSE_HOLD = (
+_CLOSE_HOLD = Prepared(
     update(holds)
     .where(holds.c.id == _P_HOLD, holds.c.state == "pending")
     .values(state=bindparam("p_state"), resolved_at=bindparam("p_at"))
@@ -180,11 +182,10 @@ class Ledger:
         at = now_ms()
 
         def tx(conn: Connection) -> None:
-            done = conn.execute(_DEBIT, {"p_user": user_id, "p_amount": amount})
-            if done.first() is None:
+            if _DEBIT.first(conn, {"p_user": user_id, "p_amount": amount}) is None:
                 raise InsufficientFunds(_available(conn, user_id), amount)
-            conn.execute(
-                _INSERT_HOLD,
+            _INSERT_HOLD.run(
+                conn,
                 {
                     "id": hold_id,
                     "user_id": user_id,
@@ -236,9 +237,7 @@ class Ledger:
         at = now_ms()
 
         def tx(conn: Connection) -> None:
-            row = conn.execute(
-                _POST_HOLD, {"p_hold": hold.id, "p_amount": charge, "p_at": at}
-            ).first()
+            row = _POST_HOLD.first(conn, {"p_hold": hold.id, "p_amount": charge, "p_at": at})
             if row is None:
                 state = conn.execute(
                     select(holds.c.state, holds.c.amount).where(holds.c.id == hold.id)
@@ -247,14 +246,13 @@ class Ledger:
                     raise LedgerError(f"charge {charge} above the hold {state[1]}")
                 raise HoldNotPending(hold.id)
             amount, user_id = int(row[0]), int(row[1])
-            conn.execute(
-                _SETTLE_USER,
-                {"p_user": user_id, "p_back": amount - charge, "p_release": amount},
+            _SETTLE_USER.run(
+                conn, {"p_user": user_id, "p_back": amount - charge, "p_release": amount}
             )
             _journal(conn, user_id, "post", amount - charge, -amount, hold.id, None, at)
             if call is not None:
-                conn.execute(
-                    _INSERT_CALL,
+                _INSERT_CALL.run(
+                    conn,
                     {
                         **call,
                         "hold_id": hold.id,
@@ -324,7 +322,7 @@ class Ledger:
         def tx(conn: Connection) -> bool:
             if conn.execute(select(calls.c.id).where(calls.c.id == payment_id)).first():
                 return False
-            conn.execute(_INSERT_CALL, row)
+            _INSERT_CALL.run(conn, row)
             return True
 
         return bool(await self.writer.run(tx))
@@ -353,13 +351,11 @@ class Ledger:
         at = now_ms()
 
         def tx(conn: Connection) -> bool:
-            row = conn.execute(
-                _CLOSE_HOLD, {"p_hold": hold_id, "p_state": state, "p_at": at}
-            ).first()
+            row = _CLOSE_HOLD.first(conn, {"p_hold": hold_id, "p_state": state, "p_at": at})
             if row is None:
                 return False
             amount, user_id = int(row[0]), int(row[1])
-            conn.execute(_SETTLE_USER, {"p_user": user_id, "p_back": amount, "p_release": amount})
+            _SETTLE_USER.run(conn, {"p_user": user_id, "p_back": amount, "p_release": amount})
             _journal(conn, user_id, kind, amount, -amount, hold_id, None, at)
             return True
 
@@ -413,8 +409,8 @@ def _journal(
     ref: str | None,
     at: int,
 ) -> None:
-    conn.execute(
-        _INSERT_JOURNAL,
+    _INSERT_JOURNAL.run(
+        conn,
         {
             "user_id": user_id,
             "kind": kind,
