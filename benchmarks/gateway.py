@@ -83,6 +83,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
@@ -202,7 +208,9 @@ def run() -> dict[str, Any]:
                         for _ in range(4):
                             direct += _latencies(up + "/chat/completions", {}, LATENCY_CALLS // 4)
                             through += _latencies(gw_url, auth, LATENCY_CALLS // 4)
+                        cpu = _cpu_seconds(proc.pid)
                         rate, ok = asyncio.run(_throughput(gw_url, keys))
+                        cpu = _cpu_seconds(proc.pid) - cpu
                         one_key, _ = asyncio.run(_throughput(gw_url, keys[:1]))
                         direct_rate, _ = asyncio.run(_throughput(up + "/chat/completions", []))
                         results[label] = {
@@ -216,6 +224,7 @@ def run() -> dict[str, Any]:
                             "direct_per_s": direct_rate,
                             "one_key_per_s": one_key,
                             "ok": ok,
+                            "cpu_ms_per_call": cpu * 1000 / THROUGHPUT_CALLS,
                             "mean_ms": statistics.mean(through) * 1000,
                         }
                         print(label, results[label])  # noqa: T201
