@@ -1,14 +1,18 @@
-"""Group commit (``gateway/db/writer.py``): write functions queued together commit in one
+"""Group commit (``gateway/db/writer.py``): write functions submitted together commit in one
 transaction, yet each caller gets its own outcome — a typed ledger error for a hold the
 balance cannot cover, its own exception (and none of its writes) for a function that fails
-half-way — and the balances stay exact. On SQLite (one batch) and PostgreSQL."""
+half-way — and the balances stay exact. On SQLite (a batch on the event loop; a batch on the
+writer thread while another connection holds the database lock) and PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.engine import make_url
 
 from gateway.db.engine import create_schema, make_engine, now_ms, reading
 from gateway.db.schema import journal, users
@@ -19,19 +23,13 @@ class HalfWay(Exception):
     pass
 
 
-async def _batch(db: str) -> None:
+async def _batch(db: str, lock_for: float = 0.0) -> None:
     engine = make_engine(db)
     await create_schema(engine)
     ledger = Ledger(engine)
     try:
         uid = await ledger.ensure_user("batch")
         await ledger.credit(uid, 100, "grant", "g1")
-        gate = threading.Event()
-
-        def blocker(conn: Connection) -> int:
-            # Holds the writer busy so that the calls below queue up and commit together.
-            assert gate.wait(10)
-            return 1
 
         def half_way(conn: Connection) -> None:
             conn.execute(
@@ -47,12 +45,15 @@ async def _batch(db: str) -> None:
             )
             raise HalfWay
 
-        threading.Timer(0.3, gate.set).start()
-        first = asyncio.ensure_future(ledger.writer.run(blocker))
-        await asyncio.sleep(0)
+        if lock_for:
+            # Another connection (as another process would) holds the write lock for a while.
+            other = sqlite3.connect(
+                str(make_url(db).database), isolation_level=None, check_same_thread=False
+            )
+            other.execute("BEGIN IMMEDIATE")
+            threading.Timer(lock_for, other.commit).start()
         holds = [asyncio.ensure_future(ledger.hold(uid, 30, 60_000)) for _ in range(6)]
         broken = asyncio.ensure_future(ledger.writer.run(half_way))
-        assert await first == 1
         outcomes = await asyncio.gather(*holds, return_exceptions=True)
         taken = [o for o in outcomes if not isinstance(o, BaseException)]
         refused = [o for o in outcomes if isinstance(o, InsufficientFunds)]
@@ -83,3 +84,7 @@ async def _batch(db: str) -> None:
 
 def test_batched_writes_get_their_own_outcomes(db_url: str) -> None:
     asyncio.run(_batch(db_url))
+
+
+def test_writes_wait_on_the_writer_thread_while_the_database_is_locked(tmp_path: Path) -> None:
+    asyncio.run(_batch(f"sqlite+aiosqlite:///{tmp_path / 'locked.sqlite3'}", lock_for=0.5))
