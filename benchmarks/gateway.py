@@ -345,9 +345,10 @@ def render(results: dict[str, Any]) -> str:
         "handling and the aiohttp upstream request.",
         "",
         "Two processes on one database share the same two cores with the stand-in and the",
-        "load generator, so they add no CPU; the row shows what a second process does to",
-        "the rate and the per-call cost here (on a machine with more cores it is the way to",
-        "scale out; on PostgreSQL it is tested for correctness in",
+        "load generator: a second process only adds the CPU the first left idle (while it",
+        "waits on sockets or the database), and costs more per call (both contend for the",
+        "database lock). It is labelled as such; on a machine with more cores it is the way",
+        "to scale out (several processes on one PostgreSQL are tested for correctness in",
         "`tests/gateway/test_concurrency.py`).",
     ]
     return "\n".join(lines) + "\n"
