@@ -32,7 +32,7 @@ class Metrics:
         )
         self.upstream_latency = Histogram(
             "bourse_gateway_upstream_first_chunk_seconds",
-            "Time to the upstream's first chunk",
+            "Time to the upstream's first chunk (streaming) or whole answer (JSON)",
             ["provider"],
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),

@@ -5,8 +5,9 @@ error bodies). It runs no model: it answers with a fixed, clearly labelled text.
 
 Behaviours (one per server): ``good``; ``fail`` (HTTP 500 with an error body); ``slow``
 (waits ``delay`` seconds before answering); ``drop`` (streams two chunks, then the
-connection dies); ``no_usage`` (never reports usage); ``garbage`` (200 with an HTML page);
-``overuse`` (reports a million tokens each way: more than any hold covers).
+connection dies; a JSON answer dies after its first bytes); ``no_usage`` (never reports
+usage); ``garbage`` (200 with an HTML page); ``overuse`` (reports a million tokens each
+way: more than any hold covers).
 
 Usage reported: prompt tokens = ceil(UTF-8 bytes of the messages' contents / 4) + 4 per
 message; completion tokens = the words sent (at most ``max_tokens``).
@@ -114,12 +115,21 @@ class StandIn:
             }
             if self.behaviour != "no_usage":
                 out["usage"] = usage
+            if self.behaviour == "drop":
+                return StreamingResponse(
+                    self._cut(json.dumps(out).encode()), media_type="application/json"
+                )
             return JSONResponse(out)
         include = bool((body.get("stream_options") or {}).get("include_usage"))
         return StreamingResponse(
             self._sse(cid, created, model, words, usage if include else None),
             media_type="text/event-stream",
         )
+
+    async def _cut(self, body: bytes) -> AsyncIterator[bytes]:
+        yield body[: len(body) // 3]
+        await asyncio.sleep(0.2)
+        raise ConnectionResetError("stand-in drops the connection mid-answer")
 
     async def _sse(
         self,

@@ -1,10 +1,16 @@
-"""Calls to OpenAI-compatible upstreams: always streamed with
-``stream_options.include_usage``, parsed from the SSE wire into chunk dicts.
+"""Calls to OpenAI-compatible upstreams, in the form the client asked for.
 
-:func:`open_stream` returns only once the first chunk has arrived, so everything that can
-fail before the first byte (connection, HTTP error, a body that is not an SSE stream of
-chunks, a first-byte timeout) raises :class:`UpstreamFailed` there and the caller can fail
-over; later failures raise :class:`StreamBroken` from the iterator.
+* Streaming (:func:`open_stream`): ``stream: true`` with ``stream_options.include_usage``,
+  parsed from the SSE wire into chunk dicts. It returns only once the first chunk has
+  arrived, so everything that can fail before the first byte (connection, HTTP error, a body
+  that is not an SSE stream of chunks, a first-byte timeout) raises :class:`UpstreamFailed`
+  there and the caller can fail over; later failures raise :class:`StreamBroken` from the
+  iterator.
+* JSON (:func:`fetch_json`): ``stream: false`` (OpenAI's non-streaming answer always carries
+  ``usage``; ``stream_options`` is only allowed with ``stream: true``, so it is not sent). The
+  client gets nothing before the whole answer is read, so every failure — connection, HTTP
+  error, no response headers within the first-byte timeout, a body cut short or not a
+  ``chat.completion`` — raises :class:`UpstreamFailed` and the caller fails over.
 """
 
 from __future__ import annotations
@@ -16,8 +22,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from gateway.catalog import Route
+
+_SSE = "text/event-stream"
+_JSON = "application/json"
+_loads = orjson.loads
+
+
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
 
 
 class UpstreamFailed(Exception):
@@ -46,12 +61,20 @@ def _close(response: aiohttp.ClientResponse) -> None:
         response.close()
 
 
-def upstream_body(request: dict[str, Any], route: Route) -> dict[str, Any]:
+def upstream_body(request: dict[str, Any], route: Route, stream: bool = True) -> dict[str, Any]:
     body = {k: v for k, v in request.items() if k not in ("stream", "stream_options")}
     body["model"] = route.upstream_model
-    body["stream"] = True
-    body["stream_options"] = {"include_usage": True}
+    body["stream"] = stream
+    if stream:
+        body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _headers(route: Route, accept: str) -> dict[str, str]:
+    headers = {"Accept": accept}
+    if route.api_key:
+        headers["Authorization"] = f"Bearer {route.api_key}"
+    return headers
 
 
 async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[str]:
@@ -72,7 +95,7 @@ async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, A
         if event.strip() == "[DONE]":
             return
         try:
-            chunk = json.loads(event)
+            chunk = _loads(event)
         except ValueError as e:
             raise StreamBroken(f"upstream sent a non-JSON event: {event[:80]!r}") from e
         if not isinstance(chunk, dict):
@@ -88,13 +111,10 @@ async def open_stream(
     request: dict[str, Any],
     first_byte_timeout: float,
 ) -> UpstreamStream:
-    headers = {"Accept": "text/event-stream"}
-    if route.api_key:
-        headers["Authorization"] = f"Bearer {route.api_key}"
     url = f"{route.base_url}/chat/completions"
     try:
         response = await asyncio.wait_for(
-            http.post(url, json=upstream_body(request, route), headers=headers),
+            http.post(url, json=upstream_body(request, route), headers=_headers(route, _SSE)),
             first_byte_timeout,
         )
     except (aiohttp.ClientError, TimeoutError) as e:
@@ -117,6 +137,41 @@ async def open_stream(
         response.close()
         raise
     return UpstreamStream(first, _guarded(chunks), response)
+
+
+async def fetch_json(
+    http: aiohttp.ClientSession,
+    route: Route,
+    request: dict[str, Any],
+    first_byte_timeout: float,
+) -> dict[str, Any]:
+    """The upstream's whole ``chat.completion`` answer (``stream: false``)."""
+    url = f"{route.base_url}/chat/completions"
+    try:
+        async with asyncio.timeout(first_byte_timeout):
+            response = await http.post(
+                url,
+                data=_dumps(upstream_body(request, route, stream=False)),
+                headers={**_headers(route, _JSON), "Content-Type": _JSON},
+            )
+        try:
+            raw = await response.read()
+        finally:
+            _close(response)
+    except (aiohttp.ClientError, TimeoutError) as e:
+        raise UpstreamFailed(f"{type(e).__name__}: {e}") from e
+    if response.status != 200:
+        raise UpstreamFailed(f"HTTP {response.status}: {raw[:300].decode('utf-8', 'replace')}")
+    ctype = response.headers.get("Content-Type", "")
+    if not ctype.startswith(_JSON):
+        raise UpstreamFailed(f"not a JSON answer (content-type {ctype!r})")
+    try:
+        answer = _loads(raw)
+    except ValueError as e:
+        raise UpstreamFailed(f"upstream sent invalid JSON: {raw[:80]!r}") from e
+    if not isinstance(answer, dict) or not isinstance(answer.get("choices"), list):
+        raise UpstreamFailed("the answer is not a chat.completion")
+    return answer
 
 
 async def _guarded(chunks: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

@@ -3,15 +3,15 @@ stream (or answer JSON), settle the hold on the reported usage."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from gateway import billing
 from gateway.api.auth import authenticate, read_body
@@ -28,7 +28,13 @@ from gateway.errors import (
 from gateway.ledger import Hold, InsufficientFunds, LedgerError
 from gateway.quote import Bound, Charge, bound, charge, hold_amount
 from gateway.service import Gateway
-from gateway.upstream import StreamBroken, UpstreamFailed, UpstreamStream, open_stream
+from gateway.upstream import (
+    StreamBroken,
+    UpstreamFailed,
+    UpstreamStream,
+    fetch_json,
+    open_stream,
+)
 
 router = APIRouter()
 
@@ -110,7 +116,11 @@ async def chat_completions(request: Request) -> Response:
     )
     gw.metrics.calls.labels(attempt.route.slug, attempt.route.provider_key, "ok").inc()
     body = assemble(attempt.chunks, req.model, usage, ch)
-    return JSONResponse(body, headers={**headers, "X-Bourse-Charge": str(ch.gross)})
+    return Response(
+        orjson.dumps(body),
+        media_type="application/json",
+        headers={**headers, "X-Bourse-Charge": str(ch.gross)},
+    )
 
 
 def resolve_routes(gw: Gateway, req: ChatRequest) -> list[Route]:
@@ -134,7 +144,8 @@ async def _route(
     gw: Gateway, req: ChatRequest, routes: list[Route], hold: Hold
 ) -> tuple[Attempt, Hold]:
     """Try the routes cheapest first until one produces its first chunk (stream) or its
-    whole answer (JSON); tops the hold up for a dearer candidate."""
+    whole answer (JSON, asked of the upstream as JSON: ``attempt.chunks`` is then that one
+    ``chat.completion``); tops the hold up for a dearer candidate."""
     reasons: dict[str, str] = {}
     for route in routes:
         b = bound(req.size, req.messages, req.max_output, route)
@@ -166,17 +177,12 @@ async def open_attempt(gw: Gateway, req: ChatRequest, route: Route, b: Bound) ->
     :class:`UpstreamFailed` / :class:`StreamBroken` when the caller should fail over."""
     attempt = Attempt(route, b)
     started = time.perf_counter()
-    attempt.stream = await open_stream(
-        gw.http, route, req.body, gw.settings.upstream_first_byte_timeout
-    )
+    timeout = gw.settings.upstream_first_byte_timeout
+    if req.stream:
+        attempt.stream = await open_stream(gw.http, route, req.body, timeout)
+    else:
+        attempt.chunks = [await fetch_json(gw.http, route, req.body, timeout)]
     gw.metrics.upstream_latency.labels(route.provider_key).observe(time.perf_counter() - started)
-    if not req.stream:
-        attempt.chunks = [attempt.stream.first]
-        try:
-            async for chunk in attempt.stream.rest:
-                attempt.chunks.append(chunk)
-        finally:
-            await attempt.stream.aclose()
     return attempt
 
 
@@ -188,16 +194,19 @@ def failed_over(gw: Gateway, route: Route, e: Exception) -> str:
 
 
 def _content_bytes(chunk: dict[str, Any]) -> int:
+    """UTF-8 bytes of text in a stream chunk's deltas (or a JSON answer's messages)."""
     n = 0
     for choice in chunk.get("choices") or []:
-        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta", choice.get("message"))
         if isinstance(delta, dict):
             for k in ("content", "reasoning_content", "refusal"):
                 v = delta.get(k)
                 if isinstance(v, str):
                     n += len(v.encode())
             if delta.get("tool_calls"):
-                n += len(json.dumps(delta["tool_calls"]).encode())
+                n += len(orjson.dumps(delta["tool_calls"]))
     return n
 
 
@@ -224,10 +233,30 @@ def usage_json(usage: Usage | None, ch: Charge) -> dict[str, Any]:
     }
 
 
+def _is_answer(part: dict[str, Any]) -> bool:
+    """A whole ``chat.completion`` (choices with a ``message``), not a stream chunk."""
+    return any(isinstance(c, dict) and "message" in c for c in part.get("choices") or [])
+
+
 def assemble(
     chunks: list[dict[str, Any]], model: str, usage: Usage | None, ch: Charge
 ) -> dict[str, Any]:
-    """One ``chat.completion`` from the chunks of a stream."""
+    """One ``chat.completion``: the upstream's JSON answer (its choices as they are), or
+    assembled from the chunks of a stream."""
+    first = chunks[0]
+    choices = first["choices"] if _is_answer(first) else _merged(chunks)
+    return {
+        "id": first.get("id") or f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": first.get("created") or int(time.time()),
+        "model": model,
+        "choices": choices,
+        "usage": usage_json(usage, ch),
+    }
+
+
+def _merged(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The choices of a stream, their deltas joined."""
     choices: dict[int, dict[str, Any]] = {}
     for c in chunks:
         for choice in c.get("choices") or []:
@@ -250,19 +279,11 @@ def assemble(
                 slot["message"]["role"] = delta["role"]
             if choice.get("finish_reason") is not None:
                 slot["finish_reason"] = choice["finish_reason"]
-    first = chunks[0]
-    return {
-        "id": first.get("id") or f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": first.get("created") or int(time.time()),
-        "model": model,
-        "choices": [choices[i] for i in sorted(choices)],
-        "usage": usage_json(usage, ch),
-    }
+    return [choices[i] for i in sorted(choices)]
 
 
 def sse_event(data: dict[str, Any]) -> bytes:
-    return b"data: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 async def _sse(
