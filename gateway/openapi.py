@@ -439,6 +439,12 @@ def operation_docs() -> dict[tuple[str, str], Doc]:
             security=ADMIN,
             responses={**ADMIN_ERRORS, "404": error("NOT_FOUND: no such key")},
         ),
+        ("get", "/api/admin/calls/{call_id}/receipt"): Doc(
+            "A call's settlement receipt: its batch, transaction and inclusion proof",
+            "admin",
+            security=ADMIN,
+            responses={**ADMIN_ERRORS, "404": error("NOT_FOUND: no such call")},
+        ),
         ("post", "/api/admin/credits"): Doc(
             "Grant credits (stands in for a card onramp), once per reference",
             "admin",
