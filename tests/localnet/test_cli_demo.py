@@ -154,6 +154,7 @@ def test_demo_table_with_progress() -> None:
     assert run.code == 0, run.stderr
     assert "Who got what" in run.stdout and "All checks passed" in run.stdout
     assert "Gateway (rail 1)" in run.stdout and "4 / 4" in run.stdout
+    assert "x402 call (rail 2)" in run.stdout  # served, or skipped with the reason
     assert "gateway ledger charges equal onchain settled" in run.stdout
     assert "Seconds per phase" in run.stdout
     assert "supply fell by burned" in run.stdout
