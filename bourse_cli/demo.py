@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -167,10 +168,20 @@ def render_gateway(g: dict[str, Any]) -> RenderableType:
         ),
         ("proofs verified on-chain", f"{g['proofs_verified']} / {g['settled']}"),
         ("paid calls per second", f"{g['calls_per_second']:.1f}"),
+        ("x402 call (rail 2)", _x402_row(g["x402"])),
     ]
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _x402_row(x: dict[str, Any]) -> str:
+    if x["status"] == "skipped":
+        return f"skipped: {x['reason']}"
+    return (
+        f"{x['status']} on {x['model']}: paid {usdc(x['amount'])},"
+        f" inbox received {usdc(x['inbox_delta'])}"
+    )
 
 
 def demo(
@@ -180,6 +191,14 @@ def demo(
         int, typer.Option(help="Paid calls per model through the gateway (openai client)")
     ] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display")] = False,
+    x402_facilitator: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="BOURSE_X402_FACILITATOR_DIR",
+            help="Folder of the Node x402 facilitator for the demo's x402 call (default: the"
+            " checkout's x402_facilitator/; the call is skipped when it cannot run)",
+        ),
+    ] = None,
 ) -> None:
     """List two models (SPL and Token-2022), register a provider, run paid calls (on-chain
     orders, and calls through the inference gateway with the openai client, settled on-chain
@@ -209,9 +228,15 @@ def demo(
                 orders=orders,
                 calls=calls,
                 gateway_leg=demo_leg.run,
+                x402_facilitator=x402_facilitator,
             )
         )
     data = report.to_json()
+    x402 = report.gateway.x402
+    if x402.status == "skipped":
+        stderr_console().print(
+            f"x402 call skipped: {x402.reason}", markup=False, highlight=False, soft_wrap=True
+        )
     state.out.emit(data, render_report)
     if not report.ok:
         raise typer.Exit(1)

@@ -25,6 +25,7 @@ verifies, and each token's supply fell by exactly what was burned.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import tempfile
 import time
@@ -60,6 +61,9 @@ POOL_TOKENS = 100_000_000 * 10**TOKEN_DECIMALS
 POOL_USDC = 10_000 * USDC
 PROTOCOL_FEE_BPS = 100
 SEED = 5
+#: the x402 call's wallet: USDC only (the facilitator's fee payer pays the fees, in SOL)
+X402_PAYER_USDC = 1 * USDC
+X402_FEE_PAYER_LAMPORTS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -246,9 +250,12 @@ async def run_demo(
     orders: int = 6,
     calls: int = 8,
     gateway_leg: GatewayLeg,
+    x402_facilitator: Path | None = None,
 ) -> DemoReport:
     """Run the demo on a fresh embedded localnet; returns its report. ``gateway_leg`` makes
-    ``calls`` paid calls per model through the gateway (``gateway.demo_leg.run``)."""
+    ``calls`` paid calls per model through the gateway (``gateway.demo_leg.run``), and one x402
+    call paid by a fresh wallet through the Node facilitator in ``x402_facilitator`` (None:
+    the checkout's ``x402_facilitator/``; skipped, and said so, when it cannot run)."""
     started = time.perf_counter()
     rep = reporter or _Silent()
     planned = plan_calls(orders)
@@ -263,13 +270,27 @@ async def run_demo(
         async with Localnet.start(port=0, workdir=workdir or tmp, backend="embedded") as net:
             phases.done("localnet")
             manifest = read_manifest(net.manifest_path)
+            # the x402 call's wallet (USDC only) and its facilitator's fee payer (SOL only)
+            x402_payer, fee_payer = Keypair(), Keypair()
+            await net.mint_usdc(x402_payer.pubkey(), X402_PAYER_USDC)
+            await net.airdrop(fee_payer.pubkey(), X402_FEE_PAYER_LAMPORTS)
+            fee_payer_path = Path(tmp) / "x402-fee-payer.json"
+            fee_payer_path.write_text(json.dumps(list(bytes(fee_payer))))
             session = await Session.open(net.rpc_url, manifest=manifest)
             async with session:
                 report = await _flow(
                     session,
                     net.keypairs,
                     planned,
-                    _Env(net.rpc_url, net.keypair_paths["settler"], Path(tmp), calls),
+                    _Env(
+                        net.rpc_url,
+                        net.keypair_paths["settler"],
+                        Path(tmp),
+                        calls,
+                        x402_payer,
+                        fee_payer_path,
+                        x402_facilitator,
+                    ),
                     rep,
                     phases,
                     gateway_leg,
@@ -287,6 +308,9 @@ class _Env:
     settler_path: Path
     workdir: Path
     calls_per_model: int
+    x402_payer: Keypair
+    x402_fee_payer_path: Path
+    x402_facilitator: Path | None
 
     @property
     def crank_state(self) -> Path:
@@ -337,6 +361,7 @@ async def _flow(
     watched = {
         "payer": market.usdc_account(payer.pubkey()),
         "gateway": market.usdc_account(gateway.pubkey()),
+        "x402_payer": market.usdc_account(env.x402_payer.pubkey()),
         "provider": market.usdc_account(prov.pubkey()),
         "treasury": market.treasury,
         "escrow": market.escrow_vault,
@@ -372,6 +397,10 @@ async def _flow(
     report.checks["gateway_wallet_paid_its_ledger_charges"] = report.parties["gateway"][
         "paid"
     ] == report.gateway.ledger_charged.get("credits", -1)
+    # and the x402 wallet paid exactly the ledger's x402 charge (nothing when skipped)
+    report.checks["x402_payer_paid_its_ledger_charge"] = report.parties["x402_payer"][
+        "paid"
+    ] == report.gateway.ledger_charged.get("x402", 0)
     phases.done("read_back")
     return report
 
@@ -402,6 +431,9 @@ async def _gateway(
             settlement,
             rep.step,
             lambda: phases.done("gateway_start"),
+            run.x402_payer,
+            run.x402_fee_payer_path,
+            run.x402_facilitator,
         )
     )
     phases.seconds.update({f"gateway_{k}": v for k, v in flow.seconds.items()})
@@ -515,6 +547,7 @@ def _parties(
     report.parties = {
         "payer": {"paid": before["payer"] - after["payer"]},
         "gateway": {"paid": before["gateway"] - after["gateway"]},
+        "x402_payer": {"paid": before["x402_payer"] - after["x402_payer"]},
         "provider": {"received": after["provider"] - before["provider"]},
         "treasury": {"received": after["treasury"] - before["treasury"]},
         "revenue_vaults": {
@@ -551,7 +584,8 @@ async def _checks(
         "gross_equals_provider_creator_protocol": all(
             f.gross == f.provider + f.creator + f.protocol for f in flows.values()
         ),
-        "payers_paid_gross": p["payer"]["paid"] + p["gateway"]["paid"] == t["gross"],
+        "payers_paid_gross": p["payer"]["paid"] + p["gateway"]["paid"] + p["x402_payer"]["paid"]
+        == t["gross"],
         "provider_received_its_share": p["provider"]["received"] == t["provider"],
         "treasury_received_protocol_fees": p["treasury"]["received"] == t["protocol"],
         "revenue_vaults_hold_creator_fees_minus_buyback": all(

@@ -38,6 +38,22 @@ class GatewayBatch:
 
 
 @dataclass
+class X402Call:
+    """The leg's one x402 call (rail 2): paid by a fresh wallet into the model's inbox, through
+    the checkout's Node facilitator, or skipped (``reason``) when that cannot run."""
+
+    status: str = "skipped"  # "served", "failed" or "skipped"
+    reason: str = ""  # why skipped (or failed)
+    model: str = ""
+    http_status: int = 0
+    amount: int = 0  # micro-USDC paid: the quoted price
+    inbox_delta: int = 0  # the inbox's balance change over the call, read from the chain
+    transaction: str = ""  # the facilitator's settlement transaction
+    payer: str = ""
+    proofs_verified: int = 0  # of the gateway's x402 rows, verified on the chain
+
+
+@dataclass
 class GatewayFlow:
     """What the gateway leg did (raw units: micro-USDC)."""
 
@@ -54,6 +70,7 @@ class GatewayFlow:
     proofs_verified: int = 0
     per_model: dict[str, dict[str, int]] = field(default_factory=dict)
     batches: list[GatewayBatch] = field(default_factory=list)
+    x402: X402Call = field(default_factory=X402Call)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -84,15 +101,20 @@ class GatewayRun:
     settlement: Settlement
     step: Callable[[str], None]
     started: Callable[[], None]
+    #: the x402 call: its payer (funded with USDC), the facilitator's fee payer (funded with
+    #: SOL; its keypair file) and the facilitator's folder (None: the checkout's)
+    x402_payer: Keypair
+    x402_fee_payer_path: Path
+    x402_facilitator: Path | None = None
 
 
 #: Paid calls through a gateway on the demo's chain, settled on-chain by its worker.
 GatewayLeg = Callable[[GatewayRun], Awaitable[GatewayFlow]]
 
 
-#: Steps a leg reports: the start, one per model, the settlement, the read-back.
+#: Steps a leg reports: the start, one per model, the x402 call, the settlement, the read-back.
 def leg_steps(models: int) -> int:
-    return 3 + models
+    return 4 + models
 
 
 def gateway_checks(flow: GatewayFlow) -> dict[str, bool]:
@@ -100,6 +122,27 @@ def gateway_checks(flow: GatewayFlow) -> dict[str, bool]:
     the chain, and the ledger's charges equal — to the micro-USDC — to the totals of the
     batches the program recorded, to what the client was told, and to the credits spent."""
     credits = flow.ledger_charged.get("credits", 0)
+    return {**_credit_checks(flow, credits), **x402_checks(flow)}
+
+
+def x402_checks(flow: GatewayFlow) -> dict[str, bool]:
+    """The x402 call (when not skipped): served, the quoted amount landed in the model's inbox,
+    the ledger's x402 charges equal what the program settled from the inbox (to the
+    micro-USDC), in batches whose proofs verify (counted in the credit checks' proofs)."""
+    x = flow.x402
+    if x.status == "skipped":
+        return {}
+    return {
+        "x402_call_served": x.status == "served" and x.http_status == 200,
+        "x402_inbox_received_the_quoted_amount": x.inbox_delta == x.amount > 0,
+        "x402_ledger_charge_equals_onchain_settled": flow.ledger_charged.get("x402", -1)
+        == flow.onchain_settled.get("x402", -2)
+        == x.amount,
+        "x402_call_settled_with_a_verified_proof": x.proofs_verified == 1,
+    }
+
+
+def _credit_checks(flow: GatewayFlow, credits: int) -> dict[str, bool]:
     return {
         "gateway_served_every_call": flow.served == flow.calls > 0 and flow.failed == 0,
         "gateway_ledger_charges_equal_onchain_settled": flow.ledger_charged == flow.onchain_settled

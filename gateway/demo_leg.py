@@ -24,7 +24,13 @@ from sqlalchemy import select
 
 from bourse_chain.receipts import CallProof, batch_event, verify_on_chain
 from bourse_chain.settlement import Settlement
-from bourse_ops.demo_gateway import GatewayBatch, GatewayFlow, GatewayModel, GatewayRun
+from bourse_ops.demo_gateway import (
+    GatewayBatch,
+    GatewayFlow,
+    GatewayModel,
+    GatewayRun,
+    X402Call,
+)
 from gateway import localnet_demo
 from gateway.app import build_app
 from gateway.db.engine import create_schema, reading
@@ -35,6 +41,8 @@ from gateway.service import Gateway
 from gateway.settings import Settings
 from gateway.settlement.outbox import Outbox
 from gateway.standin import StandIn
+from gateway.x402 import node_facilitator
+from gateway.x402.demo_call import pay_one_call
 
 USDC = 1_000_000
 #: The demo user's credits (an admin grant: the stand-in for the card onramp).
@@ -42,13 +50,40 @@ CREDITS = 10 * USDC
 
 
 async def run(r: GatewayRun) -> GatewayFlow:
-    """:class:`~bourse_ops.demo_gateway.GatewayLeg`: start, call, settle, read back, stop."""
+    """:class:`~bourse_ops.demo_gateway.GatewayLeg`: start (with the x402 route when the
+    checkout's Node facilitator can run), call, settle, read back, stop."""
     r.step("Gateway starts: local stand-in upstream, a bs_live_ key with 10 USDC of credits")
-    async with running_gateway(
-        r.rpc_url, r.settler_path, r.provider, r.models, r.workdir
-    ) as running:
+    folder = r.x402_facilitator or node_facilitator.FACILITATOR_DIR
+    skipped = node_facilitator.missing(folder)
+    async with contextlib.AsyncExitStack() as stack:
+        facilitator_url = ""
+        if skipped is None:
+            facilitator_url = await stack.enter_async_context(
+                node_facilitator.run_facilitator(folder, r.x402_fee_payer_path, r.rpc_url)
+            )
+        running = await stack.enter_async_context(
+            running_gateway(
+                r.rpc_url,
+                r.settler_path,
+                r.provider,
+                r.models,
+                r.workdir,
+                x402_facilitator_url=facilitator_url,
+            )
+        )
         r.started()
-        return await gateway_leg(running, r.settlement, r.models, r.calls_per_model, r.step)
+        x402 = X402Leg(r.x402_payer, r.rpc_url, skipped or "")
+        return await gateway_leg(running, r.settlement, r.models, r.calls_per_model, r.step, x402)
+    raise AssertionError("unreachable")  # pragma: no cover (mypy: the stack may swallow)
+
+
+@dataclass(frozen=True)
+class X402Leg:
+    """The x402 call's payer and chain, or why it is skipped (``skipped`` non-empty)."""
+
+    payer: Keypair
+    rpc_url: str
+    skipped: str = ""
 
 
 class _Embedded(uvicorn.Server):
@@ -77,9 +112,11 @@ async def running_gateway(
     workdir: Path,
     *,
     settle_interval: float = 0.2,
+    x402_facilitator_url: str = "",
 ) -> AsyncIterator[RunningGateway]:
     """A stand-in upstream and a gateway (SQLite in ``workdir``) serving on this event loop,
-    with a key holding :data:`CREDITS`; both stopped on exit."""
+    with a key holding :data:`CREDITS`, and its x402 route on when ``x402_facilitator_url`` is
+    set (the localnet labelled devnet); both stopped on exit."""
     host = "127.0.0.1"
     up_port, gw_port = free_port(host), free_port(host)
     upstream = _Embedded(config(StandIn("good").app, host, up_port))
@@ -100,6 +137,8 @@ async def running_gateway(
             topup_poll_seconds=0,
             rate_limit_per_minute=0,
             log_json=False,
+            x402_facilitator_url=x402_facilitator_url,
+            x402_network="localnet",
         ),
         [provider],
         [f"http://{host}:{up_port}/v1"],
@@ -131,8 +170,10 @@ async def gateway_leg(
     models: Sequence[GatewayModel],
     calls_per_model: int,
     step: Callable[[str], None],
+    x402: X402Leg | None = None,
 ) -> GatewayFlow:
-    """The paid calls, their settlement by the gateway's worker, and the figures."""
+    """The paid calls (and one x402 call), their settlement by the gateway's worker, and the
+    figures."""
     import openai  # noqa: F401  (loaded here, so "calls" times the calls, not the import)
 
     flow = GatewayFlow(calls=calls_per_model * len(models), credits_granted=CREDITS)
@@ -147,12 +188,13 @@ async def gateway_leg(
         flow.charged_headers += paid.charged
     flow.seconds["calls"] = time.perf_counter() - started
 
-    # ---- x402 HOOK (lead) -------------------------------------------------------------
-    # One x402 call through this running gateway goes here (gateway/x402/demo_call.py,
-    # another helper's), e.g. ``await <its call>(running.base_url, ...)``. Its gw_calls row
-    # (rail 'x402', paid into the model's inbox) is settled by the same worker below and is
-    # counted in flow.ledger_charged["x402"] / flow.onchain_settled["x402"] and the proofs.
-    # -------------------------------------------------------------------------------------
+    # One x402 call (rail 2): its gw_calls row (rail 'x402', paid into the model's inbox) is
+    # settled by the same worker below, and counted in flow.ledger_charged["x402"],
+    # flow.onchain_settled["x402"] and the proofs.
+    if x402 is not None:
+        started = time.perf_counter()
+        flow.x402 = await _x402_call(running, models[0].slug, x402, step)
+        flow.seconds["x402_call"] = time.perf_counter() - started
 
     step("The gateway's settlement worker settles the calls on-chain, in batches")
     started = time.perf_counter()
@@ -169,6 +211,26 @@ async def gateway_leg(
     await _figures(running, settlement, flow)
     flow.seconds["verification"] = time.perf_counter() - started
     return flow
+
+
+async def _x402_call(
+    running: RunningGateway, model: str, x402: X402Leg, step: Callable[[str], None]
+) -> X402Call:
+    if x402.skipped:
+        step("x402 call skipped: no facilitator")
+        return X402Call(status="skipped", reason=x402.skipped, model=model)
+    step(f"One x402 call on {model}, paid in USDC by a fresh wallet (Node facilitator)")
+    report = await pay_one_call(running.base_url, x402.payer, x402.rpc_url, model)
+    return X402Call(
+        status="served" if report.status == 200 else "failed",
+        reason="" if report.status == 200 else f"HTTP {report.status}",
+        model=model,
+        http_status=report.status,
+        amount=report.amount,
+        inbox_delta=report.inbox_delta,
+        transaction=report.transaction or "",
+        payer=str(x402.payer.pubkey()),
+    )
 
 
 async def _figures(running: RunningGateway, settlement: Settlement, flow: GatewayFlow) -> None:
@@ -211,3 +273,5 @@ async def _figures(running: RunningGateway, settlement: Settlement, flow: Gatewa
         proof = CallProof.from_json(json.loads(r.proof)) if r.proof else None
         if proof is not None and (await verify_on_chain(client, proof)).ok:
             flow.proofs_verified += 1
+            if r.rail == "x402":
+                flow.x402.proofs_verified += 1

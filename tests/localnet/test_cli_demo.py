@@ -15,6 +15,7 @@ import pytest
 
 from bourse_ops.sandbox.svm_chain import BIN
 from tests.support.cli import Bourse
+from tests.x402.node import needs_node
 
 pytestmark = pytest.mark.skipif(
     not (BIN / "compute_market.so").exists(), reason="programs not built (python -m program.build)"
@@ -52,12 +53,13 @@ def assert_figures(report: dict[str, Any]) -> None:
     assert not [k for k in t if "token" in k or "harvested" in k], t
     assert t["paid_in"] == sum(t[x] for x in PARTS) + t["refund"]
     # who got what, as read back from the chain
-    assert p["payer"]["paid"] + p["gateway"]["paid"] == t["gross"]
+    assert p["payer"]["paid"] + p["gateway"]["paid"] + p["x402_payer"]["paid"] == t["gross"]
     assert p["provider"]["received"] == t["provider"]
     assert p["treasury"]["received"] == t["protocol"]
     assert p["revenue_vaults"]["received"] == t["creator"]
     assert p["escrow"]["left"] == 0
     assert_gateway(report)
+    assert_x402(report)
     assert report["elapsed_seconds"] < 60
 
 
@@ -65,17 +67,20 @@ def assert_gateway(report: dict[str, Any]) -> None:
     """The calls through the gateway: served, charged by the ledger exactly what the batches
     the program recorded carried, each call's proof verified, before the buyback spent it."""
     g, models = report["gateway"], {m["slug"]: m for m in report["models"]}
-    assert g["served"] == g["calls"] == sum(m["gateway_calls"] for m in models.values()) > 0
-    assert g["failed"] == 0
+    x402 = int(g["x402"]["status"] == "served")  # the one x402 call, when not skipped
+    assert (
+        g["served"] + x402 == g["calls"] + x402 == sum(m["gateway_calls"] for m in models.values())
+    )
+    assert g["served"] > 0 and g["failed"] == 0
     assert g["ledger_charged"] == g["onchain_settled"] and g["ledger_charged"]["credits"] > 0
     assert g["charged_headers"] == g["ledger_charged"]["credits"]
     assert g["credits_granted"] - g["credits_left"] == g["charged_headers"]
     assert report["parties"]["gateway"]["paid"] == g["ledger_charged"]["credits"]
-    assert g["proofs_verified"] == g["settled"] == g["served"]
+    assert g["proofs_verified"] == g["settled"] == g["served"] + x402
     assert {b["model"] for b in g["batches"]} == set(models)
     for b in g["batches"]:
         assert b["total"] == b["onchain_total"] > 0 and b["signature"]
-    assert sum(b["count"] for b in g["batches"]) == g["served"]
+    assert sum(b["count"] for b in g["batches"]) == g["served"] + x402
     for slug, per in g["per_model"].items():
         assert per["gross"] == per["provider"] + per["creator"] + per["protocol"]
         assert per["calls"] == models[slug]["gateway_calls"]
@@ -87,11 +92,61 @@ def assert_gateway(report: dict[str, Any]) -> None:
     assert t["total"] == report["elapsed_seconds"] < 60
 
 
+def assert_x402(report: dict[str, Any]) -> None:
+    """The x402 call: paid by its own wallet into the model's inbox, charged by the ledger
+    exactly what the program settled from the inbox, its proof verified; or skipped, with
+    nothing of it anywhere."""
+    x, g, p = report["gateway"]["x402"], report["gateway"], report["parties"]
+    if x["status"] == "skipped":
+        assert "npm ci --prefix x402_facilitator" in x["reason"]
+        assert "x402" not in g["ledger_charged"] and "x402" not in g["onchain_settled"]
+        assert p["x402_payer"]["paid"] == 0 and x["amount"] == 0
+        assert not [c for c in report["checks"] if c.startswith("x402_") and "payer" not in c]
+        return
+    assert x["status"] == "served" and x["http_status"] == 200 and x["transaction"]
+    assert x["inbox_delta"] == x["amount"] > 0
+    assert g["ledger_charged"]["x402"] == g["onchain_settled"]["x402"] == x["amount"]
+    assert p["x402_payer"]["paid"] == x["amount"]
+    assert x["proofs_verified"] == 1
+    x402_batches = [b for b in g["batches"] if b["rail"] == "x402"]
+    assert [(b["model"], b["count"], b["total"]) for b in x402_batches] == [
+        (x["model"], 1, x["amount"])
+    ]
+    assert x402_batches[0]["onchain_total"] == x["amount"]
+    for check in (
+        "x402_call_served",
+        "x402_inbox_received_the_quoted_amount",
+        "x402_ledger_charge_equals_onchain_settled",
+        "x402_call_settled_with_a_verified_proof",
+        "x402_payer_paid_its_ledger_charge",
+    ):
+        assert report["checks"][check] is True, check
+    t = report["timings"]
+    assert 0 < t["gateway_x402_call"] < t["gateway"]
+
+
+@needs_node
 def test_demo_json_figures() -> None:
     run = Bourse("localnet", ROOT / ".no-localnet")("demo", "--quiet", "--orders", "3")
     report = run.json()
     assert_figures(report)
-    assert report["totals"]["orders"] == 6 and report["totals"]["gateway_calls"] == 16
+    assert report["gateway"]["x402"]["status"] == "served"
+    assert report["totals"]["orders"] == 6 and report["totals"]["gateway_calls"] == 16 + 1
+
+
+def test_demo_without_the_facilitator_skips_only_the_x402_call(tmp_path: Path) -> None:
+    missing = tmp_path / "no-facilitator"
+    run = Bourse("localnet", ROOT / ".no-localnet")(
+        "demo", "--quiet", "--orders", "2", "--calls", "1", "--x402-facilitator", str(missing)
+    )
+    report = run.json()
+    x = report["gateway"]["x402"]
+    assert x["status"] == "skipped" and str(missing) in x["reason"]
+    assert_figures(report)  # every other check holds
+    assert report["totals"]["gateway_calls"] == 2
+    # said in one line, with how to enable it
+    (line,) = [ln for ln in run.stderr.splitlines() if "x402" in ln]
+    assert line.startswith("x402 call skipped:") and "npm ci --prefix x402_facilitator" in line
 
 
 def test_demo_table_with_progress() -> None:
@@ -99,6 +154,7 @@ def test_demo_table_with_progress() -> None:
     assert run.code == 0, run.stderr
     assert "Who got what" in run.stdout and "All checks passed" in run.stdout
     assert "Gateway (rail 1)" in run.stdout and "4 / 4" in run.stdout
+    assert "x402 call (rail 2)" in run.stdout  # served, or skipped with the reason
     assert "gateway ledger charges equal onchain settled" in run.stdout
     assert "Seconds per phase" in run.stdout
     assert "supply fell by burned" in run.stdout
@@ -140,8 +196,9 @@ main(["demo"])
 """
 
 
-#: steps: 1-15 listing, 16-27 orders, 28 gateway start, 29-30 its calls, 31 its settlement
-@pytest.mark.parametrize("after_step", [3, 8, 13, 20, 28, 29, 31])
+#: steps: 1-15 listing, 16-27 orders, 28 gateway start, 29-30 its calls, 31 the x402 call,
+#: 32 its settlement
+@pytest.mark.parametrize("after_step", [3, 8, 13, 20, 28, 29, 31, 32])
 def test_ctrl_c_during_the_demo_exits_cleanly(after_step: int) -> None:
     out = subprocess.run(
         [sys.executable, "-c", CTRL_C_DRIVER, str(after_step)],

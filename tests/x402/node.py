@@ -1,49 +1,31 @@
-"""The npm x402 parts as subprocesses: the facilitator (@x402/core + @x402/svm) and @x402/fetch."""
+"""The npm x402 parts of ``x402_facilitator/`` as subprocesses: the facilitator (@x402/core +
+@x402/svm) and @x402/fetch."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "x402_node"
+from gateway.x402 import node_facilitator
+from gateway.x402.node_facilitator import FACILITATOR_DIR, missing
+
+NODE_DIR = FACILITATOR_DIR
 
 needs_node = pytest.mark.skipif(
-    shutil.which("node") is None or not (NODE_DIR / "node_modules" / "@x402" / "svm").exists(),
-    reason="node or tests/x402_node/node_modules missing (cd tests/x402_node && npm ci)",
+    missing(NODE_DIR) is not None, reason=f"x402 facilitator: {missing(NODE_DIR)}"
 )
 
 
-@contextlib.asynccontextmanager
-async def run_facilitator(fee_payer_keypair: Path, rpc_url: str) -> AsyncIterator[str]:
-    """Start the Node facilitator (its log beside the keypair); yield its base URL; stop it."""
-    log_path = fee_payer_keypair.with_suffix(".log")
-    with log_path.open("wb") as log:
-        proc = await asyncio.create_subprocess_exec(
-            "node",
-            "facilitator.mjs",
-            str(fee_payer_keypair),
-            rpc_url,
-            cwd=NODE_DIR,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
-        )
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not line:
-            raise RuntimeError(f"facilitator did not start: {log_path.read_text()[-2000:]}")
-        yield str(json.loads(line)["url"])
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            await asyncio.wait_for(proc.wait(), 10)
+def run_facilitator(
+    fee_payer_keypair: Path, rpc_url: str
+) -> contextlib.AbstractAsyncContextManager[str]:
+    """The facilitator, started as ``bourse demo`` starts it; yields its base URL."""
+    return node_facilitator.run_facilitator(NODE_DIR, fee_payer_keypair, rpc_url)
 
 
 async def fetch_with_payment(

@@ -19,7 +19,7 @@ def facilitator(
 ) -> Iterator[NodeFacilitator]:
     if shutil.which("node") is None or not (NODE_DIR / "node_modules" / "@x402" / "svm").exists():
         pytest.skip(
-            "node and tests/x402_node/node_modules are needed (cd tests/x402_node && npm ci)"
+            "node and x402_facilitator/node_modules are needed (npm ci --prefix x402_facilitator)"
         )
     f = start_facilitator(chain, tmp_path_factory.mktemp("gw-facilitator"))
     try:

@@ -54,7 +54,7 @@ class NodeFacilitator:
 def start_facilitator(
     chain: Chain, workdir: Path, fee_payer: Keypair | None = None
 ) -> NodeFacilitator:
-    """``tests/x402_node/facilitator.mjs`` (npm @x402/core + @x402/svm) on the localnet."""
+    """``x402_facilitator/facilitator.mjs`` (npm @x402/core + @x402/svm) on the localnet."""
     if fee_payer is None:
         fee_payer = Keypair()
         chain.net.airdrop(fee_payer.pubkey(), 10 * 10**9)

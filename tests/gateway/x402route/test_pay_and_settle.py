@@ -43,7 +43,7 @@ CREATOR_FEE_BPS = 800  # deepseek-chat in the demo market
 def node_fetch(
     chain: Chain, payer_path: Path, url: str, body: dict[str, object]
 ) -> dict[str, object]:
-    """The npm @x402/fetch client pays ``url`` (tests/x402_node/pay.mjs)."""
+    """The npm @x402/fetch client pays ``url`` (x402_facilitator/pay.mjs)."""
     done = subprocess.run(
         [
             "node",

@@ -1,4 +1,4 @@
-// A real x402 facilitator (@x402/core + @x402/svm) over HTTP, for tests: GET /supported,
+// A real x402 facilitator (@x402/core + @x402/svm) over HTTP, for bourse demo and the tests: GET /supported,
 // POST /verify, POST /settle. Usage: node facilitator.mjs <fee-payer-keypair.json> <rpc-url>
 // Prints {"url": ...} on stdout once listening (port chosen by the OS).
 import http from "node:http";
