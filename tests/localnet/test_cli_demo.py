@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +59,6 @@ def assert_figures(report: dict[str, Any]) -> None:
     assert p["escrow"]["left"] == 0
     assert_gateway(report)
     assert_x402(report)
-    assert report["elapsed_seconds"] < 60
 
 
 def assert_gateway(report: dict[str, Any]) -> None:
@@ -89,7 +87,7 @@ def assert_gateway(report: dict[str, Any]) -> None:
     phases = ["localnet", "market_setup", "orders", "gateway", "buyback_and_burn", "read_back"]
     assert all(p in t for p in phases)
     assert list(t).index("gateway") < list(t).index("buyback_and_burn")
-    assert t["total"] == report["elapsed_seconds"] < 60
+    assert t["total"] == report["elapsed_seconds"]  # how long: benchmarks/startup.md
 
 
 def assert_x402(report: dict[str, Any]) -> None:
@@ -165,7 +163,6 @@ def test_demo_table_with_progress() -> None:
 
 def test_demo_as_a_newcomer_runs_it() -> None:
     # Given nothing but the checkout: `python -m bourse_cli demo -o json` (= `bourse demo`)
-    started = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "bourse_cli", "demo", "-o", "json"],
         cwd=ROOT,
@@ -174,10 +171,8 @@ def test_demo_as_a_newcomer_runs_it() -> None:
         timeout=120,
         check=False,
     )
-    elapsed = time.perf_counter() - started
     assert out.returncode == 0, out.stderr
     assert_figures(json.loads(out.stdout))
-    assert elapsed < 60
 
 
 #: Runs ``bourse demo`` and delivers SIGINT (Ctrl-C) to itself right after step N, while
