@@ -813,6 +813,7 @@ INSTRUCTIONS = [
         "2. swap_program runs the first `swap_accounts` remaining accounts (USDC -> WSOL into buyer_wsol; the model PDA is marked signer, the buyer PDA is not; a route naming the model PDA's associated USDC account and the USDC mint is staged as in buyback); "
         "3. buyer_wsol is closed into the buyer PDA (unwrap: the swap's SOL plus the account's rent); "
         "4. buy_program runs the other remaining accounts (the buyer PDA, data-less, is marked signer and pays SOL; the model PDA is not). "
+        "When the buy's accounts name buyer_wsol (PumpSwap's WSOL-quoted pool of a graduated coin spends WSOL from it), step 3 runs after step 4 instead. "
         "Both programs must be allow-listed. After: USDC taken from the revenue vault <= amount_in, tokens arrived in the buyback vault >= min_out, both vaults intact, "
         "and the buyer PDA still system-owned, data-less, with at least the rent-exempt minimum of itself and of buyer_wsol (what the crank prepays once): SOL left over stays there for the next buyback.",
         (

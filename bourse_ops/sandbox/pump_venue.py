@@ -238,17 +238,23 @@ def graduate(
     curve_state = refresh(chain, market).curve
     if not curve_state.complete:
         raise ValueError("the curve is not complete")
-    pool, bump = pump_swap.canonical_pool(market.mint, market.quote_mint)
+    sol_paired = market.quote_mint in (Pubkey.default(), WRAPPED_SOL_MINT)
+    quote_mint = WRAPPED_SOL_MINT if sol_paired else market.quote_mint
+    pool, bump = pump_swap.canonical_pool(market.mint, quote_mint)
     authority = Pubkey.find_program_address(
         [pump_swap.SEED_POOL_AUTHORITY, bytes(market.mint)], PROGRAM_ID
     )[0]
     curve = pump_curve.curve_address(market.mint)
     moved = []
-    for mint, tp in ((market.mint, market.token_program), (market.quote_mint, TOKEN_PROGRAM_ID)):
-        src = get_associated_token_address(curve, mint, tp)
+    for mint, tp in ((market.mint, market.token_program), (quote_mint, TOKEN_PROGRAM_ID)):
         dst = chain.ata(pool, mint, tp)
-        amount = chain.token_balance(src)
-        _set_amount(chain, src, 0)
+        if mint == WRAPPED_SOL_MINT:  # the curve's SOL, wrapped into the pool's WSOL account
+            amount = curve_state.real_quote_reserves
+            _move_lamports(chain, curve, dst, amount)
+        else:
+            src = get_associated_token_address(curve, mint, tp)
+            amount = chain.token_balance(src)
+            _set_amount(chain, src, 0)
         _set_amount(chain, dst, amount)
         moved.append((dst, amount))
     state = Pool(
@@ -256,7 +262,7 @@ def graduate(
         index=0,
         creator=authority,
         base_mint=market.mint,
-        quote_mint=market.quote_mint,
+        quote_mint=quote_mint,
         lp_mint=Pubkey.default(),
         pool_base_token_account=moved[0][0],
         pool_quote_token_account=moved[1][0],
@@ -270,7 +276,8 @@ def graduate(
         is_holder_reward=False,
     )
     _write(chain, pool, state.encode(), AMM_ID)
-    chain.ata(pump_swap.creator_vault_authority(curve_state.creator), chain.usdc_mint)
+    chain.ata(pump_swap.creator_vault_authority(curve_state.creator), quote_mint)
+    chain.ata(config.protocol_fee_recipients[0], quote_mint)
     return swap_market(chain, pool, market.token_program, config)
 
 
@@ -337,6 +344,15 @@ def _add_supply(chain: SvmChain, mint: Pubkey, amount: int) -> None:
     supply = int.from_bytes(data[36:44], "little") + amount
     data[36:44] = supply.to_bytes(8, "little")
     chain.svm.set_account(mint, Account(acc.lamports, bytes(data), acc.owner, False, 0))
+
+
+def _move_lamports(chain: SvmChain, source: Pubkey, destination: Pubkey, lamports: int) -> None:
+    for address, delta in ((source, -lamports), (destination, lamports)):
+        acc = chain.svm.get_account(address)
+        assert acc is not None
+        chain.svm.set_account(
+            address, Account(acc.lamports + delta, bytes(acc.data), acc.owner, False, 0)
+        )
 
 
 def _set_amount(chain: SvmChain, account: Pubkey, amount: int) -> None:

@@ -10,11 +10,13 @@ from solders.instruction import Instruction
 from solders.pubkey import Pubkey
 from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 
-from bourse_chain import pools, pump_curve, pump_sol
+from bourse_chain import pools, pump_curve, pump_sol, pump_swap
 from bourse_chain.generated.cp_pool import PROGRAM_ID as CP_POOL_ID
 from bourse_chain.generated.pump import PROGRAM_ID as PUMP_ID
+from bourse_chain.generated.pump_amm import PROGRAM_ID as AMM_ID
+from bourse_ops.sandbox import pump_venue
 from cranks.venues.local_pool import quote_exact_in
-from tests.security.kit import World
+from tests.security.kit import USDC, World
 
 SLUG = "clawpump"
 
@@ -70,6 +72,48 @@ class SolWorld:
             min_out=min_out,
             **self.legs(amount_in, spendable),  # type: ignore[arg-type]
         )
+
+
+def graduate(s: SolWorld) -> pump_swap.SwapMarket:
+    """Buy the coin back on its curve until it completes, migrate it to a WSOL-quoted PumpSwap
+    pool, allow-list PumpSwap and prepay the buyer's PumpSwap volume accumulator."""
+    w, c = s.w, s.w.c
+    config = pump_venue.install_amm(c)
+    w.allow([CP_POOL_ID, PUMP_ID, AMM_ID] + ([w.evil] if w.evil else []))
+    if c.lamports(s.buyer) < pump_sol.BUYER_FLOOR:
+        s.prepare()
+    while not s.market.curve.complete:
+        w.warp(1)
+        amount = 300 * USDC
+        sol = s.sol_out(amount) + c.lamports(s.buyer) - pump_sol.BUYER_FLOOR
+        q = pump_sol.quote_buy_sol(s.market, sol, s.creator_vault_lamports())
+        c.send([s.buyback(amount, sol, q.tokens)], [w.crank])
+        s.market = pump_venue.refresh(c, s.market)
+    c.send([pump_swap.init_accumulator_instruction(c.payer.pubkey(), s.buyer)], [])
+    w.warp(1)
+    return pump_venue.graduate(c, s.market, config)
+
+
+def swap_buyback(
+    s: SolWorld, amm: pump_swap.SwapMarket, amount_in: int, spendable: int, min_out: int
+) -> Instruction:
+    """``buyback_sol`` after graduation: USDC -> WSOL into the buyer's WSOL account, then
+    PumpSwap's ``buy_exact_quote_in`` by the buyer spending that WSOL."""
+    w = s.w
+    buy = pump_swap.buy_instruction(
+        amm, s.buyer, w.m.buyback_vault(SLUG), pump_sol.buyer_wsol(s.buyer), spendable, min_out
+    )
+    legs = s.legs(amount_in, spendable)
+    legs.update(
+        buy_program=AMM_ID, buy_data=bytes(buy.data), buy_accounts=pump_sol.as_cpi_accounts(buy)
+    )
+    return w.m.buyback_sol(
+        w.crank.pubkey(),
+        SLUG,
+        amount_in=amount_in,
+        min_out=min_out,
+        **legs,  # type: ignore[arg-type]
+    )
 
 
 def make_world(evil_image: bytes | None = None, real_tokens: int = 60_000_000_000_000) -> SolWorld:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 from spl.token.constants import TOKEN_PROGRAM_ID, WRAPPED_SOL_MINT
 
-from bourse_chain import mints, pools, pump_curve, pump_sol
+from bourse_chain import mints, pools, pump_curve, pump_sol, pump_swap
 from bourse_chain.generated.compute_market.accounts import Model
 from bourse_ops.sandbox import pump_venue
 from tests.security.kit import USDC, World
-from tests.security.sol_kit import SLUG, SolWorld, make_world
+from tests.security.sol_kit import SLUG, SolWorld, graduate, make_world, swap_buyback
 
 
 @pytest.fixture()
@@ -149,3 +149,37 @@ def test_a_swap_leg_spending_from_the_model_pdas_usdc_account_is_staged(sw: SolW
     assert w.balance(vault) == revenue - (amount - 1)
     assert _model(w).usdc_spent == amount - 1
     assert w.balance(w.m.buyback_vault(SLUG)) == q.tokens
+
+
+def test_after_graduation_buyback_sol_buys_on_pumpswaps_wsol_pool(sw: SolWorld) -> None:
+    """The graduated coin's PumpSwap pool is WSOL-quoted: the buy leg names the buyer's WSOL
+    account, so the swap's WSOL stays wrapped for PumpSwap's ``buy_exact_quote_in`` (user = the
+    buyer PDA) and the account is closed into the buyer after the buy."""
+    w, c = sw.w, sw.w.c
+    w.pay(SLUG, 40_000 * USDC)
+    amm = graduate(sw)
+    assert amm.pool.quote_mint == WRAPPED_SOL_MINT
+    assert amm.quote_reserve == sw.market.curve.real_quote_reserves
+    vault, bvault = w.m.revenue_vault(SLUG), w.m.buyback_vault(SLUG)
+    revenue, tokens, buyer = w.balance(vault), w.balance(bvault), c.lamports(sw.buyer)
+    spent_before = _model(w).usdc_spent
+    p = amm.pool
+    fee_ata = c.ata(amm.protocol_fee_recipient, WRAPPED_SOL_MINT)
+    creator_ata = c.ata(pump_swap.creator_vault_authority(p.coin_creator), WRAPPED_SOL_MINT)
+    watched = [p.pool_quote_token_account, fee_ata, creator_ata]
+    before = {a: w.balance(a) for a in watched}
+
+    amount = 200 * USDC
+    sol = sw.sol_out(amount)
+    q = pump_swap.quote_buy(amm, sol)
+    c.send([swap_buyback(sw, amm, amount, sol, q.base_out)], [w.crank])
+
+    assert w.balance(bvault) == tokens + q.base_out
+    assert w.balance(p.pool_base_token_account) == amm.base_reserve - q.base_out
+    assert w.balance(vault) == revenue - amount
+    assert c.lamports(sw.buyer) == buyer + sol - q.spent
+    assert c.data(pump_sol.buyer_wsol(sw.buyer)) is None  # closed into the buyer after the buy
+    assert sum(w.balance(a) - before[a] for a in watched) == q.spent
+    assert w.balance(p.pool_quote_token_account) - before[p.pool_quote_token_account] > q.net
+    m = _model(w)
+    assert m.usdc_spent == spent_before + amount

@@ -15,6 +15,11 @@
 //!    buyer's signature (and never the model's): the pump.fun buy, tokens
 //!    into the buyback vault.
 //!
+//! A buy leg that names the buyer's WSOL account (PumpSwap's buy of a
+//! graduated coin, whose pool is WSOL-quoted and spends WSOL from the user's
+//! quote account) keeps the WSOL wrapped for step 4; the account is closed
+//! into the buyer after the buy instead (what the buy left, and its rent).
+//!
 //! Then the checks of `buyback` (USDC taken <= amount_in, tokens arrived >=
 //! min_out, vaults intact) and: the buyer is still a data-less System account
 //! with at least the rent-exempt minimum of itself and of the WSOL account,
@@ -111,17 +116,18 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         st.sweep(&b, &usdc_tp, &model_signer)?;
     }
 
-    // 3. Unwrap: close the WSOL account into the buyer.
-    invoke_with_infos(
-        &TOKEN_PROGRAM,
-        &[Meta::w(buyer_wsol), Meta::w(buyer), Meta::rs(buyer)],
-        &[Meta::w(buyer_wsol), Meta::ws(buyer)],
-        &[9u8],
-        Some(&buyer_signer),
-    )?;
+    // 3. Unwrap: close the WSOL account into the buyer (after the buy when the buy spends WSOL).
+    let buy_route = &remaining[swap_accounts..];
+    let keep_wsol = buy_route.iter().any(|a| key_eq(a.key(), buyer_wsol.key()));
+    if !keep_wsol {
+        close_wsol(buyer, buyer_wsol, &buyer_signer)?;
+    }
 
-    // 4. SOL -> model token, the buyer signs.
-    forward(buy_program, &remaining[swap_accounts..], buyer, buy_data, &buyer_signer)?;
+    // 4. SOL (or WSOL) -> model token, the buyer signs.
+    forward(buy_program, buy_route, buyer, buy_data, &buyer_signer)?;
+    if keep_wsol {
+        close_wsol(buyer, buyer_wsol, &buyer_signer)?;
+    }
 
     buyer_clean(buyer)?;
     let floor = minimum_balance(0) + minimum_balance(token::ACCOUNT_LEN);
@@ -129,6 +135,17 @@ pub fn process(program_id: &Pubkey, accounts: &[Account], args: &[u8]) -> Progra
         return Err(err::BUYER_DRAINED);
     }
     record(&b, &before, now)
+}
+
+/// Close the buyer's WSOL account into the buyer (its wrapped SOL and rent).
+fn close_wsol(buyer: &Account, buyer_wsol: &Account, signer: &Signer) -> ProgramResult {
+    invoke_with_infos(
+        &TOKEN_PROGRAM,
+        &[Meta::w(buyer_wsol), Meta::w(buyer), Meta::rs(buyer)],
+        &[Meta::w(buyer_wsol), Meta::ws(buyer)],
+        &[9u8],
+        Some(signer),
+    )
 }
 
 /// The buyer PDA must stay a plain System account without data (what lets
