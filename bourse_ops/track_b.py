@@ -4,8 +4,8 @@
 Before a creator asks for the admin's approval (which pins the mint) the coin is checked the
 way ``tokenize_model`` will check it, and its market is read: which venue the buyback crank
 will use (the USDC-paired bonding curve, PumpSwap after graduation, or, for SOL-paired coins
-such as ClawPump launches, the curve through ``buyback_sol`` — none once those graduate:
-PumpSwap's SOL pool is not served yet).
+such as ClawPump launches, ``buyback_sol``: on the curve, then on PumpSwap's WSOL pool once
+they graduate).
 
 A listable mint is a classic SPL mint or a Token-2022 mint carrying only the two metadata
 extensions ``create_v2`` sets (MetadataPointer, TokenMetadata), with no mint authority (fixed
@@ -50,7 +50,7 @@ class PumpMarket:
     curve: str | None  # the bonding curve address, when there is one
     quote_mint: str | None
     complete: bool
-    venue: str  # "pump_curve" | "pump_curve_sol" | "pump_swap" | "none"
+    venue: str  # "pump_curve" | "pump_curve_sol" | "pump_swap" | "pump_swap_sol" | "none"
     reason: str
 
 
@@ -106,7 +106,7 @@ async def pump_market(session: Session, mint: Pubkey) -> PumpMarket:
     quote = str(curve.quote_mint)
     if curve.quote_mint in (Pubkey.default(), WRAPPED_SOL_MINT):
         sol_venue, sol_reason = (
-            ("none", "SOL-paired and graduated: PumpSwap's SOL pool is not served yet")
+            ("pump_swap_sol", "SOL-paired and graduated: buyback_sol on PumpSwap's WSOL pool")
             if curve.complete
             else ("pump_curve_sol", "SOL-paired bonding curve: buyback_sol (crank sol_venue)")
         )

@@ -18,8 +18,11 @@ completes:
   account, and its :class:`~cranks.venues.base.BuyLeg` is pump.fun ``buy_exact_sol_in`` paid
   by that data-less buyer PDA with the leg's guaranteed SOL (``min_out``) plus what earlier
   buys left in it above its floor. Without a ``sol_leg`` →
-  :class:`~cranks.venues.errors.NoRoute`. A *completed* SOL-paired coin (PumpSwap's SOL pool)
-  is not served yet: ``NoRoute``.
+  :class:`~cranks.venues.errors.NoRoute`.
+* a SOL-paired curve that is ``complete`` → ``buyback_sol`` with the same USDC -> WSOL leg and
+  PumpSwap ``buy_exact_quote_in`` on the canonical WSOL-quoted pool as its buy leg: ``user`` =
+  the buyer PDA, spending the leg's guaranteed WSOL (``min_out``) from the buyer's WSOL
+  account, which the program keeps wrapped for the buy (the leg names it) and closes after.
 
 All three charge a per-user account's rent to the swapping ``user`` (the model PDA,
 which cannot pay it): when it or the staging account is missing, the route carries
@@ -69,6 +72,7 @@ log = logging.getLogger(__name__)
 CURVE = "pump_curve"
 CURVE_SOL = "pump_curve_sol"
 SWAP = "pump_swap"
+SWAP_SOL = "pump_swap_sol"
 
 #: ``async (address) -> lamports (0 when the account does not exist)``.
 LamportsFetcher = Callable[[Pubkey], Awaitable[int]]
@@ -123,12 +127,6 @@ class PumpVenue:
         curve_data = await self._fetch(pump_curve.curve_address(output_mint, cfg.pump_program))
         curve = _decode(BondingCurve, curve_data, "bonding curve") if curve_data else None
         if curve is not None and curve.quote_mint in (Pubkey.default(), WRAPPED_SOL_MINT):
-            if curve.complete:
-                raise NoRoute(
-                    f"{output_mint} is SOL-paired and has graduated: PumpSwap's SOL pool is not "
-                    "served yet",
-                    venue=CURVE_SOL,
-                )
             return await self._sol_route(req, curve)
         if curve is not None and not curve.complete:
             if curve.quote_mint != input_mint:
@@ -141,13 +139,16 @@ class PumpVenue:
         return await self._swap_route(req)
 
     async def _sol_route(self, req: QuoteRequest, curve: BondingCurve) -> Route:
-        """USDC -> WSOL on the SOL leg's venue, then ``buy_exact_sol_in`` by the buyer PDA."""
+        """USDC -> WSOL on the SOL leg's venue, then ``buy_exact_sol_in`` by the buyer PDA
+        (PumpSwap's WSOL pool once the curve is complete)."""
         cfg = self.config
         if self._sol_leg is None or self._lamports is None:
             raise NoRoute(
                 f"{req.output_mint} is SOL-paired: set buyback.sol_venue for its USDC -> SOL leg",
-                venue=CURVE_SOL,
+                venue=SWAP_SOL if curve.complete else CURVE_SOL,
             )
+        if curve.complete:
+            return await self._sol_pool_route(req, self._sol_leg, self._lamports)
         glob = _decode(
             Global,
             await self._chain.required(pump_curve.global_address(cfg.pump_program), "global"),
@@ -271,26 +272,94 @@ class PumpVenue:
         )
         return self._route(CURVE, ix, staged, q.tokens, min_out, impact, prepare, q.completes)
 
-    async def _swap_route(self, req: QuoteRequest) -> Route:
+    async def _sol_pool_route(
+        self, req: QuoteRequest, sol_leg: Venue, lamports: LamportsFetcher
+    ) -> Route:
+        """USDC -> WSOL into the buyer's WSOL account, then PumpSwap ``buy_exact_quote_in`` on
+        the WSOL pool by the buyer PDA, spending the leg's guaranteed WSOL from that account."""
         cfg = self.config
-        address = pump_swap.canonical_pool(req.output_mint, req.input_mint, cfg.amm_program)[0]
-        reader = ChainReader(self._fetch, venue=SWAP)
-        pool = _decode(Pool, await reader.required(address, "PumpSwap pool"), "pool", SWAP)
+        market = await self._swap_market(req.output_mint, WRAPPED_SOL_MINT, SWAP_SOL)
+        buyer = pump_sol.buyer_address(req.authority)
+        wsol = pump_sol.buyer_wsol(buyer)
+        leg = await sol_leg.quote(
+            req.input_mint,
+            WRAPPED_SOL_MINT,
+            req.amount_in,
+            req.slippage_bps,
+            authority=req.authority,
+            source=req.source,
+            destination=wsol,
+        )
+        uva = pump_swap.user_volume_accumulator(buyer, cfg.amm_program)
+        held, uva_data = await asyncio.gather(lamports(buyer), self._fetch(uva))
+        try:
+            q = pump_swap.quote_buy(market, leg.min_out)
+        except ValueError as exc:
+            raise NoRoute(str(exc), venue=SWAP_SOL) from exc
+        min_out = min_out_after_slippage(q.base_out, req.slippage_bps)
+        buy = pump_swap.buy_instruction(
+            market, buyer, req.destination, wsol, leg.min_out, min_out, cfg.amm_program
+        )
+        # The buyer's floor (pump.fun's accumulator is not needed here) and PumpSwap's own.
+        prepare = pump_sol.prepare_instructions(cfg.payer, req.authority, held, True)
+        if uva_data is None:
+            prepare.append(
+                pump_swap.init_accumulator_instruction(cfg.payer, buyer, cfg.amm_program)
+            )
+        pool_impact = 1.0 - (q.base_out * market.quote_reserve) / (q.net * market.base_reserve)
+        impact = 1.0 - (1.0 - (leg.price_impact or 0.0)) * (1.0 - pool_impact)
+        now = self._clock()
+        route = dataclasses.replace(
+            leg,
+            venue=SWAP_SOL,
+            expected_out=q.base_out,
+            min_out=min_out,
+            price_impact=impact,
+            quoted_at=now,
+            expires_at=min(leg.expires_at, now + cfg.max_quote_age_s),
+            request=req,
+            prepare_instructions=leg.prepare_instructions + tuple(prepare),
+            buy_leg=BuyLeg(buy.program_id, bytes(buy.data), tuple(pump_sol.as_cpi_accounts(buy))),
+            raw_quote={"completes_curve": False, "sol_in": leg.min_out},
+        )
+        log.debug(
+            "%s: %d -> %d WSOL -> %d (min %d)",
+            SWAP_SOL,
+            req.amount_in,
+            leg.min_out,
+            q.base_out,
+            min_out,
+        )
+        return check_cpi_route(route)
+
+    async def _swap_market(
+        self, base_mint: Pubkey, quote_mint: Pubkey, venue: str
+    ) -> pump_swap.SwapMarket:
+        """The canonical PumpSwap pool of ``base_mint`` against ``quote_mint``, as it stands."""
+        cfg = self.config
+        address = pump_swap.canonical_pool(base_mint, quote_mint, cfg.amm_program)[0]
+        reader = ChainReader(self._fetch, venue=venue)
+        pool = _decode(Pool, await reader.required(address, "PumpSwap pool"), "pool", venue)
         config = _decode(
             GlobalConfig,
             await reader.required(pump_swap.global_config_address(cfg.amm_program), "config"),
             "global config",
-            SWAP,
+            venue,
         )
         base, quote = await asyncio.gather(
-            reader.token_account(pool.pool_base_token_account, mint=req.output_mint),
-            reader.token_account(pool.pool_quote_token_account, mint=req.input_mint),
+            reader.token_account(pool.pool_base_token_account, mint=base_mint),
+            reader.token_account(pool.pool_quote_token_account, mint=quote_mint),
         )
-        base_tp = _program_of(address, req.output_mint, pool.pool_base_token_account, SWAP)
-        quote_tp = _program_of(address, req.input_mint, pool.pool_quote_token_account, SWAP)
-        market = pump_swap.SwapMarket(
+        base_tp = _program_of(address, base_mint, pool.pool_base_token_account, venue)
+        quote_tp = _program_of(address, quote_mint, pool.pool_quote_token_account, venue)
+        return pump_swap.SwapMarket(
             address, pool, config, base_tp, quote_tp, base.amount, quote.amount
         )
+
+    async def _swap_route(self, req: QuoteRequest) -> Route:
+        cfg = self.config
+        market = await self._swap_market(req.output_mint, req.input_mint, SWAP)
+        base_amount, quote_amount = market.base_reserve, market.quote_reserve
         try:
             q = pump_swap.quote_buy(market, req.amount_in)
         except ValueError as exc:
@@ -313,7 +382,7 @@ class PumpVenue:
             prepare.append(
                 pump_swap.init_accumulator_instruction(cfg.payer, req.authority, cfg.amm_program)
             )
-        impact = 1.0 - (q.base_out * quote.amount) / (q.net * base.amount)
+        impact = 1.0 - (q.base_out * quote_amount) / (q.net * base_amount)
         return self._route(SWAP, ix, req, q.base_out, min_out, impact, prepare, False)
 
     def _route(

@@ -74,7 +74,7 @@ class SolWorld:
         )
 
 
-def graduate(s: SolWorld) -> pump_swap.SwapMarket:
+def graduate(s: SolWorld, *, prepay_accumulator: bool = True) -> pump_swap.SwapMarket:
     """Buy the coin back on its curve until it completes, migrate it to a WSOL-quoted PumpSwap
     pool, allow-list PumpSwap and prepay the buyer's PumpSwap volume accumulator."""
     w, c = s.w, s.w.c
@@ -89,7 +89,8 @@ def graduate(s: SolWorld) -> pump_swap.SwapMarket:
         q = pump_sol.quote_buy_sol(s.market, sol, s.creator_vault_lamports())
         c.send([s.buyback(amount, sol, q.tokens)], [w.crank])
         s.market = pump_venue.refresh(c, s.market)
-    c.send([pump_swap.init_accumulator_instruction(c.payer.pubkey(), s.buyer)], [])
+    if prepay_accumulator:
+        c.send([pump_swap.init_accumulator_instruction(c.payer.pubkey(), s.buyer)], [])
     w.warp(1)
     return pump_venue.graduate(c, s.market, config)
 
