@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -286,44 +286,65 @@ def sse_event(data: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(data) + b"\n\n"
 
 
+@dataclass
+class Relay:
+    """What :func:`relay_sse` delivered: text bytes, the last usage reported, how it ended."""
+
+    delivered: int = 0
+    usage: Usage | None = None
+    outcome: str = "ok"  # ok | broken | client_gone
+
+
+async def relay_sse(
+    stream: UpstreamStream,
+    req: ChatRequest,
+    charge_of: Callable[[Usage], Charge],
+    relay: Relay,
+) -> AsyncIterator[bytes]:
+    """The upstream's chunks as the client's SSE events (both rails): the model renamed, the
+    usage chunk sent only when the client asked for it (priced by ``charge_of``), then
+    ``[DONE]``; a stream that breaks ends with an SSE error event."""
+    try:
+        chunk: dict[str, Any] | None = stream.first
+        while chunk is not None:
+            relay.delivered += _content_bytes(chunk)
+            u = Usage.of(chunk.get("usage"))
+            if u is not None:
+                relay.usage = u
+            chunk["model"] = req.model
+            if not chunk.get("choices") and "usage" in chunk:
+                if req.include_usage and relay.usage is not None:
+                    chunk["usage"] = usage_json(relay.usage, charge_of(relay.usage))
+                    yield sse_event(chunk)
+            else:
+                chunk.pop("usage", None)
+                yield sse_event(chunk)
+            chunk = await anext(stream.rest, None)
+        yield b"data: [DONE]\n\n"
+    except StreamBroken as e:
+        relay.outcome = "broken"
+        yield sse_event(UpstreamStreamError(f"the upstream stream broke: {e}").body())
+    except BaseException:
+        relay.outcome = "client_gone"
+        raise
+
+
 async def _sse(
     gw: Gateway, req: ChatRequest, attempt: Attempt, hold: Hold, request_id: str
 ) -> AsyncIterator[bytes]:
     stream = attempt.stream
     assert stream is not None
-    route = attempt.route
-    delivered = 0
-    usage: Usage | None = None
-    outcome = "ok"
+    relay = Relay()
     try:
-        chunk: dict[str, Any] | None = stream.first
-        rest = stream.rest
-        while chunk is not None:
-            delivered += _content_bytes(chunk)
-            u = Usage.of(chunk.get("usage"))
-            if u is not None:
-                usage = u
-            chunk["model"] = req.model
-            if not chunk.get("choices") and "usage" in chunk:
-                if req.include_usage and usage is not None:
-                    ch = billing_preview(gw, route, usage, hold)
-                    chunk["usage"] = usage_json(usage, ch)
-                    yield sse_event(chunk)
-            else:
-                chunk.pop("usage", None)
-                yield sse_event(chunk)
-            chunk = await anext(rest, None)
-        yield b"data: [DONE]\n\n"
-    except StreamBroken as e:
-        outcome = "broken"
-        err = UpstreamStreamError(f"the upstream stream broke: {e}")
-        yield sse_event(err.body())
-    except BaseException:
-        outcome = "client_gone"
-        raise
+        async for event in relay_sse(
+            stream, req, lambda usage: billing_preview(gw, attempt.route, usage, hold), relay
+        ):
+            yield event
     finally:
         await gw.run_to_end(
-            _finish_stream(gw, stream, request_id, hold, attempt, usage, delivered, outcome)
+            _finish_stream(
+                gw, stream, request_id, hold, attempt, relay.usage, relay.delivered, relay.outcome
+            )
         )
 
 

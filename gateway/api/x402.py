@@ -16,7 +16,6 @@ the amount signed; there is no refund of the unused bound). The call's split is 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -26,18 +25,18 @@ from bourse_chain.results import Split
 from gateway.api.auth import read_body
 from gateway.api.chat import (
     Attempt,
+    Relay,
     assemble,
     failed_over,
     open_attempt,
+    relay_sse,
     resolve_routes,
-    sse_event,
-    usage_json,
     usage_of,
 )
 from gateway.billing import Usage
 from gateway.catalog import Route
 from gateway.chat_request import ChatRequest, parse
-from gateway.errors import AllProvidersFailed, ModelNotFound, NotFound, UpstreamStreamError
+from gateway.errors import AllProvidersFailed, ModelNotFound, NotFound
 from gateway.quote import Bound, Charge, bound, hold_amount
 from gateway.service import Gateway
 from gateway.upstream import StreamBroken, UpstreamFailed
@@ -243,27 +242,10 @@ def _headers(route: Route, request_id: str, settled: SettledPayment, amount: int
 async def _sse(gw: Gateway, req: ChatRequest, attempt: Attempt, ch: Charge) -> AsyncIterator[bytes]:
     stream = attempt.stream
     assert stream is not None
-    outcome = "ok"
+    relay = Relay()
     try:
-        chunk: dict[str, Any] | None = stream.first
-        while chunk is not None:
-            usage = Usage.of(chunk.get("usage"))
-            chunk["model"] = req.model
-            if not chunk.get("choices") and "usage" in chunk:
-                if req.include_usage and usage is not None:
-                    chunk["usage"] = usage_json(usage, _with_tokens(ch, usage))
-                    yield sse_event(chunk)
-            else:
-                chunk.pop("usage", None)
-                yield sse_event(chunk)
-            chunk = await anext(stream.rest, None)
-        yield b"data: [DONE]\n\n"
-    except StreamBroken as e:
-        outcome = "broken"
-        yield sse_event(UpstreamStreamError(f"the upstream stream broke: {e}").body())
-    except BaseException:
-        outcome = "client_gone"
-        raise
+        async for event in relay_sse(stream, req, lambda usage: _with_tokens(ch, usage), relay):
+            yield event
     finally:
         await stream.aclose()
-        gw.metrics.calls.labels(attempt.route.slug, attempt.route.provider_key, outcome).inc()
+        gw.metrics.calls.labels(attempt.route.slug, attempt.route.provider_key, relay.outcome).inc()
