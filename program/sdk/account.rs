@@ -71,6 +71,22 @@ impl Account {
     pub fn same(&self, other: &Account) -> bool {
         key_eq(self.key(), other.key())
     }
+    /// This account's key equals the 32 bytes at `other`, compared word by word
+    /// with an early exit. Through raw pointers, so the compiler cannot load
+    /// all four words ahead of the first compare: the branches stay (where
+    /// `key_eq` of a flag that is also kept as a value may become four
+    /// compares and a select chain).
+    #[inline(always)]
+    pub fn key_equals(&self, other: *const u8) -> bool {
+        unsafe {
+            let a = self.raw.add(OFF_KEY) as *const u64;
+            let b = other as *const u64;
+            core::ptr::read_unaligned(a) == core::ptr::read_unaligned(b)
+                && core::ptr::read_unaligned(a.add(1)) == core::ptr::read_unaligned(b.add(1))
+                && core::ptr::read_unaligned(a.add(2)) == core::ptr::read_unaligned(b.add(2))
+                && core::ptr::read_unaligned(a.add(3)) == core::ptr::read_unaligned(b.add(3))
+        }
+    }
     /// Pointers used to describe this account to `sol_invoke_signed_c`.
     #[inline(always)]
     pub fn key_ptr(&self) -> *const Pubkey {
@@ -88,27 +104,26 @@ impl Account {
     pub fn data_ptr(&self) -> *mut u8 {
         unsafe { self.raw.add(OFF_DATA) }
     }
-    /// Close a program-owned account: lamports to `dest`, data zeroed,
-    /// length 0, owner back to the System program. A closed account can
-    /// never pass a discriminator check again, even if re-funded.
+    /// Close a program-owned account: lamports to `dest`, length 0, owner
+    /// back to the System program. A closed account can never pass a
+    /// discriminator check again, even if re-funded. Its bytes need no
+    /// zeroing: the runtime keeps only the first `data_len` bytes of an
+    /// account, and an empty account is one the System program may own.
     pub fn close_into(&self, dest: &Account) -> Result<(), u32> {
-        let total = dest
-            .lamports()
-            .checked_add(self.lamports())
-            .ok_or(super::entrypoint::ERR_ARITHMETIC)?;
-        dest.set_lamports(total);
-        self.set_lamports(0);
-        let d = self.data_mut();
-        let mut i = 0;
-        while i < d.len() {
-            d[i] = 0;
-            i += 1;
+        let moved = self.lamports();
+        // `held + moved` overflows exactly when held > u64::MAX - moved (= !moved):
+        // one compare (`checked_add` lowers to a select on this target).
+        let held = dest.lamports();
+        if held > !moved {
+            return Err(super::entrypoint::ERR_ARITHMETIC);
         }
+        dest.set_lamports(held + moved);
+        self.set_lamports(0);
         unsafe {
             *(self.raw.add(OFF_DATA_LEN) as *mut u64) = 0;
-            let owner = self.raw.add(OFF_OWNER);
+            let owner = self.raw.add(OFF_OWNER) as *mut u64;
             let mut j = 0;
-            while j < 32 {
+            while j < 4 {
                 *owner.add(j) = 0;
                 j += 1;
             }

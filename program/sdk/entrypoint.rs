@@ -43,22 +43,20 @@ pub unsafe fn deserialize(input: *mut u8) -> Option<Input> {
         data: core::ptr::null(),
         data_len: 0,
     };
-    let mut i = 0;
-    while i < n {
+    let mut slot = table;
+    let end = table.add(n);
+    while slot < end {
         let dup = *p;
         if dup == NON_DUP_MARKER {
-            table.add(i).write(Account { raw: p });
+            slot.write(Account { raw: p });
             let data_len = *(p.add(80) as *const u64) as usize;
-            let mut off = 88 + data_len + MAX_PERMITTED_DATA_INCREASE;
-            off = (off + 7) & !7;
-            off += 8; // rent_epoch
-            p = p.add(off);
+            p = p.add((data_len + RECORD_STEP) & !7);
         } else {
             // The runtime names only earlier entries (dup < i), already written.
-            table.add(i).write(*table.add(dup as usize));
+            slot.write(*table.add(dup as usize));
             p = p.add(8);
         }
-        i += 1;
+        slot = slot.add(1);
     }
     out.data_len = *(p as *const u64) as usize;
     p = p.add(8);
@@ -67,6 +65,54 @@ pub unsafe fn deserialize(input: *mut u8) -> Option<Input> {
     out.program_id = p as *const Pubkey;
     Some(out)
 }
+
+/// The instruction data, read through the address the runtime passes in r2
+/// (SIMD-0321, active on mainnet since slot 410,400,000; its length is the u64
+/// before it). `None` on a runtime that does not pass it (r2 is then 0): parse
+/// the whole input instead.
+#[inline(always)]
+pub unsafe fn data_from_r2<'a>(r2: *const u8) -> Option<&'a [u8]> {
+    if r2.is_null() {
+        return None;
+    }
+    Some(core::slice::from_raw_parts(r2, *(r2.sub(8) as *const u64) as usize))
+}
+
+/// The program id: the 32 bytes the runtime serializes right after the
+/// instruction data.
+#[inline(always)]
+pub unsafe fn program_id_after<'a>(data: &[u8]) -> &'a Pubkey {
+    &*(data.as_ptr().add(data.len()) as *const Pubkey)
+}
+
+/// The first `N` accounts of the input, when there are at least `N` and none
+/// of them is a duplicate entry; otherwise `None` (the caller then parses the
+/// whole input with `deserialize`, which handles both). For instructions whose
+/// data is known from r2: no table, no loop, the records walked once.
+#[inline(always)]
+pub unsafe fn first_accounts<const N: usize>(input: *mut u8) -> Option<[Account; N]> {
+    if (*(input as *const u64) as usize) < N {
+        return None;
+    }
+    let mut out = [Account { raw: core::ptr::null_mut() }; N];
+    let mut p = input.add(8);
+    let mut i = 0;
+    while i < N {
+        if *p != NON_DUP_MARKER {
+            return None;
+        }
+        out[i] = Account { raw: p };
+        let data_len = *(p.add(80) as *const u64) as usize;
+        p = p.add((data_len + RECORD_STEP) & !7);
+        i += 1;
+    }
+    Some(out)
+}
+
+/// A non-duplicate account record is 88 header bytes, its data, the realloc
+/// reserve, padding to 8 and the 8-byte rent epoch; records start 8-aligned, so
+/// the whole record is (data_len + RECORD_STEP) rounded down to 8.
+const RECORD_STEP: usize = 88 + MAX_PERMITTED_DATA_INCREASE + 7 + 8;
 
 impl Input {
     #[inline(always)]

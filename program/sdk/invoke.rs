@@ -38,11 +38,11 @@ pub fn invoke_n<const N: usize>(
             (*info).owner = a.owner_ptr();
             (*info).rent_epoch = 0;
             // is_signer, is_writable, executable are three consecutive bytes both in
-            // the input buffer (offset 1) and in SolAccountInfo: one 2-byte and one
-            // 1-byte copy; a PDA signer's flag is then set on top.
+            // the input buffer (offset 1) and in SolAccountInfo (offset 48, then
+            // padding to 56): one 4-byte copy, its fourth byte landing in the padding;
+            // a PDA signer's flag is then set on top.
             let flags = &mut (*info).is_signer as *mut bool as *mut u8;
-            core::ptr::write_unaligned(flags as *mut u16, core::ptr::read_unaligned(raw.add(1) as *const u16));
-            *flags.add(2) = *raw.add(3);
+            core::ptr::write_unaligned(flags as *mut u32, core::ptr::read_unaligned(raw.add(1) as *const u32));
             if m.signer {
                 *flags = 1;
             }

@@ -110,9 +110,10 @@ pub fn transfer(
     if amount == 0 {
         return Ok(());
     }
-    let mut d = Writer::<9>::new();
-    d.u8(3).u64(amount);
-    invoke_n(token_program, &[Meta::w(from), Meta::w(to), Meta::rs(authority)], d.as_slice(), signer)
+    // A plain array, not a `Writer`: its length is a constant, never stored.
+    let mut d = [3u8; 9];
+    d[1..].copy_from_slice(&amount.to_le_bytes());
+    invoke_n(token_program, &[Meta::w(from), Meta::w(to), Meta::rs(authority)], &d, signer)
 }
 
 /// Several transfer_checked from one account (one authority) in one CPI: SPL Token's

@@ -27,12 +27,40 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 /// # Safety
 /// Called by the runtime with its serialized input buffer.
 #[no_mangle]
-pub unsafe extern "C" fn entrypoint(input: *mut u8) -> u64 {
+pub unsafe extern "C" fn entrypoint(input: *mut u8, r2: *const u8) -> u64 {
+    if let Some(code) = hot_path(input, r2) {
+        return code;
+    }
     let parsed = match deserialize(input) {
         Some(p) => p,
         None => return err::NOT_ENOUGH_ACCOUNTS as u64, // too many accounts
     };
     match dispatch(parsed.program_id(), parsed.accounts(), parsed.data()) {
+        Ok(()) => 0,
+        Err(code) => code as u64,
+    }
+}
+
+/// The hot instructions, dispatched on the data the runtime points r2 at before
+/// any account is parsed, read their accounts with no table (`first_accounts`).
+/// `None`: no r2, another instruction, or accounts the fast parse does not take
+/// (too few, a duplicate) — the full parse and `dispatch` then decide.
+#[inline(always)]
+unsafe fn hot_path(input: *mut u8, r2: *const u8) -> Option<u64> {
+    let data = sdk::entrypoint::data_from_r2(r2)?;
+    // cancel_order has no arguments: its data is the discriminator alone, so
+    // the program id right after it is at a constant offset.
+    if data.len() == 8 && rd_u64(data, 0) == ix::CANCEL_ORDER {
+        let accounts = sdk::entrypoint::first_accounts::<{ processor::cancel_order::ACCOUNTS }>(input)?;
+        let program_id = sdk::entrypoint::program_id_after(data);
+        return Some(code(processor::cancel_order::process(program_id, &accounts, &[])));
+    }
+    None
+}
+
+#[inline(always)]
+fn code(result: ProgramResult) -> u64 {
+    match result {
         Ok(()) => 0,
         Err(code) => code as u64,
     }
