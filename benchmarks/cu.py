@@ -303,9 +303,11 @@ def main() -> int:
         "Hot path: open_order searches no bump (the order is an address with seed — base payer,",
         "seed the nonce in hex —, the payer's associated account is checked by one sha256 with",
         "the bump the client passes), so its figure is the same for every key set. cancel_order",
-        "refunds with p-token's Transfer; what remains above its goal is in *ours*: the",
-        "entrypoint walking its 7 accounts, the account checks, the CPI set-up and closing the",
-        "order (tests/security/README.md explains why each cheaper check is as strict).",
+        "refunds with p-token's Transfer and takes the program's fast entry: the instruction",
+        "data read through r2 (SIMD-0321) before any account is parsed, its 7 accounts walked",
+        "once with no table, the checks ordered to keep few values in registers; the order is",
+        "closed without zeroing its bytes (tests/security/README.md explains why each cheaper",
+        "check is as strict; a duplicate account or extra data takes the full parse).",
     ]
     text = "\n".join(lines) + "\n"
     OUT.write_text(text)

@@ -9,6 +9,14 @@ use super::cpi::{Meta, Signer, SolAccountInfo, SolAccountMeta, SolInstruction, S
 use super::syscalls::sol_invoke_signed_c;
 use super::Pubkey;
 
+// The flags copy below writes 4 bytes at `is_signer`: the three flags and one byte of the
+// struct's trailing padding.
+const _: () = assert!(
+    core::mem::offset_of!(SolAccountInfo, is_signer) == 48
+        && core::mem::offset_of!(SolAccountInfo, executable) == 50
+        && core::mem::size_of::<SolAccountInfo>() == 56
+);
+
 /// Invoke `program_id` with exactly `N` accounts (each passed once, in `metas`
 /// order, as both the instruction's metas and the account infos) and `data`,
 /// signing for the `signer` PDA when given.

@@ -1,6 +1,6 @@
-"""Class 9 — closing: an order is closed when settled or cancelled (data zeroed, length 0,
-owner back to the System program, lamports to the payer). A closed order cannot be revived
-within the same transaction, re-settled, or refunded twice."""
+"""Class 9 — closing: an order is closed when settled or cancelled (length 0, owner back to
+the System program, lamports to the payer; the runtime keeps none of the old bytes). A closed
+order cannot be revived within the same transaction, re-settled, or refunded twice."""
 
 from __future__ import annotations
 
@@ -65,6 +65,19 @@ def test_revival_in_the_same_transaction(w: World) -> None:
         w.c, ixs, [w.settler, w.attacker], "InvalidAccountOwner", watch=escrow_and_order(w, o)
     )
     assert Order.decode(w.c.data(o.address)).hold == o.hold  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["settle", "cancel"])
+def test_a_revived_address_keeps_no_byte_of_the_order(w: World, kind: str) -> None:
+    """close_into sets the length to 0 without zeroing the bytes: re-funded in the same
+    transaction, the address is an empty System account, nothing of the order readable."""
+    o = w.open()
+    close = w.settle_ix(o) if kind == "settle" else w.cancel_ix(o, w.settler.pubkey())
+    w.c.send([close, fund(w, o)], [w.settler, w.attacker])
+    revived = w.c.svm.get_account(o.address)
+    assert revived is not None
+    assert revived.owner == SYSTEM_PROGRAM_ID and bytes(revived.data) == b""
+    assert revived.lamports == w.c.svm.minimum_balance_for_rent_exemption(Order.LEN)
 
 
 @pytest.mark.parametrize(

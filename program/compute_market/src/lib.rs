@@ -25,7 +25,8 @@ fn panic(_info: &core::panic::PanicInfo) -> ! {
 }
 
 /// # Safety
-/// Called by the runtime with its serialized input buffer.
+/// Called by the runtime with its serialized input buffer (r1) and, since
+/// SIMD-0321, the address of the instruction data inside it (r2; 0 before).
 #[no_mangle]
 pub unsafe extern "C" fn entrypoint(input: *mut u8, r2: *const u8) -> u64 {
     if let Some(code) = hot_path(input, r2) {
@@ -35,10 +36,7 @@ pub unsafe extern "C" fn entrypoint(input: *mut u8, r2: *const u8) -> u64 {
         Some(p) => p,
         None => return err::NOT_ENOUGH_ACCOUNTS as u64, // too many accounts
     };
-    match dispatch(parsed.program_id(), parsed.accounts(), parsed.data()) {
-        Ok(()) => 0,
-        Err(code) => code as u64,
-    }
+    code(dispatch(parsed.program_id(), parsed.accounts(), parsed.data()))
 }
 
 /// The hot instructions, dispatched on the data the runtime points r2 at before
