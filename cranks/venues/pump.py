@@ -36,9 +36,9 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
@@ -200,20 +200,16 @@ class PumpVenue:
         curve_impact = 1.0 - (q.tokens * curve.virtual_quote_reserves) / (
             q.net * curve.virtual_token_reserves
         )
-        impact = 1.0 - (1.0 - (leg.price_impact or 0.0)) * (1.0 - curve_impact)
-        now = self._clock()
-        route = dataclasses.replace(
+        route = self._with_buy(
             leg,
-            venue=CURVE_SOL,
-            expected_out=q_own.tokens,
-            min_out=min_out,
-            price_impact=impact,
-            quoted_at=now,
-            expires_at=min(leg.expires_at, now + cfg.max_quote_age_s),
-            request=req,
-            prepare_instructions=leg.prepare_instructions + tuple(prepare),
-            buy_leg=BuyLeg(buy.program_id, bytes(buy.data), tuple(pump_sol.as_cpi_accounts(buy))),
-            raw_quote={"completes_curve": q.completes, "sol_in": spendable},
+            req,
+            CURVE_SOL,
+            buy,
+            q_own.tokens,
+            min_out,
+            curve_impact,
+            prepare,
+            {"completes_curve": q.completes, "sol_in": spendable},
         )
         log.debug(
             "%s: %d -> %d lamports -> %d (min %d)",
@@ -307,20 +303,16 @@ class PumpVenue:
                 pump_swap.init_accumulator_instruction(cfg.payer, buyer, cfg.amm_program)
             )
         pool_impact = 1.0 - (q.base_out * market.quote_reserve) / (q.net * market.base_reserve)
-        impact = 1.0 - (1.0 - (leg.price_impact or 0.0)) * (1.0 - pool_impact)
-        now = self._clock()
-        route = dataclasses.replace(
+        route = self._with_buy(
             leg,
-            venue=SWAP_SOL,
-            expected_out=q.base_out,
-            min_out=min_out,
-            price_impact=impact,
-            quoted_at=now,
-            expires_at=min(leg.expires_at, now + cfg.max_quote_age_s),
-            request=req,
-            prepare_instructions=leg.prepare_instructions + tuple(prepare),
-            buy_leg=BuyLeg(buy.program_id, bytes(buy.data), tuple(pump_sol.as_cpi_accounts(buy))),
-            raw_quote={"completes_curve": False, "sol_in": leg.min_out},
+            req,
+            SWAP_SOL,
+            buy,
+            q.base_out,
+            min_out,
+            pool_impact,
+            prepare,
+            {"completes_curve": False, "sol_in": leg.min_out},
         )
         log.debug(
             "%s: %d -> %d WSOL -> %d (min %d)",
@@ -331,6 +323,36 @@ class PumpVenue:
             min_out,
         )
         return check_cpi_route(route)
+
+    def _with_buy(
+        self,
+        leg: Route,
+        req: QuoteRequest,
+        venue: str,
+        buy: Instruction,
+        expected_out: int,
+        min_out: int,
+        buy_impact: float,
+        prepare: list[Instruction],
+        raw_quote: Mapping[str, Any],
+    ) -> Route:
+        """A SOL-paired coin's route: the USDC -> WSOL ``leg`` followed by the ``buy``
+        instruction the buyer PDA runs (its price impact compounded with the leg's), valid
+        for the leg's life and at most ``max_quote_age_s``."""
+        now = self._clock()
+        return dataclasses.replace(
+            leg,
+            venue=venue,
+            expected_out=expected_out,
+            min_out=min_out,
+            price_impact=1.0 - (1.0 - (leg.price_impact or 0.0)) * (1.0 - buy_impact),
+            quoted_at=now,
+            expires_at=min(leg.expires_at, now + self.config.max_quote_age_s),
+            request=req,
+            prepare_instructions=leg.prepare_instructions + tuple(prepare),
+            buy_leg=BuyLeg(buy.program_id, bytes(buy.data), tuple(pump_sol.as_cpi_accounts(buy))),
+            raw_quote=raw_quote,
+        )
 
     async def _swap_market(
         self, base_mint: Pubkey, quote_mint: Pubkey, venue: str
