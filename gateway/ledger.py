@@ -366,17 +366,7 @@ class Ledger:
         at = now_ms()
         row_values: dict[str, Any] | None = None
         if call is not None:
-            row_values = {
-                **call,
-                "state": "pending",
-                "rail": "credits",
-                "created_at": at,
-                "batch_id": None,
-                "tx_signature": None,
-                "proof": None,
-                "last_error": None,
-                "settled_at": None,
-            }
+            row_values = {**call, **_new_pending_call("credits", at)}
 
         def not_posted(state: Any) -> LedgerError:
             if state is not None and state[0] == "pending":
@@ -448,15 +438,8 @@ class Ledger:
             "provider_amount": split.provider,
             "creator_fee": split.creator,
             "protocol_fee": split.protocol,
-            "state": "pending",
-            "rail": "x402",
             "attempts": 0,
-            "created_at": at,
-            "batch_id": None,
-            "tx_signature": None,
-            "proof": None,
-            "last_error": None,
-            "settled_at": None,
+            **_new_pending_call("x402", at),
         }
 
         def tx(conn: Connection) -> bool:
@@ -530,6 +513,20 @@ class Ledger:
             "credited": int(credited),
             "posted": int(posted),
         }
+
+
+def _new_pending_call(rail: str, at: int) -> dict[str, Any]:
+    """The outbox fields a call row of either rail starts with: pending, in no batch yet."""
+    return {
+        "state": "pending",
+        "rail": rail,
+        "created_at": at,
+        "batch_id": None,
+        "tx_signature": None,
+        "proof": None,
+        "last_error": None,
+        "settled_at": None,
+    }
 
 
 def _available(conn: Connection, user_id: int) -> int:
